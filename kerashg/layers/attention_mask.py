@@ -1,0 +1,110 @@
+"""ACNN attention mask f_c (Sun, Ye, Wang 2018, eq. 2)."""
+
+import keras
+from keras import ops
+
+from kerashg.layers.residual import batch_norm, check_positive_int
+
+MASK_MODES = ("soft", "hard")
+# A hard mask keeps a location when the soft mask is above this value.
+HARD_MASK_THRESHOLD = 0.5
+
+
+@keras.saving.register_keras_serializable(package="kerashg")
+class AttentionMask(keras.layers.Layer):
+    """Self-attention mask of one ACNN stage: `M = sigmoid(f_c(features))`.
+
+    `f_c` is `num_convs` 3×3 conv-BN-ReLU blocks at `filters` channels and a
+    1×1 convolution to one channel. The mask is at the features' (heatmap)
+    resolution and is broadcast over channels where it is applied (eq. 3, 4).
+
+    - `mode="soft"`: the sigmoid itself, in (0, 1).
+    - `mode="hard"`: binarised, `1[M > 0.5]`, in the forward pass; the
+      gradient is the soft mask's (straight-through estimator).
+
+    The layer owns the "force masks to ones" switch of training phase A: a
+    non-trainable float32 scalar `force_ones` (not in `trainable_weights`).
+    When it is 1 the output is exactly ones. It is read in the graph, so
+    assigning it (see `ACNN.set_force_masks`) takes effect in an already
+    traced function without retracing. Its value is saved with the model.
+
+    Args:
+        filters: int >= 1, channels of the hidden convolutions.
+        mode: "soft" or "hard". Default "soft".
+        num_convs: int >= 1, number of hidden 3×3 conv-BN-ReLU blocks. Default 2.
+        head_dtype: dtype policy of the last convolution and the sigmoid, so
+            the mask is float32 under mixed precision. Default "float32".
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Shapes:
+        input `(B, h, w, C)` → mask `(B, h, w, 1)` in `head_dtype`.
+    """
+
+    def __init__(self, filters, mode="soft", num_convs=2, head_dtype="float32", **kwargs):
+        super().__init__(**kwargs)
+        check_positive_int(filters, "filters")
+        check_positive_int(num_convs, "num_convs")
+        if mode not in MASK_MODES:
+            raise ValueError(f"`mode` must be one of {MASK_MODES}. Received: mode={mode!r}")
+        self.filters = filters
+        self.mode = mode
+        self.num_convs = num_convs
+        self.head_dtype = head_dtype
+        policy = self.dtype_policy
+        self.convs = [
+            keras.layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}", dtype=policy)
+            for i in range(num_convs)
+        ]
+        self.bns = [batch_norm(f"bn_{i}", policy) for i in range(num_convs)]
+        self.mask_conv = keras.layers.Conv2D(1, 1, name="mask_conv", dtype=head_dtype)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        hidden = shape[:-1] + (self.filters,)
+        for i, (conv, bn) in enumerate(zip(self.convs, self.bns, strict=True)):
+            conv.build(shape if i == 0 else hidden)
+            bn.build(hidden)
+        self.mask_conv.build(hidden)
+        self.force_ones = self.add_weight(
+            shape=(),
+            initializer="zeros",
+            dtype="float32",
+            trainable=False,
+            autocast=False,
+            name="force_ones",
+        )
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for conv, bn in zip(self.convs, self.bns, strict=True):
+            x = ops.relu(bn(conv(x), training=training))
+        logits = self.mask_conv(x)
+        mask = ops.sigmoid(logits)
+        if self.mode == "hard":
+            hard = ops.cast(ops.greater(mask, HARD_MASK_THRESHOLD), mask.dtype)
+            # Exact 0/1 forward: for mask in (0.5, 1], 1 - mask is exact
+            # (Sterbenz), so mask + (1 - mask) == 1; for hard == 0 it is mask - mask.
+            mask = mask + ops.stop_gradient(hard - mask)
+        forced = ops.greater(ops.cast(self.force_ones, mask.dtype), 0.5)
+        return ops.where(forced, ops.ones_like(mask), mask)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (1,)
+
+    def compute_output_spec(self, inputs, training=None):
+        return keras.KerasTensor(
+            self.compute_output_shape(inputs.shape),
+            dtype=keras.dtype_policies.get(self.head_dtype).compute_dtype,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "filters": self.filters,
+                "mode": self.mode,
+                "num_convs": self.num_convs,
+                "head_dtype": self.head_dtype,
+            }
+        )
+        return config

@@ -1,0 +1,84 @@
+"""The Stacked Hourglass stem: full-resolution image to the first stack's input."""
+
+import keras
+from keras import ops
+
+from kerashg.layers.residual import Residual, batch_norm, check_positive_int
+
+# Channel widths of the stem, fixed in the paper (Newell et al. 2016, sec. 3.1)
+# and in the reference implementation whatever the hourglass width.
+STEM_CONV_FILTERS = 64
+STEM_RESIDUAL_FILTERS = 128
+STEM_CONV_KERNEL = 7
+# The stem halves the resolution twice (stride-2 convolution, then max-pool).
+STEM_STRIDE = 4
+
+
+@keras.saving.register_keras_serializable(package="kerashg")
+class Stem(keras.layers.Layer):
+    """7×7/2 conv-BN-ReLU to 64 ch, residual to 128, 2×2 max-pool, residual 128,
+    residual to `filters`: a 256×256 image becomes a 64×64 feature map.
+
+    The 7×7 convolution pads 3 pixels on every side, as the reference PyTorch
+    implementation does (Keras' "same" would pad 2 before and 3 after), so
+    ported weights give the same features.
+
+    Args:
+        filters: int >= 2, output channels (the hourglass width).
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Shapes:
+        input `(B, H, W, 3)` with H, W divisible by 4 → `(B, H/4, W/4, filters)`.
+    """
+
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        check_positive_int(filters, "filters", minimum=2)
+        self.filters = filters
+        policy = self.dtype_policy
+        self.pad = keras.layers.ZeroPadding2D(STEM_CONV_KERNEL // 2, name="pad", dtype=policy)
+        self.conv = keras.layers.Conv2D(
+            STEM_CONV_FILTERS, STEM_CONV_KERNEL, strides=2, name="conv", dtype=policy
+        )
+        self.bn = batch_norm("bn", policy)
+        self.residual1 = Residual(STEM_RESIDUAL_FILTERS, name="residual1", dtype=policy)
+        self.pool = keras.layers.MaxPooling2D(2, name="pool", dtype=policy)
+        self.residual2 = Residual(STEM_RESIDUAL_FILTERS, name="residual2", dtype=policy)
+        self.residual3 = Residual(filters, name="residual3", dtype=policy)
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        batch, height, width = input_shape[:3]
+        half = (batch, _div(height, 2), _div(width, 2))
+        quarter = (batch, _div(height, 4), _div(width, 4))
+        padded = (batch, _add(height, 2 * (STEM_CONV_KERNEL // 2)), None, input_shape[-1])
+        self.conv.build(padded)
+        self.bn.build(half + (STEM_CONV_FILTERS,))
+        self.residual1.build(half + (STEM_CONV_FILTERS,))
+        self.residual2.build(quarter + (STEM_RESIDUAL_FILTERS,))
+        self.residual3.build(quarter + (STEM_RESIDUAL_FILTERS,))
+
+    def call(self, inputs, training=None):
+        x = self.conv(self.pad(inputs))
+        x = ops.relu(self.bn(x, training=training))
+        x = self.residual1(x, training=training)
+        x = self.pool(x)
+        x = self.residual2(x, training=training)
+        return self.residual3(x, training=training)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width = tuple(input_shape)[:3]
+        return (batch, _div(height, STEM_STRIDE), _div(width, STEM_STRIDE), self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"filters": self.filters})
+        return config
+
+
+def _div(size, factor):
+    return None if size is None else size // factor
+
+
+def _add(size, amount):
+    return None if size is None else size + amount

@@ -1,0 +1,165 @@
+"""The crop transform of the hourglass convention, and its inverse.
+
+A person is described by a `center` (x, y) in original-image pixels and a `scale`
+such that the person box is `scale * PIXEL_STD` pixels on a side. The crop maps
+that box (rotated by `rotation` degrees) onto an output image of `output_size`
+pixels. Points are `(x, y)`, x right, y down, 0-based pixel coordinates.
+
+One module serves training (tf.data warps), evaluation and prediction (mapping
+heatmap peaks back into the original image), so the conventions are written once.
+Heatmap coordinates are crop coordinates divided by the model's stride.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Size in pixels of one unit of `scale`: the person box side is `scale * PIXEL_STD`.
+PIXEL_STD = 200.0
+# Margin the hourglass convention adds around a tight person box (box side × 1.25).
+BOX_PADDING = 1.25
+
+
+def _as_size(output_size) -> tuple[float, float]:
+    if np.isscalar(output_size):
+        return float(output_size), float(output_size)
+    w, h = output_size
+    return float(w), float(h)
+
+
+def get_affine_transform(center, scale, rotation, output_size, inverse=False) -> np.ndarray:
+    """Affine matrix from original-image pixels to crop pixels (or back).
+
+    The crop is centred on `center`; a box of `scale * PIXEL_STD` pixels fills the
+    output width (and, independently, the output height). The content is rotated by
+    `rotation` degrees counter-clockwise as seen on screen.
+
+    Args:
+        center: (x, y) in original-image pixels.
+        scale: float, person box side / PIXEL_STD.
+        rotation: float, degrees, counter-clockwise.
+        output_size: int or (width, height) of the crop in pixels.
+        inverse: bool, return the crop → original matrix instead.
+
+    Returns:
+        float64 array of shape (2, 3): `[x', y'] = M @ [x, y, 1]`.
+    """
+    scale = float(scale)
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0. Received: scale={scale}")
+    w, h = _as_size(output_size)
+    cx, cy = float(center[0]), float(center[1])
+    box = scale * PIXEL_STD
+    sx, sy = w / box, h / box
+    theta = math.radians(float(rotation))
+    cos, sin = math.cos(theta), math.sin(theta)
+    # Translate the centre to the origin, scale, rotate (y points down, so a visual
+    # counter-clockwise turn is [[cos, sin], [-sin, cos]]), move to the crop centre.
+    a = np.array([[cos * sx, sin * sy], [-sin * sx, cos * sy]], dtype=np.float64)
+    t = np.array([w / 2.0, h / 2.0]) - a @ np.array([cx, cy])
+    matrix = np.concatenate([a, t[:, None]], axis=1)
+    if inverse:
+        return invert_affine(matrix)
+    return matrix
+
+
+def invert_affine(matrix) -> np.ndarray:
+    """Inverse of a (2, 3) affine matrix."""
+    full = np.vstack([np.asarray(matrix, dtype=np.float64), [0.0, 0.0, 1.0]])
+    return np.linalg.inv(full)[:2]
+
+
+def transform_points(points, matrix) -> np.ndarray:
+    """Applies a (2, 3) affine matrix to points of shape (..., 2)."""
+    points = np.asarray(points, dtype=np.float64)
+    matrix = np.asarray(matrix, dtype=np.float64)
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def crop_image(image, center, scale, rotation, output_size, border_value=0):
+    """Warps `image` (H, W, C) into the crop of `output_size` with OpenCV (bilinear)."""
+    import cv2  # OpenCV is the project's image I/O and warp library.
+
+    w, h = _as_size(output_size)
+    matrix = get_affine_transform(center, scale, rotation, (w, h))
+    return cv2.warpAffine(
+        np.asarray(image),
+        matrix.astype(np.float32),
+        (int(w), int(h)),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=border_value,
+    )
+
+
+def box_to_center_scale(x, y, width, height, aspect_ratio=1.0, padding=BOX_PADDING):
+    """Center and scale of a person box (top-left x, y, width, height in pixels).
+
+    The box is widened to `aspect_ratio` (width / height of the model input) and
+    padded by `padding`, as top-down COCO pipelines do.
+
+    Returns:
+        (center float32 (2,), scale float32) with the box side = scale * PIXEL_STD
+        measured along the height.
+    """
+    width, height = float(width), float(height)
+    center = np.array([x + width * 0.5, y + height * 0.5], dtype=np.float32)
+    if width > aspect_ratio * height:
+        height = width / aspect_ratio
+    else:
+        width = height * aspect_ratio
+    return center, np.float32(max(width, height) * padding / PIXEL_STD)
+
+
+def affine_matrix_tf(center, scale, rotation, output_size):
+    """TensorFlow twin of `get_affine_transform` for tf.data and exported graphs.
+
+    Args:
+        center: float tensor (..., 2), original-image pixels.
+        scale: float tensor (...,).
+        rotation: float tensor (...,), degrees counter-clockwise.
+        output_size: (width, height) Python numbers.
+
+    Returns:
+        float32 tensor (..., 2, 3), original → crop pixels.
+    """
+    import tensorflow as tf
+
+    w, h = _as_size(output_size)
+    center = tf.cast(center, tf.float32)
+    box = tf.cast(scale, tf.float32) * PIXEL_STD
+    sx, sy = w / box, h / box
+    theta = tf.cast(rotation, tf.float32) * (math.pi / 180.0)
+    cos, sin = tf.cos(theta), tf.sin(theta)
+    a00, a01, a10, a11 = cos * sx, sin * sy, -sin * sx, cos * sy
+    cx, cy = center[..., 0], center[..., 1]
+    t0 = w / 2.0 - (a00 * cx + a01 * cy)
+    t1 = h / 2.0 - (a10 * cx + a11 * cy)
+    row0 = tf.stack([a00, a01, t0], axis=-1)
+    row1 = tf.stack([a10, a11, t1], axis=-1)
+    return tf.stack([row0, row1], axis=-2)
+
+
+def invert_affine_tf(matrix):
+    """Inverse of (..., 2, 3) affine matrices in TensorFlow."""
+    import tensorflow as tf
+
+    a, b, c = matrix[..., 0, 0], matrix[..., 0, 1], matrix[..., 0, 2]
+    d, e, f = matrix[..., 1, 0], matrix[..., 1, 1], matrix[..., 1, 2]
+    det = a * e - b * d
+    ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
+    ic = -(ia * c + ib * f)
+    if_ = -(id_ * c + ie * f)
+    return tf.stack([tf.stack([ia, ib, ic], -1), tf.stack([id_, ie, if_], -1)], -2)
+
+
+def transform_points_tf(points, matrix):
+    """Applies (..., 2, 3) matrices to points (..., K, 2) in TensorFlow."""
+    import tensorflow as tf
+
+    points = tf.cast(points, tf.float32)
+    linear = matrix[..., :2]
+    shift = matrix[..., 2]
+    return tf.linalg.matmul(points, linear, transpose_b=True) + shift[..., None, :]

@@ -1,0 +1,27 @@
+"""Shared pytest fixtures: tiny configurations and the real data folder."""
+
+import os
+import pathlib
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_DEFAULT_DATA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA_ROOT = pathlib.Path(os.environ.get("KERASHG_TEST_DATA", _DEFAULT_DATA))
+
+# Tiny configuration every fast test uses unless it says otherwise.
+TINY = dict(num_stacks=2, depth=2, filters=16, input_shape=(64, 64, 3))
+
+
+def data_path(*parts: str) -> pathlib.Path:
+    """Path below the real data folder, skipping the test when it is absent."""
+    path = DATA_ROOT.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not found at {path} (set KERASHG_TEST_DATA to ../shared/data)")
+    return path
+
+
+@pytest.fixture
+def tiny_config():
+    return dict(TINY)
