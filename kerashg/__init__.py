@@ -10,3 +10,4 @@ __version__ = "0.1.0"
 from kerashg import transforms
 from kerashg.codec import HeatmapCodec
 from kerashg.keypoints import COCO, LSP, MPII, KeypointSet, get_keypoint_set
+from kerashg.models import ACNN, StackedHourglass

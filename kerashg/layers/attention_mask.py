@@ -3,7 +3,12 @@
 import keras
 from keras import ops
 
-from kerashg.layers.residual import batch_norm, check_positive_int
+from kerashg.layers._utils import (
+    batch_norm,
+    check_positive_int,
+    compute_dtype_of,
+    serialize_dtype,
+)
 
 MASK_MODES = ("soft", "hard")
 # A hard mask keeps a location when the soft mask is above this value.
@@ -94,7 +99,7 @@ class AttentionMask(keras.layers.Layer):
     def compute_output_spec(self, inputs, training=None):
         return keras.KerasTensor(
             self.compute_output_shape(inputs.shape),
-            dtype=keras.dtype_policies.get(self.head_dtype).compute_dtype,
+            dtype=compute_dtype_of(self.head_dtype),
         )
 
     def get_config(self):
@@ -104,7 +109,7 @@ class AttentionMask(keras.layers.Layer):
                 "filters": self.filters,
                 "mode": self.mode,
                 "num_convs": self.num_convs,
-                "head_dtype": self.head_dtype,
+                "head_dtype": serialize_dtype(self.head_dtype),
             }
         )
         return config

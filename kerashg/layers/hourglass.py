@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from kerashg.layers.residual import Residual, check_positive_int
+from kerashg.layers._utils import check_positive_int
+from kerashg.layers.residual import Residual
 
 
 @keras.saving.register_keras_serializable(package="kerashg")
@@ -52,9 +53,7 @@ class Hourglass(keras.layers.Layer):
         else:
             self.low2 = self._residuals("low2")
         self.low3 = self._residuals("low3")
-        self.up2 = keras.layers.UpSampling2D(
-            2, interpolation="nearest", name="up2", dtype=policy
-        )
+        self.up2 = keras.layers.UpSampling2D(2, interpolation="nearest", name="up2", dtype=policy)
 
     def _residuals(self, name):
         return [

@@ -3,27 +3,7 @@
 import keras
 from keras import ops
 
-# BatchNormalization defaults of the reference PyTorch implementation
-# (princeton-vl/pytorch_stacked_hourglass uses torch's defaults), kept so that
-# ported weights and training schedules behave the same. Keras' momentum is
-# 1 - torch's momentum (0.1).
-BN_MOMENTUM = 0.9
-BN_EPSILON = 1e-5
-
-
-def batch_norm(name, dtype):
-    """The BatchNormalization every kerashg block uses (channels last)."""
-    return keras.layers.BatchNormalization(
-        axis=-1, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, dtype=dtype
-    )
-
-
-def check_positive_int(value, name, minimum=1):
-    """Raise a ValueError naming `name` unless `value` is an int >= `minimum`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
+from kerashg.layers._utils import batch_norm, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kerashg")
@@ -56,9 +36,7 @@ class Residual(keras.layers.Layer):
         self.bn1 = batch_norm("bn1", policy)
         self.conv1 = keras.layers.Conv2D(bottleneck, 1, name="conv1", dtype=policy)
         self.bn2 = batch_norm("bn2", policy)
-        self.conv2 = keras.layers.Conv2D(
-            bottleneck, 3, padding="same", name="conv2", dtype=policy
-        )
+        self.conv2 = keras.layers.Conv2D(bottleneck, 3, padding="same", name="conv2", dtype=policy)
         self.bn3 = batch_norm("bn3", policy)
         self.conv3 = keras.layers.Conv2D(filters, 1, name="conv3", dtype=policy)
         self.skip = keras.layers.Conv2D(filters, 1, name="skip", dtype=policy)

@@ -3,7 +3,13 @@
 import keras
 from keras import ops
 
-from kerashg.layers.residual import Residual, batch_norm, check_positive_int
+from kerashg.layers._utils import (
+    batch_norm,
+    check_positive_int,
+    compute_dtype_of,
+    serialize_dtype,
+)
+from kerashg.layers.residual import Residual
 
 
 @keras.saving.register_keras_serializable(package="kerashg")
@@ -69,9 +75,7 @@ class StackHead(keras.layers.Layer):
         features_shape, heatmaps_shape = self.compute_output_shape(inputs.shape)
         return (
             keras.KerasTensor(features_shape, dtype=self.compute_dtype),
-            keras.KerasTensor(
-                heatmaps_shape, dtype=keras.dtype_policies.get(self.head_dtype).compute_dtype
-            ),
+            keras.KerasTensor(heatmaps_shape, dtype=compute_dtype_of(self.head_dtype)),
         )
 
     def get_config(self):
@@ -81,7 +85,7 @@ class StackHead(keras.layers.Layer):
                 "filters": self.filters,
                 "num_keypoints": self.num_keypoints,
                 "num_residuals": self.num_residuals,
-                "head_dtype": self.head_dtype,
+                "head_dtype": serialize_dtype(self.head_dtype),
             }
         )
         return config

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from kerashg.layers.residual import check_positive_int
+from kerashg.layers._utils import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kerashg")

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from kerashg.layers.residual import Residual, batch_norm, check_positive_int
+from kerashg.layers._utils import batch_norm, check_positive_int
+from kerashg.layers.residual import Residual
 
 # Channel widths of the stem, fixed in the paper (Newell et al. 2016, sec. 3.1)
 # and in the reference implementation whatever the hourglass width.
@@ -51,8 +52,7 @@ class Stem(keras.layers.Layer):
         batch, height, width = input_shape[:3]
         half = (batch, _div(height, 2), _div(width, 2))
         quarter = (batch, _div(height, 4), _div(width, 4))
-        padded = (batch, _add(height, 2 * (STEM_CONV_KERNEL // 2)), None, input_shape[-1])
-        self.conv.build(padded)
+        self.conv.build((batch, None, None, input_shape[-1]))
         self.bn.build(half + (STEM_CONV_FILTERS,))
         self.residual1.build(half + (STEM_CONV_FILTERS,))
         self.residual2.build(quarter + (STEM_RESIDUAL_FILTERS,))
@@ -78,7 +78,3 @@ class Stem(keras.layers.Layer):
 
 def _div(size, factor):
     return None if size is None else size // factor
-
-
-def _add(size, amount):
-    return None if size is None else size + amount

@@ -1,0 +1,169 @@
+"""ACNN: stacked hourglass with self-attention masks (Sun, Ye, Wang 2018)."""
+
+import keras
+from keras import ops
+
+from kerashg.layers import AttentionMask
+from kerashg.layers._utils import check_positive_int, serialize_dtype
+from kerashg.layers.attention_mask import MASK_MODES
+from kerashg.models.presets import ACNN_PRESETS, preset_config
+from kerashg.models.stacked_hourglass import build_stacks, check_model_args, stack_stages
+
+
+@keras.saving.register_keras_serializable(package="kerashg")
+class ACNN(keras.Model):
+    """Attention CNN for pose ("Focus On What's Important", Sun, Ye, Wang 2018).
+
+    A stacked hourglass (same stem, hourglasses, heads and merges as
+    `StackedHourglass`) where every stage i also emits a self-attention mask:
+
+    - eq. 1: stage i gives heatmaps `H_i = f_h(features_i)` (the stack head);
+    - eq. 2: mask `M_i = sigmoid(f_c(features_i))`, `(B, H/4, W/4, 1)`, layer
+      `stack{i}_attention` (see `AttentionMask`);
+    - eq. 3: stage i + 1's input is the usual merge
+      `x_i + conv(features_i) + conv(H_i)` multiplied by `M_i` (broadcast
+      over channels);
+    - eq. 4: prediction `P_i = H_i + P_{i-1} ⊙ (1 − M_{i-1})` with `M_0 = 1`,
+      so `P_1 = H_1`: where stage i - 1 looked away, its earlier prediction is
+      carried forward.
+
+    The last stage's mask does not enter any prediction; it is returned (for
+    supervision-free visualisation) but gets no gradient from the pose loss.
+
+    Input: float RGB `(B, H, W, 3)` in [0, 1].
+    Output: `{"heatmaps": (B, S, H/4, W/4, K) = stack of P_i,
+    "masks": (B, S, H/4, W/4, 1) = stack of M_i}`, both float32.
+
+    `set_force_masks(True)` makes every mask exactly 1 (so P_i = H_i and the
+    network is a plain stacked hourglass), e.g. for pose-only training phase A.
+
+    Args:
+        num_stacks: int >= 1, stages S. Default 4.
+        num_keypoints: int >= 1, heatmaps K. Default 16 (MPII).
+        filters: int >= 2, hourglass channels. Default 256.
+        depth: int >= 1, halvings in each hourglass. Default 4.
+        input_shape: (H, W, 3), H and W divisible by 2**(depth + 2).
+            Default (256, 256, 3).
+        mask: "soft" (sigmoid) or "hard" (binarised, straight-through
+            gradient). Default "soft".
+        attention_filters: hidden channels of f_c. Default None: filters // 4.
+        num_residuals: int >= 1, residual blocks per position. Default 1.
+        dtype: dtype policy of the network body (None: global policy).
+        head_dtype: dtype policy of heatmap and mask outputs. Default "float32".
+        name: model name. Default "acnn".
+        **kwargs: other `keras.Model` arguments.
+    """
+
+    presets = ACNN_PRESETS
+
+    def __init__(
+        self,
+        num_stacks=4,
+        num_keypoints=16,
+        filters=256,
+        depth=4,
+        input_shape=(256, 256, 3),
+        mask="soft",
+        attention_filters=None,
+        num_residuals=1,
+        dtype=None,
+        head_dtype="float32",
+        name="acnn",
+        **kwargs,
+    ):
+        input_shape = tuple(input_shape)
+        check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals)
+        if mask not in MASK_MODES:
+            raise ValueError(f"`mask` must be one of {MASK_MODES}. Received: mask={mask!r}")
+        if attention_filters is not None:
+            check_positive_int(attention_filters, "attention_filters")
+        hidden = max(filters // 4, 1) if attention_filters is None else attention_filters
+
+        def make_attention(i):
+            return AttentionMask(
+                hidden, mode=mask, head_dtype=head_dtype, name=f"stack{i}_attention", dtype=dtype
+            )
+
+        images = keras.Input(shape=input_shape, name="images")
+        heatmaps, masks = build_stacks(
+            images,
+            num_stacks=num_stacks,
+            num_keypoints=num_keypoints,
+            filters=filters,
+            depth=depth,
+            num_residuals=num_residuals,
+            dtype=dtype,
+            head_dtype=head_dtype,
+            make_attention=make_attention,
+        )
+        # Eq. 4 with M_0 = 1: P_1 = H_1, P_i = H_i + P_{i-1} (1 - M_{i-1}).
+        predictions = [heatmaps[0]]
+        for i in range(1, num_stacks):
+            carried = ops.multiply(predictions[-1], ops.subtract(1.0, masks[i - 1]))
+            predictions.append(ops.add(heatmaps[i], carried))
+        super().__init__(
+            inputs=images,
+            outputs={"heatmaps": stack_stages(predictions), "masks": stack_stages(masks)},
+            name=name,
+            **kwargs,
+        )
+        self.num_stacks = num_stacks
+        self.num_keypoints = num_keypoints
+        self.filters = filters
+        self.depth = depth
+        self.model_input_shape = input_shape
+        self.mask = mask
+        self.attention_filters = attention_filters
+        self.num_residuals = num_residuals
+        self.body_dtype = dtype
+        self.head_dtype = head_dtype
+
+    @property
+    def attention_layers(self):
+        """The `stack{i}_attention` layers, in stage order."""
+        return [self.get_layer(f"stack{i}_attention") for i in range(self.num_stacks)]
+
+    def set_force_masks(self, force):
+        """Force every attention mask to exactly 1 (True) or use it (False).
+
+        Assigns the attention layers' non-trainable `force_ones` variables, so
+        it works inside an already traced `tf.function` without retracing.
+        """
+        value = 1.0 if force else 0.0
+        for layer in self.attention_layers:
+            layer.force_ones.assign(value)
+
+    @property
+    def force_masks(self):
+        """Whether the masks are currently forced to ones."""
+        return bool(keras.ops.convert_to_numpy(self.attention_layers[0].force_ones) > 0.5)
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """Build a named architecture (random weights: no pretrained weights exist).
+
+        Args:
+            preset: a key of `ACNN.presets`, e.g. "acnn4_mpii_256".
+            **kwargs: constructor arguments overriding the preset's.
+        """
+        return cls(**{**preset_config(cls.presets, preset, cls.__name__), **kwargs})
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_stacks": self.num_stacks,
+            "num_keypoints": self.num_keypoints,
+            "filters": self.filters,
+            "depth": self.depth,
+            "input_shape": self.model_input_shape,
+            "mask": self.mask,
+            "attention_filters": self.attention_filters,
+            "num_residuals": self.num_residuals,
+            "dtype": serialize_dtype(self.body_dtype),
+            "head_dtype": serialize_dtype(self.head_dtype),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

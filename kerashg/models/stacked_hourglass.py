@@ -1,0 +1,188 @@
+"""Stacked Hourglass network (Newell, Yang, Deng, ECCV 2016)."""
+
+import keras
+from keras import ops
+
+from kerashg.layers import Hourglass, StackHead, StackMerge, Stem
+from kerashg.layers._utils import check_positive_int, serialize_dtype
+from kerashg.layers.stem import STEM_STRIDE
+from kerashg.models.presets import STACKED_HOURGLASS_PRESETS, preset_config
+
+
+def check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals):
+    """Validate the arguments StackedHourglass and ACNN share (ValueError)."""
+    check_positive_int(num_stacks, "num_stacks")
+    check_positive_int(num_keypoints, "num_keypoints")
+    check_positive_int(filters, "filters", minimum=2)
+    check_positive_int(depth, "depth")
+    check_positive_int(num_residuals, "num_residuals")
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"`input_shape` must be (height, width, channels). Received: input_shape={input_shape}"
+        )
+    divisor = STEM_STRIDE * 2**depth
+    if any(size is None or size % divisor for size in input_shape[:2]):
+        raise ValueError(
+            f"`input_shape` height and width must be divisible by 2**(depth + 2) = {divisor} "
+            "(the stem divides by 4, the hourglass by 2**depth). "
+            f"Received: input_shape={tuple(input_shape)} with depth={depth}"
+        )
+
+
+def build_stacks(
+    images,
+    *,
+    num_stacks,
+    num_keypoints,
+    filters,
+    depth,
+    num_residuals,
+    dtype,
+    head_dtype,
+    make_attention=None,
+):
+    """The stack loop StackedHourglass and ACNN share (functional graph).
+
+    Stage i: `stack{i}_hourglass`, `stack{i}_head` (features, heatmaps H_i),
+    optionally `stack{i}_attention` (mask M_i), and, but for the last stage,
+    `stack{i}_merge` which makes stage i + 1's input (gated by M_i when there is
+    an attention mask, ACNN eq. 3).
+
+    Args:
+        images: KerasTensor `(B, H, W, 3)`.
+        make_attention: None, or a function `i -> layer` building stage i's
+            attention layer (features → mask).
+
+    Returns:
+        `(heatmaps, masks)`: lists of S KerasTensors `(B, H/4, W/4, K)` and
+        `(B, H/4, W/4, 1)` (masks is empty without `make_attention`).
+    """
+    x = Stem(filters, name="stem", dtype=dtype)(images)
+    heatmaps, masks = [], []
+    for i in range(num_stacks):
+        hourglass = Hourglass(
+            depth, filters, num_residuals=num_residuals, name=f"stack{i}_hourglass", dtype=dtype
+        )(x)
+        features, stage_heatmaps = StackHead(
+            filters,
+            num_keypoints,
+            num_residuals=num_residuals,
+            head_dtype=head_dtype,
+            name=f"stack{i}_head",
+            dtype=dtype,
+        )(hourglass)
+        heatmaps.append(stage_heatmaps)
+        merge_inputs = [x, features, stage_heatmaps]
+        if make_attention is not None:
+            masks.append(make_attention(i)(features))
+            merge_inputs.append(masks[-1])
+        if i < num_stacks - 1:
+            x = StackMerge(filters, name=f"stack{i}_merge", dtype=dtype)(merge_inputs)
+    return heatmaps, masks
+
+
+def stack_stages(tensors):
+    """S tensors `(B, h, w, C)` → `(B, S, h, w, C)`."""
+    return ops.stack(tensors, axis=1)
+
+
+@keras.saving.register_keras_serializable(package="kerashg")
+class StackedHourglass(keras.Model):
+    """Stacked Hourglass network with intermediate supervision (Newell et al. 2016).
+
+    stem → S × (hourglass → head → merge), layers named `stem`,
+    `stack{i}_hourglass`, `stack{i}_head`, `stack{i}_merge` (i from 0; the last
+    stack has no merge). With the defaults (8 stacks, 256 filters, depth 4,
+    16 keypoints, 256×256) it has the reference implementation's 25.4 M
+    trainable parameters.
+
+    Input: float RGB image `(B, H, W, 3)` with values in [0, 1], as the
+    reference implementation feeds it (no mean/std normalisation).
+    Output: `{"heatmaps": (B, S, H/4, W/4, K)}` float32, one heatmap stack per
+    stage (every stage is supervised; the last is the prediction).
+
+    Args:
+        num_stacks: int >= 1, number of hourglasses S. Default 8.
+        num_keypoints: int >= 1, heatmaps K. Default 16 (MPII).
+        filters: int >= 2, channels in the hourglasses. Default 256.
+        depth: int >= 1, halvings in each hourglass. Default 4.
+        input_shape: (H, W, 3), H and W divisible by 2**(depth + 2).
+            Default (256, 256, 3).
+        num_residuals: int >= 1, residual blocks at each hourglass position
+            and in each head. Default 1.
+        dtype: dtype policy of the network body (None: global policy).
+        head_dtype: dtype policy of the heatmap convolutions. Default "float32".
+        name: model name. Default "stacked_hourglass".
+        **kwargs: other `keras.Model` arguments (e.g. `trainable`).
+    """
+
+    presets = STACKED_HOURGLASS_PRESETS
+
+    def __init__(
+        self,
+        num_stacks=8,
+        num_keypoints=16,
+        filters=256,
+        depth=4,
+        input_shape=(256, 256, 3),
+        num_residuals=1,
+        dtype=None,
+        head_dtype="float32",
+        name="stacked_hourglass",
+        **kwargs,
+    ):
+        input_shape = tuple(input_shape)
+        check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals)
+        images = keras.Input(shape=input_shape, name="images")
+        heatmaps, _ = build_stacks(
+            images,
+            num_stacks=num_stacks,
+            num_keypoints=num_keypoints,
+            filters=filters,
+            depth=depth,
+            num_residuals=num_residuals,
+            dtype=dtype,
+            head_dtype=head_dtype,
+        )
+        super().__init__(
+            inputs=images,
+            outputs={"heatmaps": stack_stages(heatmaps)},
+            name=name,
+            **kwargs,
+        )
+        self.num_stacks = num_stacks
+        self.num_keypoints = num_keypoints
+        self.filters = filters
+        self.depth = depth
+        self.model_input_shape = input_shape
+        self.num_residuals = num_residuals
+        self.body_dtype = dtype
+        self.head_dtype = head_dtype
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """Build a named architecture (random weights: no pretrained weights exist).
+
+        Args:
+            preset: a key of `StackedHourglass.presets`, e.g. "hg8_mpii_256".
+            **kwargs: constructor arguments overriding the preset's.
+        """
+        return cls(**{**preset_config(cls.presets, preset, cls.__name__), **kwargs})
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_stacks": self.num_stacks,
+            "num_keypoints": self.num_keypoints,
+            "filters": self.filters,
+            "depth": self.depth,
+            "input_shape": self.model_input_shape,
+            "num_residuals": self.num_residuals,
+            "dtype": serialize_dtype(self.body_dtype),
+            "head_dtype": serialize_dtype(self.head_dtype),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
