@@ -7,7 +7,8 @@ metrics.
 
 __version__ = "0.1.0"
 
-from kerashg import transforms
+from kerashg import metrics, transforms
 from kerashg.codec import HeatmapCodec
 from kerashg.keypoints import COCO, LSP, MPII, KeypointSet, get_keypoint_set
+from kerashg.metrics import PCKMetric, coco_keypoint_ap, lsp_pck, mpii_pckh, mpii_pckh_curve, pck
 from kerashg.models import ACNN, StackedHourglass

@@ -1,0 +1,531 @@
+"""Pose metrics: MPII PCKh, LSP/FLIC PCK, COCO keypoint AP, and a streaming Keras PCK.
+
+Pure NumPy functions compute the official numbers from arrays; they read no files
+(`training/evaluate.py` loads annotation and prediction files and calls them).
+`PCKMetric` is the stateful Keras metric a training loop feeds batch by batch.
+
+Conventions:
+    - Keypoints are `(x, y)` in pixels of one common frame (the ground truth's);
+      predictions and ground truth must use the same origin. Shapes name N people
+      and K joints.
+    - A joint counts where it is annotated, visible or not (MPII: `jnt_missing == 0`;
+      COCO convention: v > 0).
+    - A joint is correct where `error / normalizer <= threshold` (the official
+      scripts divide, then compare with `<=`).
+    - Totals pool joints, so each joint weighs by its number of annotations.
+
+Official MPII rules (Andriluka et al., CVPR 2014, `evaluatePCKh.m`): head size =
+0.6 × head-box diagonal; the total pools the 14 joints other than pelvis and
+thorax. The per-group table follows the layout the hourglass paper's Table 1 and
+the reference numbers use: each group is the mean of its joints' PCKh, and Head
+is the head-top joint (the MATLAB `genTablePCK.m` instead averages head top and
+upper neck; both enter the total either way).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+
+import keras
+import numpy as np
+
+from kerashg.keypoints import LSP, MPII, get_keypoint_set
+
+# MPII's SC_BIAS: head size = 0.6 × head-box diagonal (util_get_head_size.m).
+MPII_HEAD_SIZE_FACTOR = 0.6
+# Joints the MPII total leaves out.
+MPII_TOTAL_EXCLUDED = ("pelvis", "thorax")
+# Column order of the hourglass paper's Table 1.
+TABLE_GROUPS = ("Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank")
+MPII_GROUPS = {
+    "Head": ("head_top",),
+    "Sho": ("r_shoulder", "l_shoulder"),
+    "Elb": ("r_elbow", "l_elbow"),
+    "Wri": ("r_wrist", "l_wrist"),
+    "Hip": ("r_hip", "l_hip"),
+    "Knee": ("r_knee", "l_knee"),
+    "Ank": ("r_ankle", "l_ankle"),
+}
+# LSP (Pishchulin's evaluation, `genTablePCK.m`): Head averages neck and head top.
+LSP_GROUPS = {**MPII_GROUPS, "Head": ("neck", "head_top")}
+# Torso size of the LSP evaluation (`getDistPCK.m`): left shoulder to right hip.
+TORSO_JOINTS = ("l_shoulder", "r_hip")
+# MPII curve range of the official script: 0:0.01:0.5.
+MPII_CURVE_THRESHOLDS = np.round(np.arange(0.0, 0.5001, 0.01), 2)
+COCO_STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+
+
+@dataclasses.dataclass(frozen=True)
+class PCKResult:
+    """A PCK / PCKh table at one threshold.
+
+    Attributes:
+        threshold: float, fraction of the normaliser.
+        joint_names: tuple of str (K,).
+        per_joint: float64 (K,), percent correct per joint (NaN where a joint has
+            no annotation).
+        counts: int64 (K,), annotated joints per joint.
+        groups: dict group name → percent, in table order.
+        total: float, percent over the joints of the total, pooled.
+        notes: tuple of str, what the input left out (e.g. people without a
+            normaliser), for the report.
+    """
+
+    threshold: float
+    joint_names: tuple
+    per_joint: np.ndarray
+    counts: np.ndarray
+    groups: dict
+    total: float
+    notes: tuple = ()
+
+    def as_dict(self) -> dict:
+        """JSON-ready: the groups, `total`, `threshold` and the per-joint values."""
+        return {
+            **{name: float(value) for name, value in self.groups.items()},
+            "total": float(self.total),
+            "threshold": float(self.threshold),
+            "per_joint": {
+                name: (None if np.isnan(v) else float(v))
+                for name, v in zip(self.joint_names, self.per_joint, strict=True)
+            },
+            **({"notes": list(self.notes)} if self.notes else {}),
+        }
+
+    def table(self, label="") -> str:
+        """Two lines in the layout of the hourglass paper's Table 1."""
+        names = list(self.groups) + ["Total"]
+        values = list(self.groups.values()) + [self.total]
+        header = f"{'':<{len(label)}} " + " ".join(f"{n:>6}" for n in names)
+        row = f"{label} " + " ".join(
+            f"{v:6.2f}" if n == "Total" else f"{v:6.1f}" for n, v in zip(names, values, strict=True)
+        )
+        return f"{header}\n{row}"
+
+
+# --------------------------------------------------------------------- helpers
+def _check_keypoints(predictions, ground_truth, normalizer, annotated):
+    predictions = np.asarray(predictions, dtype=np.float64)
+    ground_truth = np.asarray(ground_truth, dtype=np.float64)
+    if predictions.ndim != 3 or predictions.shape[-1] < 2:
+        raise ValueError(
+            f"predictions must have shape (N, K, 2). Received: shape={predictions.shape}"
+        )
+    if ground_truth.ndim != 3 or ground_truth.shape[-1] < 2:
+        raise ValueError(
+            f"ground_truth must have shape (N, K, 2) or (N, K, 3). Received: shape={ground_truth.shape}"
+        )
+    if predictions.shape[:2] != ground_truth.shape[:2]:
+        raise ValueError(
+            "predictions and ground_truth must hold the same people and joints. Received: "
+            f"predictions shape={predictions.shape}, ground_truth shape={ground_truth.shape}"
+        )
+    n, k = ground_truth.shape[:2]
+    if annotated is None:
+        if ground_truth.shape[-1] < 3:
+            raise ValueError(
+                "Pass `annotated` (N, K) or a visibility column in ground_truth (N, K, 3)."
+            )
+        annotated = ground_truth[..., 2] > 0
+    annotated = np.asarray(annotated).astype(bool)
+    if annotated.shape != (n, k):
+        raise ValueError(f"annotated must have shape {(n, k)}. Received: shape={annotated.shape}")
+    normalizer = np.asarray(normalizer, dtype=np.float64).reshape(-1)
+    if normalizer.shape != (n,):
+        raise ValueError(f"normalizer must have shape ({n},). Received: shape={normalizer.shape}")
+    counted_people = annotated.any(axis=1)
+    bad = counted_people & ~(np.isfinite(normalizer) & (normalizer > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"normalizer must be finite and > 0 for every person with annotated joints; "
+            f"{int(bad.sum())} are not. Received: normalizer[{i}]={normalizer[i]}"
+        )
+    xy = predictions[..., :2]
+    nonfinite = annotated & ~np.isfinite(xy).all(axis=-1)
+    if nonfinite.any():
+        i, j = (int(v) for v in np.argwhere(nonfinite)[0])
+        raise ValueError(
+            f"predictions hold {int(nonfinite.sum())} non-finite coordinates at annotated "
+            f"joints. Received: predictions[{i}, {j}]={xy[i, j].tolist()}"
+        )
+    return xy, ground_truth[..., :2], normalizer, annotated
+
+
+def normalized_errors(predictions, ground_truth, normalizer, annotated=None):
+    """Euclidean error of each joint divided by its person's normaliser.
+
+    Args:
+        predictions: float (N, K, 2) or (N, K, 3), x, y (a score column is ignored).
+        ground_truth: float (N, K, 2) or (N, K, 3) with visibility v in the last column.
+        normalizer: float (N,), e.g. head size (PCKh) or torso size (PCK).
+        annotated: bool (N, K), joints that count; default `ground_truth[..., 2] > 0`.
+
+    Returns:
+        (errors float64 (N, K) with NaN where not annotated, annotated bool (N, K)).
+    """
+    xy, gt, normalizer, annotated = _check_keypoints(
+        predictions, ground_truth, normalizer, annotated
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        errors = np.linalg.norm(xy - gt, axis=-1) / normalizer[:, None]
+    return np.where(annotated, errors, np.nan), annotated
+
+
+def _correct_counts(errors, annotated, threshold):
+    with np.errstate(invalid="ignore"):
+        correct = (errors <= threshold) & annotated
+    return correct.sum(axis=0), annotated.sum(axis=0)
+
+
+def _percent(correct, counts):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, 100.0 * correct / np.maximum(counts, 1), np.nan)
+
+
+def _table(errors, annotated, threshold, keypoint_set, groups, total_joints):
+    correct, counts = _correct_counts(errors, annotated, threshold)
+    per_joint = _percent(correct, counts)
+    group_values = {
+        name: float(np.mean([per_joint[keypoint_set.index(j)] for j in joints]))
+        for name, joints in groups.items()
+    }
+    idx = np.array([keypoint_set.index(j) for j in total_joints])
+    total = float(100.0 * correct[idx].sum() / max(int(counts[idx].sum()), 1))
+    return PCKResult(
+        threshold=float(threshold),
+        joint_names=keypoint_set.names,
+        per_joint=per_joint,
+        counts=counts.astype(np.int64),
+        groups=group_values,
+        total=total,
+    )
+
+
+# ------------------------------------------------------------------ generic PCK
+def pck(predictions, ground_truth, normalizer, threshold=0.5, annotated=None):
+    """PCK@threshold in percent, pooled over all annotated joints.
+
+    Args:
+        predictions: float (N, K, 2) (or (N, K, 3) with a score column, ignored).
+        ground_truth: float (N, K, 3): x, y, v (joints with v > 0 count), or (N, K, 2)
+            with `annotated`.
+        normalizer: float (N,), the per-person size the error is divided by (for
+            PCKh, the head size).
+        threshold: float, a joint is correct where error <= threshold × normalizer.
+            Default 0.5.
+        annotated: optional bool (N, K), overrides the visibility column.
+
+    Returns:
+        float, percent of annotated joints that are correct (NaN if none counts).
+    """
+    errors, annotated = normalized_errors(predictions, ground_truth, normalizer, annotated)
+    correct, counts = _correct_counts(errors, annotated, threshold)
+    return float(_percent(correct.sum(), counts.sum()))
+
+
+def head_size_from_boxes(head_boxes):
+    """MPII head size: 0.6 × head-box diagonal.
+
+    Args:
+        head_boxes: float (N, 2, 2), `[[x1, y1], [x2, y2]]` per person.
+
+    Returns:
+        float64 (N,).
+    """
+    head_boxes = np.asarray(head_boxes, dtype=np.float64)
+    if head_boxes.ndim != 3 or head_boxes.shape[1:] != (2, 2):
+        raise ValueError(
+            f"head_boxes must have shape (N, 2, 2) as [[x1, y1], [x2, y2]]. Received: shape={head_boxes.shape}"
+        )
+    return MPII_HEAD_SIZE_FACTOR * np.linalg.norm(head_boxes[:, 1] - head_boxes[:, 0], axis=-1)
+
+
+def mpii_pckh(predictions, ground_truth, head_size, annotated=None, threshold=0.5):
+    """MPII PCKh with the official rules, as the hourglass paper's Table 1.
+
+    Args:
+        predictions: float (N, 16, 2), x, y in the ground truth's frame, MPII joint
+            order (`kerashg.MPII`).
+        ground_truth: float (N, 16, 2) or (N, 16, 3) (v > 0 = annotated).
+        head_size: float (N,), 0.6 × head-box diagonal (see `head_size_from_boxes`).
+        annotated: optional bool (N, 16), `jnt_missing == 0` of the official file.
+        threshold: float, fraction of the head size. Default 0.5.
+
+    Returns:
+        `PCKResult` with groups Head, Sho, Elb, Wri, Hip, Knee, Ank (each the mean of
+        its joints' PCKh) and the total over the 14 joints other than pelvis and
+        thorax, pooled (weighted by joint counts).
+    """
+    errors, annotated = normalized_errors(predictions, ground_truth, head_size, annotated)
+    _check_num_joints(errors, MPII)
+    total_joints = [n for n in MPII.names if n not in MPII_TOTAL_EXCLUDED]
+    return _table(errors, annotated, threshold, MPII, MPII_GROUPS, total_joints)
+
+
+def mpii_pckh_curve(
+    predictions, ground_truth, head_size, annotated=None, thresholds=MPII_CURVE_THRESHOLDS
+):
+    """PCKh as a function of the threshold (the official curve is 0:0.01:0.5).
+
+    Args:
+        predictions, ground_truth, head_size, annotated: as in `mpii_pckh`.
+        thresholds: float sequence (T,). Default 0, 0.01, ..., 0.5.
+
+    Returns:
+        dict: `thresholds` (T,), `total` (T,), one (T,) array per group, and `auc`,
+        the area under the total curve with thresholds rescaled to [0, 1] (the
+        official `area_under_curve(scale01(range), pck)`), in percent.
+    """
+    errors, annotated = normalized_errors(predictions, ground_truth, head_size, annotated)
+    _check_num_joints(errors, MPII)
+    total_joints = [n for n in MPII.names if n not in MPII_TOTAL_EXCLUDED]
+    thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
+    tables = [_table(errors, annotated, t, MPII, MPII_GROUPS, total_joints) for t in thresholds]
+    curve = {"thresholds": thresholds, "total": np.array([t.total for t in tables])}
+    for name in MPII_GROUPS:
+        curve[name] = np.array([t.groups[name] for t in tables])
+    span = thresholds[-1] - thresholds[0] if len(thresholds) > 1 else 0.0
+    curve["auc"] = (
+        float(np.trapezoid(curve["total"], (thresholds - thresholds[0]) / span))
+        if span > 0
+        else float("nan")
+    )
+    return curve
+
+
+def _check_num_joints(errors, keypoint_set):
+    if errors.shape[1] != keypoint_set.num_keypoints:
+        raise ValueError(
+            f"{keypoint_set.name} evaluation needs {keypoint_set.num_keypoints} joints in "
+            f"{keypoint_set.name} order. Received: {errors.shape[1]} joints"
+        )
+
+
+def torso_size(ground_truth, keypoint_set=LSP, torso_joints=TORSO_JOINTS):
+    """Torso size of the LSP evaluation: distance from left shoulder to right hip.
+
+    Args:
+        ground_truth: float (N, K, 2+), in `keypoint_set` order.
+        keypoint_set: `KeypointSet` or name. Default LSP.
+        torso_joints: (str, str), the two joints whose distance is the torso size.
+
+    Returns:
+        float64 (N,).
+    """
+    keypoint_set = get_keypoint_set(keypoint_set)
+    ground_truth = np.asarray(ground_truth, dtype=np.float64)
+    a, b = (keypoint_set.index(j) for j in torso_joints)
+    return np.linalg.norm(ground_truth[:, a, :2] - ground_truth[:, b, :2], axis=-1)
+
+
+def lsp_pck(predictions, ground_truth, threshold=0.2, annotated=None, normalizer=None):
+    """LSP PCK@threshold, torso-normalised (Pishchulin's `getDistPCK.m` rules).
+
+    Every joint counts unless `annotated` says otherwise (the LSP evaluation scores
+    occluded joints too); a joint is correct where error <= threshold × torso size.
+
+    Args:
+        predictions: float (N, 14, 2) in LSP joint order.
+        ground_truth: float (N, 14, 2) or (N, 14, 3).
+        threshold: float. Default 0.2.
+        annotated: optional bool (N, 14). Default: all joints.
+        normalizer: optional float (N,). Default `torso_size(ground_truth)`. For FLIC
+            pass its torso box size and use `pck`.
+
+    Returns:
+        `PCKResult` with groups Head (neck and head top), Sho, Elb, Wri, Hip, Knee,
+        Ank and the total over all 14 joints.
+    """
+    ground_truth = np.asarray(ground_truth, dtype=np.float64)
+    if annotated is None:
+        annotated = np.ones(ground_truth.shape[:2], dtype=bool)
+    if normalizer is None:
+        if ground_truth.ndim != 3 or ground_truth.shape[1] != LSP.num_keypoints:
+            raise ValueError(
+                f"ground_truth must have shape (N, 14, 2+) in LSP order. Received: shape={ground_truth.shape}"
+            )
+        normalizer = torso_size(ground_truth)
+    errors, annotated = normalized_errors(predictions, ground_truth, normalizer, annotated)
+    _check_num_joints(errors, LSP)
+    return _table(errors, annotated, threshold, LSP, LSP_GROUPS, LSP.names)
+
+
+# -------------------------------------------------------------------- COCO AP
+def keypoints_to_coco_results(image_ids, keypoints, scores, category_id=1):
+    """COCO result records (the JSON `loadRes` reads) from arrays.
+
+    Args:
+        image_ids: int (N,), the COCO image id of each person.
+        keypoints: float (N, 17, 2) or (N, 17, 3) in original-image pixels (a third
+            column, if any, is written as the keypoint score; else 1).
+        scores: float (N,), person scores (ranking for AP).
+        category_id: int, default 1 (person).
+
+    Returns:
+        list of dicts `{"image_id", "category_id", "keypoints": [x, y, s] * 17, "score"}`.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    image_ids = np.asarray(image_ids).reshape(-1)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if keypoints.ndim != 3 or keypoints.shape[-1] not in (2, 3):
+        raise ValueError(
+            f"keypoints must have shape (N, K, 2|3). Received: shape={keypoints.shape}"
+        )
+    n = keypoints.shape[0]
+    if image_ids.shape != (n,) or scores.shape != (n,):
+        raise ValueError(
+            f"image_ids and scores must have shape ({n},). Received: image_ids shape="
+            f"{image_ids.shape}, scores shape={scores.shape}"
+        )
+    if keypoints.shape[-1] == 2:
+        keypoints = np.concatenate([keypoints, np.ones_like(keypoints[..., :1])], axis=-1)
+    if not np.isfinite(keypoints).all() or not np.isfinite(scores).all():
+        raise ValueError("keypoints and scores must be finite. Received: non-finite values")
+    return [
+        {
+            "image_id": int(image_ids[i]),
+            "category_id": int(category_id),
+            "keypoints": [round(float(v), 3) for v in keypoints[i].reshape(-1)],
+            "score": float(scores[i]),
+        }
+        for i in range(n)
+    ]
+
+
+def coco_keypoint_ap(ground_truth, results, image_ids=None, verbose=False):
+    """COCO keypoint AP/AR through pycocotools (`COCOeval(iouType="keypoints")`).
+
+    Args:
+        ground_truth: a `pycocotools.coco.COCO` or the annotation dict (the parsed
+            `person_keypoints_*.json`).
+        results: list of result dicts (see `keypoints_to_coco_results`).
+        image_ids: optional int sequence, restrict the evaluation to these images.
+            Default: every image of the ground truth.
+        verbose: bool, let pycocotools print its summary. Default False.
+
+    Returns:
+        dict of floats: AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl (fractions in
+        [0, 1] as pycocotools reports them; -1 where undefined).
+    """
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    if isinstance(ground_truth, dict):
+        coco_gt = COCO()
+        coco_gt.dataset = ground_truth
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco_gt.createIndex()
+    else:
+        coco_gt = ground_truth
+    results = list(results)
+    if not results:
+        raise ValueError("results is empty: COCO AP needs at least one detection")
+    unknown = {r["image_id"] for r in results} - set(coco_gt.getImgIds())
+    if unknown:
+        raise ValueError(
+            f"results name {len(unknown)} image ids absent from the ground truth. "
+            f"Received: image_id={sorted(unknown)[:5]}"
+        )
+    sink = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+    with sink:
+        coco_dt = coco_gt.loadRes(results)
+        evaluator = COCOeval(coco_gt, coco_dt, iouType="keypoints")
+        if image_ids is not None:
+            evaluator.params.imgIds = [int(i) for i in image_ids]
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return {name: float(v) for name, v in zip(COCO_STAT_NAMES, evaluator.stats, strict=True)}
+
+
+# ----------------------------------------------------------- streaming metric
+@keras.saving.register_keras_serializable(package="kerashg")
+class PCKMetric(keras.metrics.Metric):
+    """Streaming PCK@threshold in percent, pooled over annotated joints.
+
+    Feed it batch by batch; the result equals `pck` on the concatenated batches.
+    Joints count where v > 0 (and `sample_weight` > 0); people whose normaliser is
+    not finite or not positive are skipped (a graph cannot raise; the NumPy `pck`
+    does). Computes in float32.
+
+    Args:
+        threshold: float, correct where error <= threshold × normaliser. Default 0.5.
+        name: str, default "pck".
+        dtype: the metric's dtype. Default float32.
+
+    Example:
+        >>> metric = PCKMetric(threshold=0.5)
+        >>> metric.update_state(gt_keypoints, pred_keypoints, normalizer=head_size)
+        >>> metric.result()  # percent
+    """
+
+    def __init__(self, threshold=0.5, name="pck", dtype="float32"):
+        super().__init__(name=name, dtype=dtype)
+        if not float(threshold) > 0:
+            raise ValueError(f"threshold must be > 0. Received: threshold={threshold}")
+        self.threshold = float(threshold)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+    def update_state(self, y_true, y_pred, normalizer=None, sample_weight=None):
+        """Adds a batch.
+
+        Args:
+            y_true: float (B, K, 3): x, y, v; joints with v > 0 count.
+            y_pred: float (B, K, 2) or (B, K, 3) (score column ignored), same frame.
+            normalizer: float (B,), the per-person size (e.g. head size). Required.
+            sample_weight: optional float (B,) or (B, K); entries <= 0 exclude.
+        """
+        if normalizer is None:
+            raise ValueError("PCKMetric.update_state needs `normalizer` (B,), e.g. the head size")
+        y_true = keras.ops.cast(y_true, "float32")
+        y_pred = keras.ops.cast(y_pred, "float32")
+        normalizer = keras.ops.reshape(keras.ops.cast(normalizer, "float32"), (-1, 1))
+        diff = y_pred[..., :2] - y_true[..., :2]
+        distance = keras.ops.sqrt(keras.ops.sum(diff * diff, axis=-1))  # (B, K)
+        valid_norm = keras.ops.logical_and(
+            keras.ops.isfinite(normalizer), keras.ops.greater(normalizer, 0.0)
+        )
+        safe_norm = keras.ops.where(valid_norm, normalizer, keras.ops.ones_like(normalizer))
+        counted = keras.ops.logical_and(keras.ops.greater(y_true[..., 2], 0.0), valid_norm)
+        if sample_weight is not None:
+            weight = keras.ops.cast(sample_weight, "float32")
+            if len(weight.shape) == 1:
+                weight = keras.ops.expand_dims(weight, -1)
+            counted = keras.ops.logical_and(counted, keras.ops.greater(weight, 0.0))
+        correct = keras.ops.logical_and(
+            counted, keras.ops.less_equal(distance / safe_norm, self.threshold)
+        )
+        self.correct.assign_add(keras.ops.sum(keras.ops.cast(correct, self.dtype)))
+        self.total.assign_add(keras.ops.sum(keras.ops.cast(counted, self.dtype)))
+
+    def result(self):
+        """Percent correct so far (0 before any joint was counted)."""
+        return keras.ops.where(
+            self.total > 0, 100.0 * self.correct / keras.ops.maximum(self.total, 1.0), 0.0
+        )
+
+    def get_config(self):
+        return {"threshold": self.threshold, "name": self.name, "dtype": self.dtype}
+
+
+__all__ = [
+    "COCO_STAT_NAMES",
+    "MPII_CURVE_THRESHOLDS",
+    "MPII_GROUPS",
+    "LSP_GROUPS",
+    "PCKMetric",
+    "PCKResult",
+    "coco_keypoint_ap",
+    "head_size_from_boxes",
+    "keypoints_to_coco_results",
+    "lsp_pck",
+    "mpii_pckh",
+    "mpii_pckh_curve",
+    "normalized_errors",
+    "pck",
+    "torso_size",
+]

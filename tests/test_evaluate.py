@@ -1,0 +1,298 @@
+"""training.evaluate: the official numbers from the published files, file layouts, bad input."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+from conftest import data_path
+
+from training import eval_io, evaluate
+from training.eval_io import EvaluationInputError
+
+# The data folder's README: official MPII PCKh of two published prediction files.
+EXPECTED_GROUPS = {
+    "newell-hg8.h5": [95.9, 95.2, 89.1, 84.2, 87.0, 83.2, 80.4],
+    "bearpaw-hg2.mat": [95.8, 94.6, 88.1, 83.3, 86.2, 80.9, 77.4],
+}
+EXPECTED_TOTAL = {  # (threshold, annotations) → total
+    "newell-hg8.h5": {
+        (0.5, "mat"): 88.43,
+        (0.5, "h5"): 88.43,
+        (0.1, "mat"): 21.59,
+        (0.1, "h5"): 21.20,
+    },
+    "bearpaw-hg2.mat": {
+        (0.5, "mat"): 87.30,
+        (0.5, "h5"): 87.30,
+        (0.1, "mat"): 23.91,
+        (0.1, "h5"): 24.47,
+    },
+}
+ANNOTATIONS = {"mat": "detections_our_format.mat", "h5": "valid.h5"}
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("layout", ["mat", "h5"])
+@pytest.mark.parametrize("preds", sorted(EXPECTED_GROUPS))
+def test_mpii_official_numbers(preds, layout):
+    annotations = data_path("mpii", ANNOTATIONS[layout])
+    predictions = data_path("mpii", "preds", preds)
+    result = evaluate.evaluate_mpii(annotations, predictions, threshold=0.5)
+    np.testing.assert_allclose(list(result.groups.values()), EXPECTED_GROUPS[preds], atol=0.1)
+    assert result.total == pytest.approx(EXPECTED_TOTAL[preds][(0.5, layout)], abs=0.005)
+    low = evaluate.evaluate_mpii(annotations, predictions, threshold=0.1)
+    assert low.total == pytest.approx(EXPECTED_TOTAL[preds][(0.1, layout)], abs=0.005)
+
+
+@pytest.mark.data
+def test_mpii_both_prediction_layouts_agree(tmp_path):
+    annotations = data_path("mpii", "valid.h5")
+    preds = h5py.File(data_path("mpii", "preds", "newell-hg8.h5"))["preds"][()]
+    scipy.io.savemat(tmp_path / "t.mat", {"preds": preds.transpose(2, 1, 0)})  # (2, 16, N)
+    a = evaluate.evaluate_mpii(annotations, data_path("mpii", "preds", "newell-hg8.h5"))
+    b = evaluate.evaluate_mpii(annotations, tmp_path / "t.mat")
+    assert a.total == b.total and a.groups == b.groups
+    # The published (2, 16, N) file of Tompson et al. loads too.
+    tompson = evaluate.evaluate_mpii(annotations, data_path("mpii", "preds-extra", "tompson.h5"))
+    assert 80.0 < tompson.total < 85.0
+
+
+@pytest.mark.data
+def test_mpii_cli_table_json_and_curve(capsys):
+    args = [
+        "--dataset",
+        "mpii",
+        "--annotations",
+        str(data_path("mpii", "detections_our_format.mat")),
+    ]
+    args += ["--predictions", str(data_path("mpii", "preds", "bearpaw-hg2.mat"))]
+    assert evaluate.main(args) == 0
+    header, row = capsys.readouterr().out.strip().splitlines()
+    assert header.split() == ["Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank", "Total"]
+    assert row.split() == [
+        "PCKh@0.5",
+        "95.8",
+        "94.6",
+        "88.1",
+        "83.3",
+        "86.2",
+        "80.9",
+        "77.4",
+        "87.30",
+    ]
+    assert evaluate.main([*args, "--threshold", "0.1", "--json", "--curve"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert round(out["total"], 2) == 23.91 and out["threshold"] == 0.1
+    assert round(out["curve"]["total"][50], 2) == 87.30  # threshold 0.5 on the curve
+    assert set(out) >= {"Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank", "total"}
+
+
+# ---------------------------------------------------------- synthetic files
+N = 5
+
+
+@pytest.fixture
+def mpii_files(tmp_path):
+    """A 5-person valid.h5-style annotation file and matching predictions."""
+    rng = np.random.default_rng(0)
+    part = rng.integers(10, 200, (N, 16, 2)).astype(np.float64)  # whole pixels: exact errors
+    part[0, 6] = 0.0  # pelvis of person 0 not annotated
+    with h5py.File(tmp_path / "valid.h5", "w") as f:
+        f["part"] = part
+        f["normalize"] = np.full(N, 20.0)
+    preds = part + [6.0, 8.0]  # error 10 = 0.5 × 20: every joint correct at 0.5
+    with h5py.File(tmp_path / "preds.h5", "w") as f:
+        f["preds"] = preds
+    return tmp_path, part, preds
+
+
+def test_synthetic_valid_h5_and_threshold_boundary(mpii_files):
+    root, _, _ = mpii_files
+    assert evaluate.evaluate_mpii(root / "valid.h5", root / "preds.h5", 0.5).total == 100.0
+    assert evaluate.evaluate_mpii(root / "valid.h5", root / "preds.h5", 0.49).total == 0.0
+
+
+def test_official_mat_layout_reads_like_h5(tmp_path, mpii_files):
+    root, part, preds = mpii_files
+    boxes = np.zeros((N, 2, 2))
+    boxes[:, 1] = [12.0, 16.0]  # diagonal 20 → head size 12
+    missing = np.zeros((16, N), np.uint8)
+    missing[6, 0] = 1
+    scipy.io.savemat(
+        root / "gt.mat",
+        {
+            "pos_gt_src": part.transpose(1, 2, 0),
+            "headboxes_src": boxes.transpose(1, 2, 0),
+            "jnt_missing": missing,
+        },
+    )
+    gt = eval_io.load_mpii_annotations(root / "gt.mat")
+    np.testing.assert_allclose(gt.normalizer, 12.0)
+    np.testing.assert_array_equal(
+        gt.annotated, eval_io.load_mpii_annotations(root / "valid.h5").annotated
+    )
+    assert evaluate.evaluate_mpii(root / "gt.mat", root / "preds.h5", 10 / 12).total == 100.0
+
+
+@pytest.mark.parametrize(
+    "preds, key, message",
+    [
+        (np.zeros((N + 1, 16, 2)), "preds", r"shape \(6, 16, 2\); expected \(5, 16, 2\)"),
+        (np.zeros((N, 14, 2)), "preds", r"shape \(5, 14, 2\); expected \(5, 16, 2\)"),
+        (np.zeros((N, 16, 2)), "joints", r"no field 'preds'; fields found: \['joints'\]"),
+        (np.full((N, 16, 2), np.nan), "preds", r"80 non-finite .* person 0, joint 0"),
+    ],
+)
+def test_bad_predictions_name_file_and_shape(mpii_files, preds, key, message):
+    root, _, _ = mpii_files
+    path = root / "bad.mat"
+    scipy.io.savemat(path, {key: preds})
+    with pytest.raises(EvaluationInputError, match=message) as error:
+        evaluate.evaluate_mpii(root / "valid.h5", path)
+    assert str(path) in str(error.value)
+
+
+def test_cli_bad_input_exits_2_with_one_line(mpii_files, capsys):
+    root, _, _ = mpii_files
+    scipy.io.savemat(root / "bad.mat", {"preds": np.zeros((2, 16, 7))})
+    code = evaluate.main(
+        [
+            "--dataset",
+            "mpii",
+            "--annotations",
+            str(root / "valid.h5"),
+            "--predictions",
+            str(root / "bad.mat"),
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert (
+        err.startswith("error: ") and "\n" not in err and "bad.mat" in err and "(2, 16, 7)" in err
+    )
+    with h5py.File(root / "other.h5", "w") as f:
+        f["joints"] = np.zeros((3, 3))
+    assert (
+        evaluate.main(
+            [
+                "--dataset",
+                "mpii",
+                "--annotations",
+                str(root / "other.h5"),
+                "--predictions",
+                str(root / "preds.h5"),
+            ]
+        )
+        == 2
+    )
+    assert "unknown MPII annotation layout" in capsys.readouterr().err
+    assert (
+        evaluate.main(
+            [
+                "--dataset",
+                "mpii",
+                "--annotations",
+                str(root / "nope.h5"),
+                "--predictions",
+                str(root / "preds.h5"),
+            ]
+        )
+        == 2
+    )
+    assert "file not found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_process_exit_code_and_no_traceback(mpii_files):
+    root, _, _ = mpii_files
+    scipy.io.savemat(root / "bad.mat", {"preds": np.zeros((N, 16, 3))})
+    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "training.evaluate", "--dataset", "mpii", "--annotations",
+         str(root / "valid.h5"), "--predictions", str(root / "bad.mat")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith("error: ")] == [
+        f"error: {root / 'bad.mat'}: field 'preds' has shape (5, 16, 3); expected (5, 16, 2) "
+        "or (2, 16, 5) or (16, 2, 5) for the 5 people and 16 joints of the annotations"
+    ]
+
+
+# ---------------------------------------------------------------------- LSP
+def test_lsp_cli_on_synthetic_file(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    joints = np.concatenate([rng.uniform(0, 300, (2, 14, 4)), np.zeros((1, 14, 4))])
+    scipy.io.savemat(tmp_path / "joints.mat", {"joints": joints})  # original LSP layout
+    gt = joints[:2].transpose(2, 1, 0)
+    scipy.io.savemat(tmp_path / "exact.mat", {"preds": gt})
+    torso = np.linalg.norm(gt[:, 9] - gt[:, 2], axis=-1)
+    shifted = gt + (0.21 * torso)[:, None, None] * [1.0, 0.0]
+    with h5py.File(tmp_path / "shifted.h5", "w") as f:
+        f["preds"] = shifted.transpose(2, 1, 0)  # (2, 14, N)
+    args = ["--dataset", "lsp", "--annotations", str(tmp_path / "joints.mat"), "--json"]
+    assert evaluate.main([*args, "--predictions", str(tmp_path / "exact.mat")]) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 100.0
+    assert evaluate.main([*args, "--predictions", str(tmp_path / "shifted.h5")]) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 0.0
+    assert (
+        evaluate.main([*args, "--predictions", str(tmp_path / "shifted.h5"), "--threshold", "0.22"])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["total"] == 100.0
+
+
+@pytest.mark.data
+def test_lsp_extended_real_annotations(tmp_path):
+    path = data_path("lsp", "joints.mat")
+    joints = scipy.io.loadmat(path)["joints"]  # (14, 3, 400), flag 0 = not visible
+    gt = eval_io.load_lsp_annotations(path)
+    assert gt.layout.startswith("LSP-extended") and gt.keypoints.shape == (400, 14, 2)
+    # Invisible joints never count; people without both torso joints are left out.
+    assert not gt.annotated[joints[:, 2].T == 0].any()
+    torso_ok = (joints[[9, 2], 2] > 0).all(axis=0)
+    np.testing.assert_array_equal(gt.annotated, (joints[:, 2].T > 0) & torso_ok[:, None])
+    assert (gt.normalizer[torso_ok] > 0).all()
+    scipy.io.savemat(tmp_path / "p.mat", {"preds": joints[:, :2].transpose(2, 0, 1)})
+    result = evaluate.evaluate_lsp(path, tmp_path / "p.mat")
+    assert result.total == 100.0
+    assert result.notes == (
+        f"{path}: {int((~torso_ok).sum())} people without both torso joints visible left out",
+    )
+
+
+# --------------------------------------------------------------------- COCO
+@pytest.mark.data
+def test_coco_cli_ground_truth_results_score_ap_one(tmp_path, capsys):
+    annotations = data_path("coco-mini", "annotations", "person_keypoints_val2017.json")
+    anns = [
+        a
+        for a in json.loads(annotations.read_text())["annotations"]
+        if a["num_keypoints"] > 0 and not a.get("iscrowd", 0)
+    ]
+    keypoints = np.array([a["keypoints"] for a in anns], np.float64).reshape(-1, 17, 3)
+    results = eval_io.write_coco_results(
+        tmp_path / "results.json",
+        [a["image_id"] for a in anns],
+        keypoints[..., :2],
+        np.ones(len(anns)),
+    )
+    args = ["--dataset", "coco", "--annotations", str(annotations), "--predictions", str(results)]
+    assert evaluate.main([*args, "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
+    assert set(stats) >= {"AP", "AP50", "AP75", "APm", "APl", "AR"}
+    assert evaluate.main(args) == 0
+    assert capsys.readouterr().out.split()[:6] == ["AP", "AP50", "AP75", "APm", "APl", "AR"]
+    bad = json.loads(results.read_text())
+    bad[0]["keypoints"] = bad[0]["keypoints"][:-3]
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    assert evaluate.main([*args[:-1], str(tmp_path / "bad.json")]) == 2
+    assert "entry 0 'keypoints' has 48 numbers; expected 51" in capsys.readouterr().err

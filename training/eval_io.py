@@ -1,0 +1,370 @@
+"""Annotation and prediction files for the official evaluations.
+
+Every loader checks what it reads and raises `EvaluationInputError` naming the
+file, the field, the shape or value found and what was expected, so a wrong file
+never turns into a silently wrong number.
+
+Coordinates are read as stored: predictions must be in the annotation file's own
+frame (MPII's `valid.h5` and `detections_our_format.mat` hold the MPII
+annotation's pixel coordinates, and the published prediction files match them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+
+import h5py
+import numpy as np
+import scipy.io
+
+from kerashg import metrics
+from kerashg.keypoints import COCO, LSP
+
+
+class EvaluationInputError(ValueError):
+    """An annotation or prediction file that cannot be evaluated as it is."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GroundTruth:
+    """Ground truth of one evaluation split.
+
+    Attributes:
+        keypoints: float64 (N, K, 2), x, y in the annotation's pixel frame.
+        annotated: bool (N, K), joints that count.
+        normalizer: float64 (N,), per-person size (MPII: head size; LSP: torso size).
+        layout: str, which file layout was read.
+        path: pathlib.Path, the file.
+        notes: tuple of str, what the loader left out and why (empty if nothing).
+    """
+
+    keypoints: np.ndarray
+    annotated: np.ndarray
+    normalizer: np.ndarray
+    layout: str
+    path: pathlib.Path
+    notes: tuple = ()
+
+    @property
+    def num_people(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    @property
+    def num_joints(self) -> int:
+        return int(self.keypoints.shape[1])
+
+
+# ----------------------------------------------------------------- raw files
+def _existing(path) -> pathlib.Path:
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise EvaluationInputError(f"{path}: file not found")
+    return path
+
+
+def read_arrays(path) -> dict[str, np.ndarray]:
+    """Numeric arrays of an HDF5 (`.h5`, MATLAB v7.3 `.mat`) or MATLAB v5 `.mat` file.
+
+    MATLAB v7.3 files store arrays transposed; they are transposed back so shapes
+    read as in MATLAB, as `scipy.io.loadmat` gives them for older files.
+
+    Args:
+        path: str or Path.
+
+    Returns:
+        dict name → array (top-level datasets / variables only; MATLAB's
+        `__header__`-style entries left out).
+    """
+    path = _existing(path)
+    try:
+        if h5py.is_hdf5(path):
+            with h5py.File(path, "r") as f:
+                arrays = {k: f[k][()] for k in f if isinstance(f[k], h5py.Dataset)}
+            if path.suffix.lower() == ".mat":
+                arrays = {k: np.asarray(v).T for k, v in arrays.items()}
+            return arrays
+        mat = scipy.io.loadmat(path)
+    except (OSError, ValueError, NotImplementedError) as error:
+        raise EvaluationInputError(
+            f"{path}: not a readable HDF5 or MATLAB file ({error})"
+        ) from None
+    return {k: v for k, v in mat.items() if not k.startswith("__")}
+
+
+def _field(arrays, path, key, numeric=True):
+    if key not in arrays:
+        raise EvaluationInputError(f"{path}: no field {key!r}; fields found: {sorted(arrays)}")
+    value = np.asarray(arrays[key])
+    if numeric and not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+        raise EvaluationInputError(
+            f"{path}: field {key!r} must be numeric. Received: dtype={value.dtype}"
+        )
+    return value
+
+
+# ------------------------------------------------------------------- MPII
+def load_mpii_annotations(path) -> GroundTruth:
+    """MPII ground truth from either layout.
+
+    - hourglass `valid.h5`: `part` (N, 16, 2), `normalize` (N,) = head size; a joint
+      is annotated where its coordinates are not (0, 0).
+    - official `detections_our_format.mat`: `pos_gt_src` (16, 2, N), `headboxes_src`
+      (2, 2, N), `jnt_missing` (16, N); annotated where `jnt_missing == 0`, head size
+      = 0.6 × head-box diagonal.
+
+    Args:
+        path: str or Path.
+
+    Returns:
+        `GroundTruth` with K = 16 joints in MPII order.
+    """
+    path = _existing(path)
+    arrays = read_arrays(path)
+    if "pos_gt_src" in arrays:
+        gt = _field(arrays, path, "pos_gt_src").astype(np.float64)
+        boxes = _field(arrays, path, "headboxes_src").astype(np.float64)
+        missing = _field(arrays, path, "jnt_missing")
+        n = gt.shape[-1] if gt.ndim == 3 else -1
+        expected = {"pos_gt_src": (16, 2, n), "headboxes_src": (2, 2, n), "jnt_missing": (16, n)}
+        for key, value in (("pos_gt_src", gt), ("headboxes_src", boxes), ("jnt_missing", missing)):
+            if value.shape != expected[key]:
+                raise EvaluationInputError(
+                    f"{path}: field {key!r} has shape {value.shape}; expected {expected[key]} "
+                    "(official MPII layout, N people last)"
+                )
+        keypoints = gt.transpose(2, 0, 1)
+        annotated = missing.T == 0
+        head_size = metrics.head_size_from_boxes(boxes.transpose(2, 0, 1))
+        layout = "official .mat"
+    elif "part" in arrays:
+        part = _field(arrays, path, "part").astype(np.float64)
+        if part.ndim != 3 or part.shape[1:] != (16, 2):
+            raise EvaluationInputError(
+                f"{path}: field 'part' has shape {part.shape}; expected (N, 16, 2) (hourglass layout)"
+            )
+        head_size = _field(arrays, path, "normalize").astype(np.float64).reshape(-1)
+        if head_size.shape != (part.shape[0],):
+            raise EvaluationInputError(
+                f"{path}: field 'normalize' has shape {head_size.shape}; expected ({part.shape[0]},)"
+            )
+        keypoints = part
+        # The hourglass files write unannotated joints as (0, 0).
+        annotated = (part != 0).any(axis=-1)
+        layout = "hourglass .h5"
+    else:
+        raise EvaluationInputError(
+            f"{path}: unknown MPII annotation layout; expected 'part' and 'normalize' "
+            f"(hourglass valid.h5) or 'pos_gt_src', 'headboxes_src', 'jnt_missing' "
+            f"(official detections_our_format.mat). Fields found: {sorted(arrays)}"
+        )
+    bad = annotated.any(axis=1) & ~(np.isfinite(head_size) & (head_size > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise EvaluationInputError(
+            f"{path}: {int(bad.sum())} people have a non-positive head size; first: "
+            f"person {i}, head size {head_size[i]}"
+        )
+    return GroundTruth(keypoints, annotated, head_size, layout, path)
+
+
+# -------------------------------------------------------------------- LSP
+def load_lsp_annotations(path) -> GroundTruth:
+    """LSP ground truth from `joints.mat`, torso-normalised.
+
+    Two layouts of `joints` (x, y and a flag per joint):
+
+    - (3, 14, N), the original LSP: every joint counts, occluded or not, as in
+      the LSP evaluation (the flag is ignored; all joints carry a location).
+    - (14, 3, N), LSP-extended: the flag is visibility and joints with flag 0 have
+      no usable location (they are written off-image), so only joints with flag > 0
+      count; a person whose torso joints (left shoulder, right hip) are not both
+      visible cannot be normalised and is left out (said in `notes`).
+
+    Args:
+        path: str or Path.
+
+    Returns:
+        `GroundTruth` with K = 14 joints in LSP order; normaliser = torso size (left
+        shoulder to right hip).
+    """
+    path = _existing(path)
+    joints = _field(read_arrays(path), path, "joints").astype(np.float64)
+    if joints.ndim == 3 and joints.shape[:2] == (14, 3):
+        keypoints = joints.transpose(2, 0, 1)
+        annotated = keypoints[..., 2] > 0
+        layout = "LSP-extended (14, 3, N)"
+    elif joints.ndim == 3 and joints.shape[:2] == (3, 14):
+        keypoints = joints.transpose(2, 1, 0)
+        annotated = np.ones(keypoints.shape[:2], dtype=bool)
+        layout = "LSP (3, 14, N)"
+    else:
+        raise EvaluationInputError(
+            f"{path}: field 'joints' has shape {joints.shape}; expected (3, 14, N) or (14, 3, N)"
+        )
+    keypoints = keypoints[..., :2]
+    torso_index = [LSP.index(j) for j in metrics.TORSO_JOINTS]
+    torso = metrics.torso_size(keypoints, LSP)
+    usable = annotated[:, torso_index].all(axis=1) & np.isfinite(torso) & (torso > 0)
+    notes = ()
+    if layout.startswith("LSP-extended"):
+        dropped = int((~usable & annotated.any(axis=1)).sum())
+        annotated = annotated & usable[:, None]
+        if dropped:
+            notes = (f"{path}: {dropped} people without both torso joints visible left out",)
+    elif not usable.all():
+        i = int(np.flatnonzero(~usable)[0])
+        raise EvaluationInputError(
+            f"{path}: person {i} has no usable torso size ({torso[i]}); the original LSP "
+            "layout needs every joint located"
+        )
+    if not np.isfinite(keypoints[annotated]).all():
+        raise EvaluationInputError(f"{path}: field 'joints' holds non-finite coordinates")
+    torso = np.where(usable, torso, np.nan)
+    return GroundTruth(keypoints, annotated, torso, layout, path, notes)
+
+
+# ------------------------------------------------------------- predictions
+def load_keypoint_predictions(path, num_people: int, num_joints: int, key: str = "preds"):
+    """Predicted keypoints from an `.h5` or `.mat` file, checked against the split.
+
+    Accepted layouts of `key` (N people, K joints): (N, K, 2), (2, K, N) (MATLAB
+    style) and (K, 2, N) (the official `pos_pred_src` layout).
+
+    Args:
+        path: str or Path.
+        num_people: int, N of the annotations.
+        num_joints: int, K of the annotations.
+        key: str, the field holding the predictions. Default "preds".
+
+    Returns:
+        float64 (N, K, 2), x, y.
+    """
+    path = _existing(path)
+    preds = _field(read_arrays(path), path, key).astype(np.float64)
+    n, k = int(num_people), int(num_joints)
+    layouts = {
+        (n, k, 2): lambda a: a,
+        (2, k, n): lambda a: a.transpose(2, 1, 0),
+        (k, 2, n): lambda a: a.transpose(2, 0, 1),
+    }
+    if preds.shape not in layouts:
+        raise EvaluationInputError(
+            f"{path}: field {key!r} has shape {preds.shape}; expected ({n}, {k}, 2) or "
+            f"(2, {k}, {n}) or ({k}, 2, {n}) for the {n} people and {k} joints of the "
+            "annotations"
+        )
+    # (n, k, 2) and (2, k, n) coincide when n == 2: the file cannot say which it is.
+    if n == 2 and preds.shape == (2, k, 2):
+        raise EvaluationInputError(
+            f"{path}: field {key!r} of shape {preds.shape} is ambiguous for 2 people; "
+            "store it as (N, K, 2) with N != 2 or split the file"
+        )
+    preds = layouts[preds.shape](preds)
+    nonfinite = ~np.isfinite(preds).all(axis=-1)
+    if nonfinite.any():
+        i, j = (int(v) for v in np.argwhere(nonfinite)[0])
+        raise EvaluationInputError(
+            f"{path}: field {key!r} holds {int(nonfinite.sum())} non-finite (NaN/inf) "
+            f"keypoints; first at person {i}, joint {j}: {preds[i, j].tolist()}. "
+            "Every joint needs a finite prediction"
+        )
+    return preds
+
+
+# ------------------------------------------------------------------- COCO
+def load_json(path):
+    """Parsed JSON, or `EvaluationInputError` naming the file."""
+    path = _existing(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise EvaluationInputError(f"{path}: not valid JSON ({error})") from None
+
+
+def load_coco_annotations(path) -> dict:
+    """COCO keypoint annotation JSON (`person_keypoints_*.json`), checked."""
+    data = load_json(path)
+    if not isinstance(data, dict) or not all(k in data for k in ("images", "annotations")):
+        found = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise EvaluationInputError(
+            f"{path}: not a COCO annotation file; expected keys 'images', 'annotations', "
+            f"'categories'. Found: {found}"
+        )
+    data.setdefault("categories", [{"id": 1, "name": "person"}])
+    return data
+
+
+def load_coco_results(path, annotations: dict, num_joints: int = COCO.num_keypoints) -> list:
+    """COCO keypoint results JSON (a list of detections), checked against the annotations.
+
+    Args:
+        path: str or Path.
+        annotations: the parsed annotation dict (image ids are checked against it).
+        num_joints: int, K, default 17.
+
+    Returns:
+        list of dicts with `image_id`, `category_id`, `keypoints` (3K numbers), `score`.
+    """
+    results = load_json(path)
+    if not isinstance(results, list) or not results:
+        raise EvaluationInputError(
+            f"{path}: expected a non-empty JSON list of detections. Received: "
+            f"{type(results).__name__} of length {len(results) if hasattr(results, '__len__') else '?'}"
+        )
+    image_ids = {image["id"] for image in annotations["images"]}
+    for i, result in enumerate(results):
+        if not isinstance(result, dict):
+            raise EvaluationInputError(f"{path}: entry {i} is not an object")
+        missing = [k for k in ("image_id", "category_id", "keypoints", "score") if k not in result]
+        if missing:
+            raise EvaluationInputError(f"{path}: entry {i} lacks {missing}; found {sorted(result)}")
+        values = np.asarray(result["keypoints"], dtype=np.float64)
+        if values.shape != (3 * num_joints,):
+            raise EvaluationInputError(
+                f"{path}: entry {i} 'keypoints' has {values.size} numbers; expected "
+                f"{3 * num_joints} (x, y, score for {num_joints} joints)"
+            )
+        if not np.isfinite(values).all() or not np.isfinite(float(result["score"])):
+            raise EvaluationInputError(f"{path}: entry {i} holds non-finite keypoints or score")
+        if result["image_id"] not in image_ids:
+            raise EvaluationInputError(
+                f"{path}: entry {i} names image_id={result['image_id']}, absent from the annotations"
+            )
+    return results
+
+
+def write_coco_results(path, image_ids, keypoints, scores, category_id: int = 1) -> pathlib.Path:
+    """Writes the COCO keypoint results JSON that `pycocotools` reads.
+
+    Args:
+        path: str or Path of the JSON to write.
+        image_ids: int (N,).
+        keypoints: float (N, 17, 2|3) in original-image pixels.
+        scores: float (N,), person scores.
+        category_id: int, default 1.
+
+    Returns:
+        The path written.
+    """
+    results = metrics.keypoints_to_coco_results(image_ids, keypoints, scores, category_id)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(results, f)
+    return path
+
+
+__all__ = [
+    "EvaluationInputError",
+    "GroundTruth",
+    "load_coco_annotations",
+    "load_coco_results",
+    "load_keypoint_predictions",
+    "load_lsp_annotations",
+    "load_mpii_annotations",
+    "read_arrays",
+    "write_coco_results",
+]
