@@ -1,0 +1,452 @@
+"""The Trainer: a custom training loop for heatmap pose models under tf.distribute.
+
+Structure (TF Model Garden style): a per-replica step function that knows
+nothing of the strategy (forward pass, loss averaged over the global batch,
+gradients, optimizer update), and one loop that calls `strategy.run` on it.
+Around it: phases (which variables train, learning rate, epochs, masks forced),
+the learning-rate schedule, checkpoints with the data position (resume), a
+progress bar, TensorBoard summaries, validation every epoch with the best
+checkpoint kept, and a clear stop on a non-finite loss.
+
+The loop knows of the model only that it maps images `(B, H, W, 3)` to a dict
+with `"heatmaps"` `(B, S, h, w, K)`; everything model-specific is in the
+`Phase` list (see `training/phases.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import pathlib
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training.losses import heatmap_loss
+from training.phases import Phase, apply_phase, record_trainable
+
+# A training batch: images (B, H, W, 3), targets {"heatmaps": (B, h, w, K),
+# "weights": (B, K)} and optional metadata the loop ignores.
+TrainDataFn = Callable[[int, int, tf.distribute.InputContext], tf.data.Dataset]
+ValidateFn = Callable[[keras.Model], dict[str, Any]]
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclasses.dataclass
+class Schedule:
+    """Learning rate within a phase, from the phase's base rate.
+
+    Args:
+        kind: "step": the base rate, ×0.1 after `drop_at` of the phase's steps
+            (the papers' drop late in each phase); "cosine": linear warm-up over
+            `warmup_steps`, then cosine decay to 0 at the end of the phase.
+        drop_at: fraction of the phase, for "step". Default 0.8.
+        warmup_steps: for "cosine". Default 100.
+    """
+
+    kind: str = "step"
+    drop_at: float = 0.8
+    warmup_steps: int = 100
+
+    def __post_init__(self):
+        if self.kind not in ("step", "cosine"):
+            raise ValueError(f"Schedule.kind must be 'step' or 'cosine'. Received: {self.kind!r}")
+        if not 0.0 < self.drop_at <= 1.0:
+            raise ValueError(f"Schedule.drop_at must be in (0, 1]. Received: {self.drop_at}")
+
+    def __call__(self, base_lr: float, step: int, total_steps: int) -> float:
+        """Learning rate at 0-based `step` of a phase of `total_steps` steps."""
+        if self.kind == "step":
+            return base_lr * (0.1 if step >= self.drop_at * total_steps else 1.0)
+        warmup = min(self.warmup_steps, max(total_steps // 10, 1))
+        if step < warmup:
+            return base_lr * (step + 1) / warmup
+        progress = (step - warmup) / max(total_steps - warmup, 1)
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+class Trainer:
+    """Trains a heatmap model through a list of phases under a tf.distribute strategy.
+
+    The model and optimizer must be created inside `strategy.scope()`.
+
+    Args:
+        model: keras.Model, images (B, H, W, 3) in [0, 1] → {"heatmaps": (B, S, h, w, K), ...}.
+        optimizer: a Keras optimizer (a `LossScaleOptimizer` for float16). It is
+            built on all trainable variables before any phase freezes some.
+        phases: list of `Phase`, run in order.
+        strategy: the tf.distribute strategy.
+        train_data: `fn(epoch, skip_batches, input_context) -> tf.data.Dataset`
+            of per-replica batches `(images, {"heatmaps", "weights"}, ...)`,
+            infinite or at least `steps_per_epoch - skip_batches` long. `epoch`
+            is the 0-based epoch counted over all phases; a deterministic
+            function of it gives exact resumes. `skip_batches` batches of that
+            epoch were already trained on (resume).
+        global_batch_size: int, images per step over all replicas.
+        steps_per_epoch: int.
+        out_dir: folder for checkpoints (`ckpt/`, `best/`) and logs (`logs/`).
+        validate: optional `fn(model) -> dict` run after every epoch; its "pck"
+            (higher is better) selects the best checkpoint, other float values
+            are logged; an "images" entry `{tag: (N, H, W, 3) float in [0, 1]}`
+            goes to TensorBoard.
+        schedule: `Schedule`. Default: the papers' step drop.
+        foreground_weight: see `training.losses.heatmap_loss`. Default 0 (MSE).
+        checkpoint_every: steps between checkpoints (one is also written at
+            every epoch end). Default 200.
+        tensorboard: write TensorBoard summaries to `<out_dir>/logs`. Default True.
+        log_every: steps between TensorBoard scalar writes. Default 20.
+        verbose: 1 progress bar (TTY) / one line per epoch (otherwise), 0 silent.
+    """
+
+    def __init__(
+        self,
+        model: keras.Model,
+        optimizer: keras.optimizers.Optimizer,
+        phases: list[Phase],
+        *,
+        strategy: tf.distribute.Strategy,
+        train_data: TrainDataFn,
+        global_batch_size: int,
+        steps_per_epoch: int,
+        out_dir: str | pathlib.Path,
+        validate: ValidateFn | None = None,
+        schedule: Schedule | None = None,
+        foreground_weight: float = 0.0,
+        checkpoint_every: int = 200,
+        tensorboard: bool = True,
+        log_every: int = 20,
+        verbose: int = 1,
+    ):
+        if not phases:
+            raise ValueError("Trainer needs at least one Phase. Received: phases=[]")
+        if global_batch_size % strategy.num_replicas_in_sync:
+            raise ValueError(
+                f"The global batch size must be divisible by the number of replicas "
+                f"({strategy.num_replicas_in_sync}). Received: global_batch_size={global_batch_size}"
+            )
+        for name, value in (
+            ("steps_per_epoch", steps_per_epoch),
+            ("checkpoint_every", checkpoint_every),
+        ):
+            if int(value) < 1:
+                raise ValueError(f"{name} must be >= 1. Received: {name}={value}")
+        self.model = model
+        self.optimizer = optimizer
+        self.phases = list(phases)
+        self.strategy = strategy
+        self.train_data = train_data
+        self.global_batch_size = int(global_batch_size)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.out_dir = pathlib.Path(out_dir)
+        self.validate = validate
+        self.schedule = schedule or Schedule()
+        self.foreground_weight = float(foreground_weight)
+        self.checkpoint_every = int(checkpoint_every)
+        self.log_every = int(log_every)
+        self.verbose = verbose
+        self.history: list[dict[str, Any]] = []
+
+        self._initial_trainable = record_trainable(model)
+        with strategy.scope():
+            # Keras 3: an optimizer only updates variables it was built with, so
+            # build it on every trainable variable before any phase freezes some.
+            optimizer.build(model.trainable_variables)
+            self._phase = tf.Variable(0, dtype=tf.int64, trainable=False, name="phase")
+            self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+            self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self._global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            self._seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
+            self._best = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best")
+        self._checkpoint = tf.train.Checkpoint(
+            model=model,
+            optimizer=optimizer,
+            phase=self._phase,
+            epoch=self._epoch,
+            step=self._step,
+            global_step=self._global_step,
+            seconds=self._seconds,
+            best=self._best,
+        )
+        chief = _is_chief(strategy)
+        ckpt_root = self.out_dir if chief else self.out_dir / f"worker-{_task_id(strategy)}"
+        # CheckpointManager writes the shards first and then atomically replaces
+        # the `checkpoint` index file, so a kill mid-write leaves the previous
+        # checkpoint as the latest one.
+        self._manager = tf.train.CheckpointManager(
+            self._checkpoint, ckpt_root / "ckpt", max_to_keep=2
+        )
+        self._best_manager = tf.train.CheckpointManager(
+            self._checkpoint, ckpt_root / "best", max_to_keep=1
+        )
+        self._writer = None
+        if tensorboard and chief:
+            if _summary_available():
+                self._writer = tf.summary.create_file_writer(str(self.out_dir / "logs"))
+            elif verbose:
+                print(
+                    "TensorBoard summaries disabled: install the `tensorboard` package (extra [train])."
+                )
+
+    # ------------------------------------------------------------- properties
+    @property
+    def latest_checkpoint(self) -> str | None:
+        return self._manager.latest_checkpoint
+
+    @property
+    def best_checkpoint(self) -> str | None:
+        return self._best_manager.latest_checkpoint
+
+    @property
+    def train_seconds(self) -> float:
+        return float(self._seconds.numpy())
+
+    def restore(self) -> bool:
+        """Restores the latest checkpoint of `out_dir`; False when there is none."""
+        path = self._manager.latest_checkpoint
+        if path is None:
+            return False
+        self._checkpoint.restore(path).assert_existing_objects_matched()
+        if self.verbose:
+            print(
+                f"Resumed from {path}: phase {self.phases[int(self._phase.numpy())].name if int(self._phase.numpy()) < len(self.phases) else 'done'}, "
+                f"epoch {int(self._epoch.numpy())}, step {int(self._step.numpy())} "
+                f"(global step {int(self._global_step.numpy())})"
+            )
+        return True
+
+    # ------------------------------------------------------------- step functions
+    def _replica_step(self, batch, variables):
+        """One optimizer step on this replica's share of the global batch."""
+        images, targets = batch[0], batch[1]
+        with tf.GradientTape() as tape:
+            outputs = self.model(images, training=True)
+            per_example, per_stage = heatmap_loss(
+                outputs["heatmaps"], targets["heatmaps"], targets["weights"], self.foreground_weight
+            )
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
+            scaled = (
+                self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
+            )
+        gradients = tape.gradient(scaled, variables)
+        # A variable the loss does not reach (e.g. the last ACNN mask, which
+        # enters no prediction) has no gradient: leave it out of the update.
+        pairs = [(g, v) for g, v in zip(gradients, variables, strict=True) if g is not None]
+        self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        stage_losses = tf.reduce_sum(per_stage, axis=0) / self.global_batch_size
+        return loss, stage_losses
+
+    def _make_step_fn(self, variables):
+        """A fresh `tf.function` per phase: the trainable set is fixed at trace time."""
+
+        @tf.function
+        def step(iterator):
+            batch = next(iterator)
+            loss, stages = self.strategy.run(self._replica_step, args=(batch, variables))
+            reduce = tf.distribute.ReduceOp.SUM
+            return self.strategy.reduce(reduce, loss, axis=None), self.strategy.reduce(
+                reduce, stages, axis=None
+            )
+
+        return step
+
+    def _dataset(self, epoch: int, skip: int):
+        def dataset_fn(context):
+            return self.train_data(epoch, skip, context)
+
+        return self.strategy.distribute_datasets_from_function(dataset_fn)
+
+    # ------------------------------------------------------------- the loop
+    def fit(self) -> list[dict[str, Any]]:
+        """Runs the remaining phases from the current position (0 or restored).
+
+        Returns:
+            The per-epoch history: dicts with phase, epoch, loss, lr, seconds
+            and the validation results.
+
+        Raises:
+            NonFiniteLossError: the loss became NaN/inf; nothing is saved after
+                the last good step.
+        """
+        try:
+            self._fit()
+        finally:
+            for layer, flag in self._initial_trainable.values():
+                layer.trainable = flag
+            if self._writer is not None:
+                self._writer.flush()
+        return self.history
+
+    def _fit(self):
+        start_phase = int(self._phase.numpy())
+        epochs_before = sum(p.epochs for p in self.phases[:start_phase])
+        for phase_index in range(start_phase, len(self.phases)):
+            phase = self.phases[phase_index]
+            if phase.epochs == 0:
+                continue
+            variables = apply_phase(self.model, phase, self._initial_trainable)
+            step_fn = self._make_step_fn(variables)
+            first_epoch = int(self._epoch.numpy()) if phase_index == start_phase else 0
+            for epoch in range(first_epoch, phase.epochs):
+                skip = (
+                    int(self._step.numpy())
+                    if (phase_index, epoch) == (start_phase, first_epoch)
+                    else 0
+                )
+                self._run_epoch(phase_index, phase, epoch, epochs_before + epoch, skip, step_fn)
+            epochs_before += phase.epochs
+            self._set_position(phase_index + 1, 0, 0)
+
+    def _set_position(self, phase: int, epoch: int, step: int):
+        self._phase.assign(phase)
+        self._epoch.assign(epoch)
+        self._step.assign(step)
+
+    def _run_epoch(self, phase_index, phase, epoch, global_epoch, skip, step_fn):
+        total = phase.epochs * self.steps_per_epoch
+        iterator = iter(self._dataset(global_epoch, skip))
+        if self.verbose:
+            print(f"Phase {phase.name} ({phase.train}) epoch {epoch + 1}/{phase.epochs}")
+        bar = keras.utils.Progbar(
+            self.steps_per_epoch,
+            stateful_metrics=["loss", "lr", "img/s"],
+            verbose=(1 if sys.stdout.isatty() else 2) if self.verbose else 0,
+        )
+        losses = []
+        lr = float("nan")
+        for step in range(skip, self.steps_per_epoch):
+            lr = self.schedule(phase.learning_rate, epoch * self.steps_per_epoch + step, total)
+            self.optimizer.learning_rate = lr
+            tic = time.perf_counter()
+            loss, stages = step_fn(iterator)
+            loss = float(loss.numpy())
+            elapsed = time.perf_counter() - tic
+            global_step = int(self._global_step.numpy())
+            if not math.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"Non-finite loss ({loss}) at global step {global_step + 1} in phase "
+                    f"{phase.name}, epoch {epoch + 1}, step {step + 1}; training stopped. The last "
+                    f"good checkpoint is kept: {self._manager.latest_checkpoint}. Try a lower "
+                    "--lr or --precision float32."
+                )
+            self._seconds.assign_add(elapsed)
+            self._global_step.assign(global_step + 1)
+            losses.append(loss)
+            rate = self.global_batch_size / max(elapsed, 1e-9)
+            bar.update(step + 1, [("loss", loss), ("lr", lr), ("img/s", rate)])
+            if self._writer is not None and (global_step + 1) % self.log_every == 0:
+                with self._writer.as_default(step=global_step + 1):
+                    tf.summary.scalar("train/loss", loss)
+                    tf.summary.scalar("train/lr", lr)
+                    tf.summary.scalar("train/images_per_second", rate)
+                    for s, value in enumerate(stages.numpy()):
+                        tf.summary.scalar(f"train/loss_stage{s}", value)
+            if step + 1 < self.steps_per_epoch and (global_step + 1) % self.checkpoint_every == 0:
+                self._set_position(phase_index, epoch, step + 1)
+                self._manager.save(checkpoint_number=global_step + 1)
+
+        record = {
+            "phase": phase.name,
+            "epoch": epoch + 1,
+            "loss": float(np.mean(losses)) if losses else float("nan"),
+            "lr": lr,
+            "seconds": self.train_seconds,
+        }
+        if self.validate is not None:
+            results = self.validate(self.model)
+            images = results.pop("images", None) if isinstance(results, dict) else None
+            record.update(results)
+            if self._writer is not None:
+                with self._writer.as_default(step=int(self._global_step.numpy())):
+                    for key, value in results.items():
+                        if isinstance(value, int | float):
+                            tf.summary.scalar(f"val/{key}", value)
+                    for tag, batch in (images or {}).items():
+                        tf.summary.image(f"val/{tag}", batch, max_outputs=len(batch))
+        if self.verbose:
+            summary = ", ".join(
+                f"{k} {v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "lr"
+            )
+            print(f"  end of phase {phase.name} epoch {epoch + 1}: {summary}")
+        self.history.append(record)
+        # Position after this epoch: the next epoch, or the next phase.
+        if epoch + 1 < phase.epochs:
+            self._set_position(phase_index, epoch + 1, 0)
+        else:
+            self._set_position(phase_index + 1, 0, 0)
+        pck = record.get("pck")
+        improved = pck is not None and pck > float(self._best.numpy())
+        if improved:
+            self._best.assign(pck)
+        self._manager.save(checkpoint_number=int(self._global_step.numpy()))
+        if improved:
+            self._best_manager.save(checkpoint_number=int(self._global_step.numpy()))
+
+
+def _summary_available() -> bool:
+    """Whether `tf.summary.scalar` works (it comes from the tensorboard package)."""
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(tf.summary, "scalar")
+
+
+def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    return resolver.task_type in ("chief", None) or (
+        resolver.task_type == "worker"
+        and resolver.task_id == 0
+        and "chief" not in resolver.cluster_spec().as_dict()
+    )
+
+
+def _task_id(strategy: tf.distribute.Strategy) -> int:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return int(resolver.task_id) if resolver is not None and resolver.task_id is not None else 0
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """A tf.distribute strategy by name.
+
+    Args:
+        name: "auto" (MultiWorkerMirrored when TF_CONFIG is set, Mirrored with
+            several GPUs, else one device), "one_device", "mirrored" (all local
+            GPUs, or all logical CPUs when there is no GPU) or "multi_worker"
+            (cluster from TF_CONFIG).
+    """
+    import json
+    import os
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "auto":
+        if os.environ.get("TF_CONFIG") and json.loads(os.environ["TF_CONFIG"]).get("cluster"):
+            name = "multi_worker"
+        elif len(gpus) > 1:
+            name = "mirrored"
+        else:
+            name = "one_device"
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
+    if name == "mirrored":
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError(
+                "--strategy multi_worker needs the TF_CONFIG environment variable (cluster spec)"
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(
+        "strategy must be one of ('auto', 'one_device', 'mirrored', 'multi_worker'). "
+        f"Received: strategy={name!r}"
+    )

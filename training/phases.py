@@ -1,0 +1,146 @@
+"""Training phases: which variables train, at which learning rate, for how long.
+
+ACNN (Sun, Ye, Wang 2018) trains in three phases:
+
+- A: the pose network (stem, hourglasses, heads, merges) with the attention
+  masks forced to ones and the attention layers frozen;
+- B: the attention layers, with the pose network frozen;
+- C: everything jointly.
+
+A plain stacked hourglass has one phase that trains everything. The training
+loop receives a list of `Phase` and knows nothing else of the model: it asks
+`apply_phase` to set the layers' `trainable` flags and the masks switch.
+
+Freezing sets `layer.trainable = False` on the top-level layers of the frozen
+group, so their BatchNormalization layers run in inference mode (Keras 3) and
+their moving statistics do not move either: a frozen layer's weights stay
+bit-identical.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+
+GROUPS = ("all", "pose", "attention")
+# Attention variables are those of layers whose name contains this (CONTRACTS.md).
+ATTENTION_TAG = "_attention"
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One training phase.
+
+    Args:
+        name: str, e.g. "A".
+        train: which layers train: "all", "pose" (every layer but the attention
+            layers) or "attention" (the `stack{i}_attention` layers).
+        learning_rate: float, the phase's base learning rate.
+        epochs: int >= 0.
+        force_masks: True/False to call `model.set_force_masks` at the start of
+            the phase; None for models without attention masks.
+    """
+
+    name: str
+    train: str
+    learning_rate: float
+    epochs: int
+    force_masks: bool | None = None
+
+    def __post_init__(self):
+        if self.train not in GROUPS:
+            raise ValueError(f"Phase.train must be one of {GROUPS}. Received: train={self.train!r}")
+        if self.epochs < 0:
+            raise ValueError(f"Phase.epochs must be >= 0. Received: epochs={self.epochs}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"Phase.learning_rate must be > 0. Received: {self.learning_rate}")
+
+
+# The ACNN phases: (which layers train, masks forced to ones).
+ACNN_PHASES = {"A": ("pose", True), "B": ("attention", False), "C": ("all", False)}
+
+
+def acnn_phases(
+    names: tuple[str, ...], learning_rates: tuple[float, ...], epochs: tuple[int, ...]
+) -> list[Phase]:
+    """ACNN's phases `names` (a subset of "A", "B", "C") with their rates and epochs."""
+    if not len(names) == len(learning_rates) == len(epochs):
+        raise ValueError(
+            "acnn_phases needs one learning rate and one epoch count per phase. Received: "
+            f"names={names}, learning_rates={learning_rates}, epochs={epochs}"
+        )
+    phases = []
+    for name, lr, count in zip(names, learning_rates, epochs, strict=True):
+        if name not in ACNN_PHASES:
+            raise ValueError(f"ACNN phases are {tuple(ACNN_PHASES)}. Received: {name!r}")
+        train, force = ACNN_PHASES[name]
+        phases.append(Phase(name, train, float(lr), int(count), force))
+    return phases
+
+
+def joint_phase(learning_rate: float, epochs: int) -> list[Phase]:
+    """The single phase of a model without attention: everything trains."""
+    return [Phase("C", "all", float(learning_rate), int(epochs), None)]
+
+
+def is_attention_layer(layer: keras.layers.Layer) -> bool:
+    return ATTENTION_TAG in layer.name
+
+
+def layer_groups(model: keras.Model) -> dict[str, list[keras.layers.Layer]]:
+    """The model's top-level layers that own weights, split into "pose" and "attention"."""
+    layers = [layer for layer in model.layers if layer.weights]
+    return {
+        "pose": [layer for layer in layers if not is_attention_layer(layer)],
+        "attention": [layer for layer in layers if is_attention_layer(layer)],
+    }
+
+
+def record_trainable(model: keras.Model) -> dict[int, tuple[keras.layers.Layer, bool]]:
+    """Every (nested) layer's `trainable` flag, parents before children.
+
+    `apply_phase` restores these flags before freezing a group, so layers a
+    user froze on purpose (e.g. BatchNormalization) stay frozen in every phase.
+    """
+    return {id(layer): (layer, layer.trainable) for layer in model._flatten_layers()}
+
+
+def apply_phase(
+    model: keras.Model, phase: Phase, initial: dict[int, tuple[keras.layers.Layer, bool]]
+) -> list:
+    """Sets the layers' `trainable` flags and the masks switch for `phase`.
+
+    Args:
+        model: the model being trained.
+        phase: the phase to enter.
+        initial: `record_trainable(model)` taken before any phase.
+
+    Returns:
+        The variables that train in this phase (`model.trainable_variables`).
+
+    Raises:
+        ValueError: the phase would train nothing (e.g. "attention" on a model
+            without attention layers), or forces masks on a model without them.
+    """
+    # Setting a parent's flag resets its children, so restore parents first.
+    for layer, flag in initial.values():
+        layer.trainable = flag
+    groups = layer_groups(model)
+    frozen = {"all": [], "pose": groups["attention"], "attention": groups["pose"]}[phase.train]
+    for layer in frozen:
+        layer.trainable = False
+    if phase.force_masks is not None:
+        if not hasattr(model, "set_force_masks"):
+            raise ValueError(
+                f"Phase {phase.name} sets force_masks={phase.force_masks} but model "
+                f"{model.name!r} has no attention masks (no set_force_masks method)"
+            )
+        model.set_force_masks(phase.force_masks)
+    variables = list(model.trainable_variables)
+    if not variables:
+        raise ValueError(
+            f"Phase {phase.name} (train={phase.train!r}) leaves no trainable variable in "
+            f"model {model.name!r}"
+        )
+    return variables
