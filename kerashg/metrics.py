@@ -1,5 +1,9 @@
 """Pose metrics: MPII PCKh, LSP/FLIC PCK, COCO keypoint AP, and a streaming Keras PCK.
 
+Functions: `mpii_pckh` / `mpii_pckh_curve` (official MPII rules), `lsp_pck` and
+`flic_pck` (torso-normalised PCK@0.2), `pck_table` (any keypoint set and groups),
+`pck` (one pooled number), `coco_keypoint_ap` (pycocotools). Class: `PCKMetric`.
+
 Pure NumPy functions compute the official numbers from arrays; they read no files
 (`training/evaluate.py` loads annotation and prediction files and calls them).
 `PCKMetric` is the stateful Keras metric a training loop feeds batch by batch.
@@ -68,7 +72,8 @@ class PCKResult:
             no annotation).
         counts: int64 (K,), annotated joints per joint.
         groups: dict group name → percent, in table order.
-        total: float, percent over the joints of the total, pooled.
+        total: float, percent over the joints of the total, pooled (NaN if none
+            is annotated).
         notes: tuple of str, what the input left out (e.g. people without a
             normaliser), for the report.
     """
@@ -193,7 +198,7 @@ def _table(errors, annotated, threshold, keypoint_set, groups, total_joints):
         for name, joints in groups.items()
     }
     idx = np.array([keypoint_set.index(j) for j in total_joints])
-    total = float(100.0 * correct[idx].sum() / max(int(counts[idx].sum()), 1))
+    total = float(_percent(correct[idx].sum(), counts[idx].sum()))
     return PCKResult(
         threshold=float(threshold),
         joint_names=keypoint_set.names,
@@ -224,6 +229,80 @@ def pck(predictions, ground_truth, normalizer, threshold=0.5, annotated=None):
     errors, annotated = normalized_errors(predictions, ground_truth, normalizer, annotated)
     correct, counts = _correct_counts(errors, annotated, threshold)
     return float(_percent(correct.sum(), counts.sum()))
+
+
+def pck_table(
+    predictions,
+    ground_truth,
+    normalizer,
+    keypoint_set,
+    groups=None,
+    threshold=0.5,
+    annotated=None,
+    total_joints=None,
+):
+    """PCK per joint, per joint group and in total, for any keypoint set.
+
+    Args:
+        predictions: float (N, K, 2), in `keypoint_set` order.
+        ground_truth: float (N, K, 3) (v > 0 counts) or (N, K, 2) with `annotated`.
+        normalizer: float (N,), per-person size.
+        keypoint_set: `KeypointSet` or name, naming the K joints.
+        groups: dict group name → tuple of joint names; a group's value is the mean
+            of its joints' PCK. Default: no groups.
+        threshold: float. Default 0.5.
+        annotated: optional bool (N, K).
+        total_joints: joint names pooled in the total. Default: every joint.
+
+    Returns:
+        `PCKResult`.
+    """
+    keypoint_set = get_keypoint_set(keypoint_set)
+    errors, annotated = normalized_errors(predictions, ground_truth, normalizer, annotated)
+    _check_num_joints(errors, keypoint_set)
+    total_joints = keypoint_set.names if total_joints is None else tuple(total_joints)
+    return _table(errors, annotated, threshold, keypoint_set, dict(groups or {}), total_joints)
+
+
+def flic_pck(
+    predictions, ground_truth, keypoint_set, threshold=0.2, annotated=None, normalizer=None
+):
+    """FLIC PCK@threshold of elbows and wrists, torso-normalised.
+
+    FLIC results are reported for elbows and wrists (`genTablePCK.m`: Elbow, Wrist);
+    the torso size is the left-shoulder to right-hip distance unless `normalizer`
+    gives the data set's own.
+
+    Args:
+        predictions: float (N, K, 2) in `keypoint_set` order.
+        ground_truth: float (N, K, 2+).
+        keypoint_set: `KeypointSet` naming at least l_shoulder, r_hip, r_elbow,
+            l_elbow, r_wrist, l_wrist (e.g. `KeypointSet.custom("flic", names)`).
+        threshold: float. Default 0.2.
+        annotated: optional bool (N, K). Default: all joints.
+        normalizer: optional float (N,). Default `torso_size(ground_truth, keypoint_set)`.
+
+    Returns:
+        `PCKResult` with groups Elb, Wri and their pooled total.
+    """
+    keypoint_set = get_keypoint_set(keypoint_set)
+    ground_truth = np.asarray(ground_truth, dtype=np.float64)
+    if annotated is None:
+        annotated = np.ones(ground_truth.shape[:2], dtype=bool)
+    if normalizer is None:
+        normalizer = torso_size(ground_truth, keypoint_set)
+    groups = {name: MPII_GROUPS[name] for name in ("Elb", "Wri")}
+    total_joints = [joint for joints in groups.values() for joint in joints]
+    return pck_table(
+        predictions,
+        ground_truth,
+        normalizer,
+        keypoint_set,
+        groups,
+        threshold,
+        annotated,
+        total_joints,
+    )
 
 
 def head_size_from_boxes(head_boxes):
@@ -348,9 +427,7 @@ def lsp_pck(predictions, ground_truth, threshold=0.2, annotated=None, normalizer
                 f"ground_truth must have shape (N, 14, 2+) in LSP order. Received: shape={ground_truth.shape}"
             )
         normalizer = torso_size(ground_truth)
-    errors, annotated = normalized_errors(predictions, ground_truth, normalizer, annotated)
-    _check_num_joints(errors, LSP)
-    return _table(errors, annotated, threshold, LSP, LSP_GROUPS, LSP.names)
+    return pck_table(predictions, ground_truth, normalizer, LSP, LSP_GROUPS, threshold, annotated)
 
 
 # -------------------------------------------------------------------- COCO AP
@@ -520,6 +597,7 @@ __all__ = [
     "PCKMetric",
     "PCKResult",
     "coco_keypoint_ap",
+    "flic_pck",
     "head_size_from_boxes",
     "keypoints_to_coco_results",
     "lsp_pck",
@@ -527,5 +605,6 @@ __all__ = [
     "mpii_pckh_curve",
     "normalized_errors",
     "pck",
+    "pck_table",
     "torso_size",
 ]

@@ -10,7 +10,7 @@ import tensorflow as tf
 from conftest import data_path
 
 from kerashg import metrics
-from kerashg.keypoints import LSP, MPII
+from kerashg.keypoints import LSP, MPII, KeypointSet
 
 
 def _people(n, k, seed=0):
@@ -130,6 +130,29 @@ def test_lsp_pck_threshold_scales_with_torso():
     pred = gt + [15.0, 0.0]
     assert metrics.lsp_pck(pred, gt, threshold=0.2).total == 50.0  # 15 > 10, 15 <= 20
     assert metrics.lsp_pck(pred, gt, threshold=0.3).total == 100.0
+
+
+def test_flic_pck_scores_elbows_and_wrists_only():
+    flic = KeypointSet.custom(
+        "flic",
+        ["l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist", "l_hip", "r_hip"],
+    )
+    gt = np.zeros((2, 8, 2))
+    gt[:, flic.index("r_hip")] = (30.0, 40.0)  # torso 50 → 10 px at 0.2
+    pred = gt.copy()
+    pred[:, flic.index("l_shoulder")] += 100.0  # not scored on FLIC
+    pred[0, flic.index("l_wrist")] += (0.0, 10.0)  # exactly at the threshold: correct
+    pred[1, flic.index("r_wrist")] += (0.0, 10.5)
+    result = metrics.flic_pck(pred, gt, flic)
+    assert list(result.groups) == ["Elb", "Wri"]
+    assert result.groups == {"Elb": 100.0, "Wri": 75.0}
+    assert result.total == pytest.approx(100.0 * 7 / 8)
+
+
+def test_pck_table_nan_total_when_nothing_is_annotated():
+    gt = np.zeros((1, 14, 3))
+    result = metrics.pck_table(gt[..., :2], gt, [1.0], "lsp")
+    assert np.isnan(result.total) and np.isnan(result.per_joint).all()
 
 
 # -------------------------------------------------------- streaming metric
