@@ -278,16 +278,15 @@ def test_coco_cli_ground_truth_results_score_ap_one(tmp_path, capsys):
         if a["num_keypoints"] > 0 and not a.get("iscrowd", 0)
     ]
     keypoints = np.array([a["keypoints"] for a in anns], np.float64).reshape(-1, 17, 3)
-    results = eval_io.write_coco_results(
-        tmp_path / "results.json",
-        [a["image_id"] for a in anns],
-        keypoints[..., :2],
-        np.ones(len(anns)),
+    image_ids = [a["image_id"] for a in anns]
+    results = tmp_path / "results.json"
+    stats = evaluate.score_coco_keypoints(
+        annotations, image_ids, keypoints[..., :2], np.ones(len(anns)), results
     )
+    assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
     args = ["--dataset", "coco", "--annotations", str(annotations), "--predictions", str(results)]
     assert evaluate.main([*args, "--json"]) == 0
-    stats = json.loads(capsys.readouterr().out)
-    assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
+    assert json.loads(capsys.readouterr().out) == stats
     assert set(stats) >= {"AP", "AP50", "AP75", "APm", "APl", "AR"}
     assert evaluate.main(args) == 0
     assert capsys.readouterr().out.split()[:6] == ["AP", "AP50", "AP75", "APm", "APl", "AR"]
@@ -296,3 +295,4 @@ def test_coco_cli_ground_truth_results_score_ap_one(tmp_path, capsys):
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     assert evaluate.main([*args[:-1], str(tmp_path / "bad.json")]) == 2
     assert "entry 0 'keypoints' has 48 numbers; expected 51" in capsys.readouterr().err
+    assert evaluate.main([*args, "--threshold", "0.5"]) == 2

@@ -105,6 +105,30 @@ def evaluate_coco(annotations: str | pathlib.Path, predictions: str | pathlib.Pa
     return metrics.coco_keypoint_ap(gt, results)
 
 
+def score_coco_keypoints(
+    annotations: str | pathlib.Path,
+    image_ids,
+    keypoints,
+    scores,
+    results_path: str | pathlib.Path,
+) -> dict:
+    """Writes a model's COCO keypoints as the results JSON, then scores it.
+
+    Args:
+        annotations: COCO `person_keypoints_*.json`.
+        image_ids: int (N,), the image of each detected person.
+        keypoints: float (N, 17, 2|3), x, y (and keypoint score) in original-image
+            pixels.
+        scores: float (N,), person scores.
+        results_path: where the results JSON is written (kept for the record).
+
+    Returns:
+        dict: AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl.
+    """
+    path = eval_io.write_coco_results(results_path, image_ids, keypoints, scores)
+    return evaluate_coco(annotations, path)
+
+
 def _format_curve(curve: dict) -> str:
     lines = ["threshold  " + " ".join(f"{n:>6}" for n in [*metrics.MPII_GROUPS, "Total"])]
     for i, t in enumerate(curve["thresholds"]):
@@ -181,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.curve and args.dataset != "mpii":
         print("error: --curve is for --dataset mpii", file=sys.stderr)
+        return 2
+    if args.threshold is not None and args.dataset == "coco":
+        print("error: --threshold is for --dataset mpii or lsp (COCO AP uses OKS)", file=sys.stderr)
         return 2
     try:
         print(run(args))
