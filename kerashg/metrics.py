@@ -87,14 +87,18 @@ class PCKResult:
     notes: tuple = ()
 
     def as_dict(self) -> dict:
-        """JSON-ready: the groups, `total`, `threshold` and the per-joint values."""
+        """JSON-ready: the groups, `total`, `threshold` and the per-joint values
+        (None where undefined, since JSON has no NaN)."""
+
+        def number(v):
+            return None if np.isnan(v) else float(v)
+
         return {
-            **{name: float(value) for name, value in self.groups.items()},
-            "total": float(self.total),
+            **{name: number(value) for name, value in self.groups.items()},
+            "total": number(self.total),
             "threshold": float(self.threshold),
             "per_joint": {
-                name: (None if np.isnan(v) else float(v))
-                for name, v in zip(self.joint_names, self.per_joint, strict=True)
+                name: number(v) for name, v in zip(self.joint_names, self.per_joint, strict=True)
             },
             **({"notes": list(self.notes)} if self.notes else {}),
         }

@@ -153,6 +153,7 @@ def test_pck_table_nan_total_when_nothing_is_annotated():
     gt = np.zeros((1, 14, 3))
     result = metrics.pck_table(gt[..., :2], gt, [1.0], "lsp")
     assert np.isnan(result.total) and np.isnan(result.per_joint).all()
+    assert json.loads(json.dumps(result.as_dict()))["total"] is None
 
 
 # -------------------------------------------------------- streaming metric
