@@ -12,6 +12,24 @@ person, and sometimes an occluder drawn over some joints. Keypoints are exact.
 `np.random.default_rng([seed, i])` and from a texture bank that depends on
 `seed` only, so sample `i` is the same whatever order samples are made in.
 
+Usage::
+
+    from training.datasets.synthetic import SyntheticPoses, render_sample
+
+    sample = render_sample(0, seed=0, image_size=128)      # one dict
+    pool = SyntheticPoses(seed=0, image_size=128).records(20_000)
+    pool["image"]       # uint8 (N, 128, 128, 3); keypoints, center, scale, head_size, id
+
+    # The same samples as files for the real readers:
+    write_mpii_h5("/tmp/synth-mpii", 1000, seed=0, split="train")
+    write_coco_json("/tmp/synth-coco", 1000, seed=0, split="val")
+
+    python -m training.datasets.synthetic --out DIR --format mpii|coco|preview --n N --seed S
+
+Difficulty: `difficulty="easy" | "moderate" | "hard"`, a level in [0, 1]
+(interpolating between them), or a `RenderConfig` with single fields changed
+(`dataclasses.replace(resolve_config("moderate"), p_occluder=0.5)`).
+
 Conventions (see docs/CONTRACTS.md):
 
 - Coordinates: `(x, y)` pixels of the rendered image, x right, y down, 0-based
@@ -225,7 +243,7 @@ class RenderConfig:
     """
 
     max_rotation_deg: float = 20.0
-    box_fraction: tuple[float, float] = (0.55, 0.95)
+    box_fraction: tuple[float, float] = (0.6, 1.0)
     num_distractors: tuple[int, int] = (4, 10)
     distractor_limb_fraction: float = 0.45
     foreground_fraction: float = 0.15
@@ -275,7 +293,7 @@ class RenderConfig:
 DIFFICULTY_PRESETS = {
     "easy": RenderConfig(
         max_rotation_deg=10.0,
-        box_fraction=(0.7, 0.95),
+        box_fraction=(0.75, 1.0),
         num_distractors=(1, 4),
         distractor_limb_fraction=0.3,
         foreground_fraction=0.0,
