@@ -1,0 +1,372 @@
+"""MPII Human Pose readers: hourglass `annot/*.h5`, the official `.mat`, MMPose JSON.
+
+Conventions (the stacked hourglass code's, which every MPII result is reported in):
+- Coordinates are kept exactly as MPII publishes them and used as 0-based pixel
+  positions, as the hourglass code does. The official `.mat`, the hourglass
+  `valid.h5` and MMPose's JSON then give the same numbers for the same person
+  (checked on the five shared images), and PCKh against the official ground
+  truth (`detections_our_format.mat`) needs no offset.
+- A person's `center` is MPII's `objpos` moved down by 15 × scale pixels and its
+  `scale` is MPII's × 1.25 (`HOURGLASS_CENTER_SHIFT`, `HOURGLASS_SCALE_PADDING`):
+  the official numbers describe a box around the head-to-hip region only. The
+  `.h5` files already contain the adjusted values.
+- `head_size` is 0.6 × the head-box diagonal (`HEAD_SIZE_FACTOR`), the PCKh
+  normaliser of the official evaluation (`normalize` in the `.h5`).
+- Visibility: a joint with no annotation is v = 0 (`.h5`: both coordinates 0;
+  `.mat`: no point with that id; JSON: `joints_vis` 0). An annotated joint is
+  v = 2 where MPII marks it visible, else v = 1. MMPose's JSON keeps only
+  "annotated", so there every annotated joint is v = 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pathlib
+
+import numpy as np
+
+from kerashg.keypoints import MPII
+from training.datasets.records import AnnotationError, Records
+
+logger = logging.getLogger(__name__)
+
+HOURGLASS_CENTER_SHIFT = 15.0  # pixels per unit of MPII scale, added to objpos y
+HOURGLASS_SCALE_PADDING = 1.25
+HEAD_SIZE_FACTOR = 0.6  # SC_BIAS of the official MPII evaluation
+NUM_JOINTS = MPII.num_keypoints
+
+
+def read_mpii_h5(path: str | os.PathLike, image_dir: str = "images") -> Records:
+    """Reads an hourglass-layout MPII annotation file (`annot/train.h5`, `valid.h5`).
+
+    Args:
+        path: the `.h5` file. Keys used: `imgname` (N,), `center` (N, 2), `scale`
+            (N,), `part` (N, 16, 2), `visible` (N, 16), `normalize` (N,) (optional).
+        image_dir: str, folder of the images relative to the data root.
+
+    Returns:
+        `Records` in MPII joint order, `id` = row index.
+
+    Raises:
+        AnnotationError: a key is missing or a shape is wrong (names the field).
+    """
+    import h5py
+
+    path = pathlib.Path(path)
+    with h5py.File(path, "r") as f:
+        fields = {}
+        for key in ("imgname", "center", "scale", "part", "visible"):
+            if key not in f:
+                raise AnnotationError(path, None, key, f"is missing; keys present: {sorted(f)}")
+            fields[key] = f[key][()]
+        normalize = f["normalize"][()] if "normalize" in f else None
+    n = len(fields["imgname"])
+    expected = {
+        "center": (n, 2),
+        "scale": (n,),
+        "part": (n, NUM_JOINTS, 2),
+        "visible": (n, NUM_JOINTS),
+    }
+    for key, shape in expected.items():
+        if fields[key].shape != shape:
+            raise AnnotationError(
+                path, None, key, f"must have shape {shape}. Received: {fields[key].shape}"
+            )
+    part = fields["part"].astype(np.float32)
+    missing = (part == 0).all(axis=-1)
+    v = np.where(missing, 0.0, np.where(fields["visible"] > 0, 2.0, 1.0)).astype(np.float32)
+    names = [
+        (name.decode() if isinstance(name, bytes) else str(name)).strip("\x00")
+        for name in fields["imgname"]
+    ]
+    head = np.full(n, np.nan, np.float32) if normalize is None else normalize.astype(np.float32)
+    return Records(
+        image_path=np.array([f"{image_dir}/{name}" for name in names], dtype=str),
+        keypoints=np.concatenate([part, v[..., None]], axis=-1),
+        center=fields["center"],
+        scale=fields["scale"],
+        head_size=head,
+        id=np.arange(n),
+        keypoint_set=MPII,
+        source=str(path),
+    )
+
+
+def read_mpii_json(path: str | os.PathLike, image_dir: str | None = None) -> Records:
+    """Reads MMPose's MPII JSON (`[{image, joints, joints_vis, center, scale}, ...]`).
+
+    MMPose stores MPII's raw `objpos` and `scale`; the hourglass adjustment is
+    applied here (see the module docstring), which reproduces `valid.h5` exactly.
+
+    Args:
+        path: the `.json` file.
+        image_dir: folder of the images relative to the data root. Default: the
+            JSON file's own folder name when the JSON lies in the image folder
+            (`images/annotations.json` → `images`), else `"images"`.
+
+    Returns:
+        `Records` in MPII joint order, `id` = position in the file.
+    """
+    path = pathlib.Path(path)
+    if image_dir is None:
+        image_dir = path.parent.name if path.parent.name == "images" else "images"
+    try:
+        items = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise AnnotationError(path, None, "(file)", f"is not valid JSON: {error}") from None
+    if not isinstance(items, list):
+        raise AnnotationError(
+            path, None, "(file)", f"must be a list. Received: {type(items).__name__}"
+        )
+    out = []
+    for i, item in enumerate(items):
+        for key in ("image", "joints", "joints_vis", "center", "scale"):
+            if key not in item:
+                raise AnnotationError(path, i, key, "is missing")
+        joints = np.asarray(item["joints"], dtype=np.float32)
+        vis = np.asarray(item["joints_vis"], dtype=np.float32)
+        if joints.shape != (NUM_JOINTS, 2):
+            raise AnnotationError(
+                path, i, "joints", f"must have shape ({NUM_JOINTS}, 2). Received: {joints.shape}"
+            )
+        if vis.shape != (NUM_JOINTS,):
+            raise AnnotationError(
+                path, i, "joints_vis", f"must have shape ({NUM_JOINTS},). Received: {vis.shape}"
+            )
+        scale = float(item["scale"])
+        center = np.asarray(item["center"], dtype=np.float32)
+        if center.shape != (2,):
+            raise AnnotationError(
+                path, i, "center", f"must have 2 numbers. Received: {item['center']}"
+            )
+        center = center + np.array([0.0, HOURGLASS_CENTER_SHIFT * scale], np.float32)
+        v = np.where(vis > 0, 2.0, 0.0).astype(np.float32)
+        out.append(
+            {
+                "image_path": f"{image_dir}/{item['image']}",
+                "keypoints": np.concatenate([joints, v[:, None]], axis=1),
+                "center": center,
+                "scale": scale * HOURGLASS_SCALE_PADDING,
+                "id": i,
+            }
+        )
+    return Records.from_dicts(out, MPII, source=str(path))
+
+
+# ------------------------------------------------------------- official .mat
+def _as_list(value) -> list:
+    """MATLAB struct arrays squeezed by scipy: one element, an array, or empty."""
+    if value is None:
+        return []
+    if isinstance(value, np.ndarray):
+        return list(value.ravel())
+    return [value]
+
+
+def _scalar(value, path, index, field) -> float:
+    array = np.asarray(value, dtype=object).ravel()
+    if array.size != 1:
+        raise AnnotationError(path, index, field, f"must be one number. Received: {value!r}")
+    try:
+        return float(array[0])
+    except (TypeError, ValueError):
+        raise AnnotationError(
+            path, index, field, f"must be a number. Received: {value!r}"
+        ) from None
+
+
+def _is_visible(value) -> bool | None:
+    """MPII's `is_visible`: 1/0 as a number or a string, sometimes empty (unknown)."""
+    array = np.asarray(value, dtype=object).ravel()
+    if array.size == 0:
+        return None
+    item = array[0]
+    if isinstance(item, str):
+        item = item.strip()
+        return None if not item else item not in ("0", "false")
+    return bool(item)
+
+
+def read_valid_list(path: str | os.PathLike) -> set[tuple[str, int]]:
+    """The Tompson validation split as (image name, annorect index) pairs.
+
+    Args:
+        path: an hourglass `valid.h5` (keys `imgname`, `person`; `person` is the
+            0-based index of the person among the image's `annorect`).
+    """
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        for key in ("imgname", "person"):
+            if key not in f:
+                raise AnnotationError(path, None, key, f"is missing; keys present: {sorted(f)}")
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["imgname"][()]]
+        persons = f["person"][()].astype(int)
+    return set(zip(names, persons.tolist(), strict=True))
+
+
+def read_mpii_mat(
+    path: str | os.PathLike,
+    split: str = "train",
+    valid_list: set[tuple[str, int]] | str | os.PathLike | None = None,
+    image_dir: str = "images",
+) -> Records:
+    """Reads the official `mpii_human_pose_v1_u12_1.mat` (`RELEASE` struct).
+
+    Uses `RELEASE.annolist(i).image.name`, `.annorect(j)` with `objpos.x/.y`,
+    `scale`, the head box `x1, y1, x2, y2` and `annopoints.point(p)` with `id`
+    (0-based MPII joint), `x`, `y`, `is_visible`; and `RELEASE.img_train(i)`.
+    People without joints, `objpos` or `scale` (the test images, some crowd
+    people) are skipped and counted in `records.skipped`.
+
+    Args:
+        path: the `.mat` file.
+        split: `"train"` (training images minus `valid_list`), `"valid"` (the
+            people in `valid_list`) or `"all"` (every annotated person of the
+            training images).
+        valid_list: the Tompson validation split: a set of (image name,
+            annorect index) or the path of an hourglass `valid.h5`. Required for
+            `"valid"`; without it `"train"` keeps every training image.
+        image_dir: folder of the images relative to the data root.
+
+    Returns:
+        `Records`, `id` = annolist index × 100 + annorect index (both 0-based).
+    """
+    import scipy.io
+
+    path = pathlib.Path(path)
+    if split not in ("train", "valid", "all"):
+        raise ValueError(f"split must be 'train', 'valid' or 'all'. Received: split={split!r}")
+    if valid_list is not None and not isinstance(valid_list, set):
+        valid_list = read_valid_list(valid_list)
+    if split == "valid" and valid_list is None:
+        raise ValueError(
+            "split='valid' of the official MPII .mat needs the Tompson list: pass "
+            "valid_list=<annot/valid.h5> (the .mat has no validation labels of its own)"
+        )
+    try:
+        mat = scipy.io.loadmat(str(path), struct_as_record=False, squeeze_me=True)
+    except Exception as error:  # scipy raises several types for a bad file
+        raise AnnotationError(path, None, "(file)", f"cannot be read as a .mat: {error}") from error
+    if "RELEASE" not in mat:
+        raise AnnotationError(path, None, "RELEASE", "is missing")
+    release = mat["RELEASE"]
+    annolist = _as_list(getattr(release, "annolist", None))
+    img_train = np.asarray(getattr(release, "img_train", []), dtype=np.int64).ravel()
+    if len(img_train) != len(annolist):
+        raise AnnotationError(
+            path, None, "img_train",
+            f"has {len(img_train)} entries for {len(annolist)} annolist entries",
+        )  # fmt: skip
+    items, skipped = [], {"no_joints": 0, "test_image": 0}
+    for i, entry in enumerate(annolist):
+        rects = _as_list(getattr(entry, "annorect", None))
+        if not img_train[i]:
+            skipped["test_image"] += len(rects)
+            continue
+        try:
+            name = str(entry.image.name)
+        except AttributeError:
+            raise AnnotationError(path, i, "image.name", "is missing") from None
+        for j, rect in enumerate(rects):
+            in_valid = valid_list is not None and (name, j) in valid_list
+            if (split == "valid" and not in_valid) or (split == "train" and in_valid):
+                continue
+            points = _as_list(getattr(getattr(rect, "annopoints", None), "point", None))
+            objpos = getattr(rect, "objpos", None)
+            scale = getattr(rect, "scale", None)
+            if not points or objpos is None or _as_list(objpos) == [] or scale is None:
+                skipped["no_joints"] += 1
+                continue
+            if np.asarray(scale).size == 0:
+                skipped["no_joints"] += 1
+                continue
+            where = f"annolist({i + 1}).annorect({j + 1})"
+            keypoints = np.zeros((NUM_JOINTS, 3), np.float32)
+            for point in points:
+                joint = int(_scalar(point.id, path, where, "annopoints.point.id"))
+                if not 0 <= joint < NUM_JOINTS:
+                    raise AnnotationError(
+                        path, where, "annopoints.point.id",
+                        f"must be in [0, {NUM_JOINTS}). Received: {joint}",
+                    )  # fmt: skip
+                x = _scalar(point.x, path, where, "annopoints.point.x")
+                y = _scalar(point.y, path, where, "annopoints.point.y")
+                visible = _is_visible(getattr(point, "is_visible", None))
+                keypoints[joint] = (x, y, 1.0 if visible is False else 2.0)
+            s = _scalar(scale, path, where, "scale")
+            cx = _scalar(objpos.x, path, where, "objpos.x")
+            cy = _scalar(objpos.y, path, where, "objpos.y")
+            head = np.nan
+            if all(hasattr(rect, a) for a in ("x1", "y1", "x2", "y2")):
+                dx = _scalar(rect.x2, path, where, "x2") - _scalar(rect.x1, path, where, "x1")
+                dy = _scalar(rect.y2, path, where, "y2") - _scalar(rect.y1, path, where, "y1")
+                head = HEAD_SIZE_FACTOR * float(np.hypot(dx, dy))
+            items.append(
+                {
+                    "image_path": f"{image_dir}/{name}",
+                    "keypoints": keypoints,
+                    "center": (cx, cy + HOURGLASS_CENTER_SHIFT * s),
+                    "scale": s * HOURGLASS_SCALE_PADDING,
+                    "head_size": head,
+                    "id": i * 100 + j,
+                }
+            )
+    return Records.from_dicts(items, MPII, source=str(path), skipped=skipped)
+
+
+OFFICIAL_MAT = "mpii_human_pose_v1_u12_1.mat"
+
+
+def load_mpii(
+    data_dir: str | os.PathLike, split: str = "train", annotation: str | None = None
+) -> Records:
+    """MPII records from a data folder in one of the usual layouts.
+
+    Looks, in order, for `annot/{split}.h5`, `{split}.h5`, the official
+    `mpii_human_pose_v1_u12_1.mat` (at the top or in `annot/`, split by
+    `annot/valid.h5` when present), `annotations/mpii_{split}.json` and
+    `images/annotations.json`. Image paths are `images/<name>`.
+
+    Args:
+        data_dir: the MPII root.
+        split: `"train"`, `"valid"` (`"val"` is accepted) or `"all"` (`.mat` only).
+        annotation: an explicit annotation file (relative to `data_dir` or
+            absolute); its type is taken from the extension.
+    """
+    root = pathlib.Path(data_dir)
+    split = "valid" if split == "val" else split
+    if annotation is not None:
+        file = pathlib.Path(annotation)
+        file = file if file.is_absolute() else root / file
+        candidates = [file]
+    else:
+        candidates = [
+            root / "annot" / f"{split}.h5",
+            root / f"{split}.h5",
+            root / OFFICIAL_MAT,
+            root / "annot" / OFFICIAL_MAT,
+            root / "annotations" / f"mpii_{split}.json",
+            root / "images" / "annotations.json",
+        ]
+    for file in candidates:
+        if not file.exists():
+            continue
+        if file.suffix == ".h5":
+            return read_mpii_h5(file)
+        if file.suffix == ".mat":
+            valid = next(
+                (p for p in (root / "annot" / "valid.h5", root / "valid.h5") if p.exists()), None
+            )
+            return read_mpii_mat(file, split, valid_list=valid)
+        if file.suffix == ".json":
+            image_dir = pathlib.Path(os.path.relpath(file.parent, root)).as_posix()
+            return read_mpii_json(
+                file, image_dir=image_dir if file.parent != root / "annotations" else "images"
+            )
+    raise FileNotFoundError(
+        f"No MPII annotations for split {split!r} under {root}; looked for "
+        f"{[str(c) for c in candidates]}"
+    )
