@@ -1,0 +1,201 @@
+"""TFLite export (float32, float16, full-integer int8) with both serving signatures.
+
+Every `.tflite` file holds the `heatmaps` and `keypoints` signatures of
+`export.savedmodel` at batch size 1 (a fully static graph, what mobile runtimes
+run fastest). Run it with LiteRT:
+
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter(model_path="model_int8.tflite", num_threads=2)
+    keypoints = interpreter.get_signature_runner("keypoints")(images=uint8_crop[None])
+
+Int8 recipe (chosen by measuring the PCK drop against float32, see
+`benchmarks/export.py` and the report): full-integer quantisation of every
+operator that has an int8 kernel, with per-channel (per output channel) weight
+scales — the converter's default for convolutions — and float32 inputs and
+outputs (`inference_input_type` / `inference_output_type` stay float32, so the
+signatures are the same as the float model's). Activation ranges come from
+representative images (`calibration`). `INT8_FLOAT_HEADS` additionally keeps the
+heatmap convolutions and everything after them (ACNN's eq. 4 carry, the decoding)
+in float32: the fallback recipe when the full-integer one loses accuracy.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
+from collections.abc import Iterable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from export._files import atomic_output, check_writable
+from export.savedmodel import (
+    HEATMAPS_SIGNATURE,
+    IMAGE_INPUT,
+    KEYPOINTS_SIGNATURE,
+    save_serving_model,
+)
+from kerashg.codec import HeatmapCodec
+
+QUANTIZATIONS = ("float32", "float16", "int8")
+# Int8 recipes: "full" quantises every op that has an int8 kernel; "float_heads"
+# keeps the heatmap convolutions (and what follows) in float32.
+INT8_FULL = "full"
+INT8_FLOAT_HEADS = "float_heads"
+INT8_RECIPES = (INT8_FULL, INT8_FLOAT_HEADS)
+# Calibration images the int8 converter reads by default (more gives little).
+DEFAULT_CALIBRATION_STEPS = 64
+
+
+def _check_quantize(quantize):
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(
+            f"quantize must be one of {QUANTIZATIONS}. Received: quantize={quantize!r}"
+        )
+
+
+def _representative_dataset(images: np.ndarray):
+    """Generator factory feeding both signatures (float and uint8 images, batch 1)."""
+
+    def generate():
+        for image in images:
+            floats = np.asarray(image, np.float32)[None]
+            yield HEATMAPS_SIGNATURE, {IMAGE_INPUT: floats}
+            uint8 = np.clip(np.round(floats * 255.0), 0, 255).astype(np.uint8)
+            yield KEYPOINTS_SIGNATURE, {IMAGE_INPUT: uint8}
+
+    return generate
+
+
+def _float_head_nodes(tflite_model: bytes) -> list[str]:
+    """Names of the tensors of the heatmap heads and everything downstream of them.
+
+    In a kerashg model the heatmap convolutions are `stack{i}_head/heatmap_conv`;
+    downstream come ACNN's eq. 4 carry (mul/add with the masks), the stacking of
+    stages and the decoding. Tensors are matched by name.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=tflite_model)
+    names = []
+    for detail in interpreter.get_tensor_details():
+        name = detail["name"]
+        if "heatmap_conv" in name or ("attention" in name and "mask_conv" in name):
+            names.append(name)
+    return names
+
+
+def convert_saved_model(
+    saved_model_dir: str | os.PathLike,
+    quantize: str = "float32",
+    calibration: np.ndarray | None = None,
+    int8_recipe: str = INT8_FULL,
+) -> bytes:
+    """Converts a serving SavedModel (batch 1) to TFLite bytes.
+
+    Args:
+        saved_model_dir: a SavedModel written by `export.savedmodel.save_serving_model`.
+        quantize: "float32", "float16" (float16 weights, float32 compute where the
+            runtime prefers) or "int8" (full integer, needs `calibration`).
+        calibration: float32 images (N, H, W, 3) in [0, 1] for the int8
+            activation ranges.
+        int8_recipe: `INT8_FULL` or `INT8_FLOAT_HEADS`.
+
+    Returns:
+        the `.tflite` flatbuffer.
+    """
+    _check_quantize(quantize)
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        str(saved_model_dir), signature_keys=[HEATMAPS_SIGNATURE, KEYPOINTS_SIGNATURE]
+    )
+    if quantize == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        if int8_recipe not in INT8_RECIPES:
+            raise ValueError(
+                f"int8_recipe must be one of {INT8_RECIPES}. Received: int8_recipe={int8_recipe!r}"
+            )
+        if calibration is None or len(calibration) == 0:
+            raise ValueError(
+                "int8 quantisation needs calibration images. Received: calibration=None"
+            )
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = _representative_dataset(calibration)
+        # Int8 kernels where they exist, float32 builtins for the rest (e.g. the
+        # decoding's one-hot), float32 model inputs and outputs.
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+        ]
+        if int8_recipe == INT8_FLOAT_HEADS:
+            return _convert_with_denylist(converter, calibration)
+    return converter.convert()
+
+
+def _convert_with_denylist(converter, calibration) -> bytes:
+    """Int8 conversion keeping the heatmap heads (and their consumers) in float32."""
+    float_model = converter.convert()
+    nodes = _float_head_nodes(float_model)
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=nodes)
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter,
+        debug_dataset=_representative_dataset(calibration[:1]),
+        debug_options=options,
+    )
+    return debugger.get_nondebug_quantized_model()
+
+
+def to_tflite(
+    model: keras.Model,
+    out: str | os.PathLike,
+    *,
+    quantize: str = "float32",
+    calibration: Iterable | np.ndarray | None = None,
+    codec: HeatmapCodec | None = None,
+    int8_recipe: str = INT8_FULL,
+    force: bool = False,
+    verify_fn=None,
+    saved_model_dir: str | os.PathLike | None = None,
+) -> pathlib.Path:
+    """Exports `model` to a `.tflite` file with the `heatmaps` and `keypoints` signatures.
+
+    Args:
+        model: a kerashg model.
+        out: path of the `.tflite` file.
+        quantize: "float32" (default), "float16" or "int8".
+        calibration: for int8, representative float32 images (N, H, W, 3) in
+            [0, 1] (at most `DEFAULT_CALIBRATION_STEPS` are used).
+        codec: decoding of the `keypoints` signature (default: stride 4).
+        int8_recipe: `INT8_FULL` (default) or `INT8_FLOAT_HEADS`.
+        force: replace an existing file. Default False (FileExistsError).
+        verify_fn: optional callable `(temporary_path) -> None` that raises to
+            reject the file before it is moved into place.
+        saved_model_dir: an existing batch-1 serving SavedModel to convert
+            (saves re-tracing when several quantisations are exported).
+
+    Returns:
+        `pathlib.Path(out)`.
+    """
+    _check_quantize(quantize)
+    out = pathlib.Path(out)
+    check_writable(out, force)
+    if calibration is not None:
+        calibration = np.asarray(
+            list(calibration)[:DEFAULT_CALIBRATION_STEPS]
+            if not isinstance(calibration, np.ndarray)
+            else calibration[:DEFAULT_CALIBRATION_STEPS],
+            np.float32,
+        )
+    with tempfile.TemporaryDirectory(prefix="kerashg-tflite-") as work:
+        if saved_model_dir is None:
+            saved_model_dir = pathlib.Path(work) / "serving"
+            save_serving_model(model, saved_model_dir, codec, batch_size=1)
+        flatbuffer = convert_saved_model(saved_model_dir, quantize, calibration, int8_recipe)
+    with atomic_output(out, force=force) as tmp:
+        tmp.write_bytes(flatbuffer)
+        if verify_fn is not None:
+            verify_fn(tmp)
+    return out
