@@ -247,6 +247,22 @@ def test_write_coco_json_round_trip(tmp_path):
             assert np.all((visible >= (x - 1, y - 1)) & (visible <= (x + w + 1, y + h + 1)))
 
 
+def test_project_readers_load_the_written_files(tmp_path):
+    from training.datasets import load_records
+
+    write_mpii_h5(tmp_path / "mpii", 4, seed=SEED, split="valid", image_size=SIZE)
+    write_coco_json(tmp_path / "coco", 4, seed=SEED, split="val", image_size=SIZE)
+    records = SyntheticPoses(SEED, SIZE, workers=1).records(4)
+    mpii = load_records("mpii", tmp_path / "mpii", split="val")
+    coco = load_records("coco", tmp_path / "coco", split="val")
+    first = [list(mpii.image_path).index(f"images/s{SEED}_{i:08d}.jpg") for i in range(4)]
+    np.testing.assert_allclose(mpii.keypoints[first], records["keypoints"], atol=1e-4)
+    np.testing.assert_allclose(mpii.center[first], records["center"], atol=1e-4)
+    np.testing.assert_allclose(mpii.scale[first], records["scale"], rtol=1e-6)
+    np.testing.assert_allclose(mpii.head_size[first], records["head_size"], rtol=1e-6)
+    assert len(coco.keypoints) == len(mpii.keypoints) and coco.keypoints.shape[1:] == (17, 3)
+
+
 def test_coco_file_loads_in_pycocotools_and_scores_itself_perfectly(tmp_path):
     pycocotools = pytest.importorskip("pycocotools.coco")
     from pycocotools.cocoeval import COCOeval

@@ -506,6 +506,7 @@ class _Bank:
 
 
 _BANKS: dict[int, _Bank] = {}
+MAX_CACHED_BANKS = 8  # about 12 MB each; the oldest seed's bank is dropped first
 _BANK_LOCK = threading.Lock()
 _BANK_STREAM = 7_919  # keeps the bank's random stream apart from the samples'
 
@@ -522,6 +523,8 @@ def _texture_bank(seed: int) -> _Bank:
                 textures.append(np.clip(image, 0, 255).astype(np.uint8))
             noise = rng.normal(128.0, NOISE_FIELD_STD, (NOISE_SIZE, NOISE_SIZE, 3))
             bank = _Bank(tuple(textures), np.clip(noise, 0, 255).astype(np.uint8))
+            while len(_BANKS) >= MAX_CACHED_BANKS:
+                del _BANKS[next(iter(_BANKS))]
             _BANKS[seed] = bank
         return bank
 
@@ -1265,7 +1268,8 @@ class SyntheticPoses:
                 for key in ("image", "keypoints", "center", "scale", "head_size"):
                     out[key][row] = sample[key]
 
-        chunk = 64
+        # A few chunks per worker balance the load; at most 64 samples per chunk.
+        chunk = min(64, max(1, math.ceil(n / (4 * self.workers))))
         chunks = [range(i, min(i + chunk, n)) for i in range(0, n, chunk)]
         if self.workers == 1 or len(chunks) <= 1:
             for rows in chunks:
