@@ -52,36 +52,50 @@ class AugmentConfig:
 
 NO_AUGMENT = AugmentConfig(scale=0.0, rotation=0.0, rotation_prob=0.0, flip_prob=0.0, color=0.0)
 
-# Number of uniforms drawn per sample: scale, rotation angle, rotation coin, flip coin,
-# three channel gains.
-_NUM_UNIFORMS = 7
+# Uniforms drawn per sample: scale, rotation angle, rotation coin, flip coin, three
+# channel gains.
+NUM_UNIFORMS = 7
+# Keeps the augmentation's random stream apart from the shuffle's (same seed, epoch).
+_AUGMENT_STREAM = 0x6B657261
 
 
-def sample_key(seed, epoch, index):
-    """Stateless RNG key (int64 (2,)) of one sample of one epoch."""
-    key = tf.random.experimental.stateless_fold_in(
-        tf.stack([tf.cast(seed, tf.int64), tf.constant(0x6B657261, tf.int64)]),
-        tf.cast(epoch, tf.int64),
-    )
-    return tf.random.experimental.stateless_fold_in(key, tf.cast(index, tf.int64))
-
-
-def sample_params(key, config: AugmentConfig) -> dict:
-    """Draws one sample's augmentation.
+def epoch_uniforms(seed, epoch, num_samples):
+    """The random numbers of one epoch: row i belongs to record i.
 
     Args:
-        key: int tensor (2,), from `sample_key`.
+        seed: int, the run's seed.
+        epoch: int scalar tensor or int.
+        num_samples: int, N records.
+
+    Returns:
+        float32 (N, NUM_UNIFORMS) uniforms in [0, 1), a pure function of
+        `(seed, epoch)`: whatever order or shard a record is read in, it gets
+        the same row.
+    """
+    key = tf.random.experimental.stateless_fold_in(
+        tf.constant([int(seed), _AUGMENT_STREAM], tf.int64), tf.cast(epoch, tf.int64)
+    )
+    return tf.random.stateless_uniform([num_samples, NUM_UNIFORMS], seed=key)
+
+
+def sample_params(uniforms, config: AugmentConfig) -> dict:
+    """Turns per-sample uniforms into augmentation parameters.
+
+    Args:
+        uniforms: float32 (..., NUM_UNIFORMS), from `epoch_uniforms`.
         config: `AugmentConfig`.
 
     Returns:
-        dict of scalar tensors `scale_factor` (float32), `rotation` (float32,
-        degrees counter-clockwise), `flip` (bool) and `gains` float32 (3,).
+        dict of tensors of shape (...,): `scale_factor` float32, `rotation`
+        float32 (degrees counter-clockwise), `flip` bool; and `gains` float32
+        (..., 3). With `NO_AUGMENT` every sample gets the identity.
     """
-    u = tf.random.stateless_uniform([_NUM_UNIFORMS], seed=key)
-    scale_factor = 1.0 + config.scale * (2.0 * u[0] - 1.0)
-    rotation = tf.where(u[2] < config.rotation_prob, config.rotation * (2.0 * u[1] - 1.0), 0.0)
-    flip = u[3] < config.flip_prob
-    gains = 1.0 + config.color * (2.0 * u[4:7] - 1.0)
+    u = tf.convert_to_tensor(uniforms, tf.float32)
+    scale_factor = 1.0 + config.scale * (2.0 * u[..., 0] - 1.0)
+    rotate = u[..., 2] < config.rotation_prob
+    rotation = tf.where(rotate, config.rotation * (2.0 * u[..., 1] - 1.0), 0.0)
+    flip = u[..., 3] < config.flip_prob
+    gains = 1.0 + config.color * (2.0 * u[..., 4:7] - 1.0)
     return {"scale_factor": scale_factor, "rotation": rotation, "flip": flip, "gains": gains}
 
 
@@ -102,6 +116,7 @@ def flip_keypoints(keypoints, flip_index):
     return tf.gather(keypoints, flip_index, axis=-2)
 
 
-def apply_color(image, gains):
-    """Per-channel gains on a float image (…, H, W, 3) in [0, 1], clipped to [0, 1]."""
-    return tf.clip_by_value(image * tf.cast(gains, image.dtype), 0.0, 1.0)
+def apply_color(images, gains):
+    """Per-channel gains on float images (B, H, W, 3) in [0, 1]; gains (B, 3); clipped."""
+    gains = tf.cast(gains, images.dtype)[:, None, None, :]
+    return tf.clip_by_value(images * gains, 0.0, 1.0)
