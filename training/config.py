@@ -97,6 +97,8 @@ class TrainConfig:
         strategy: "auto", "one_device", "mirrored" or "multi_worker".
         steps_per_epoch: optimizer steps per epoch.
         val_images: held-out images for validation each epoch. Default 256.
+        synthetic_pool: synthetic training images rendered once, then cropped
+            and augmented afresh every epoch. Default 4096.
         loss: "mse" (the papers') or "fg_mse" (foreground-weighted MSE).
         foreground_weight: w in `(1 + w * target)` for "fg_mse". Default 20.
         optimizer: "rmsprop" (the papers') or "adam".
@@ -132,6 +134,7 @@ class TrainConfig:
     strategy: str = "auto"
     steps_per_epoch: int | None = None
     val_images: int = 256
+    synthetic_pool: int = 4096
     loss: str | None = None
     foreground_weight: float = 20.0
     optimizer: str | None = None

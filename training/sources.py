@@ -15,6 +15,7 @@ Errors in `--data-dir` (missing folder, wrong layout) are raised by
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 from collections.abc import Callable
 from typing import Any
 
@@ -23,14 +24,15 @@ import tensorflow as tf
 
 from kerashg.codec import HeatmapCodec
 from kerashg.metrics import pck
+from kerashg.transforms import PIXEL_STD
 from training.config import TrainConfig
 
 # Validation images drawn to TensorBoard each epoch.
 NUM_SUMMARY_IMAGES = 4
-# Seed offset of the synthetic held-out split (a different seed also means
-# different background textures: nothing of the test images was seen).
-SYNTHETIC_VAL_SEED_OFFSET = 1_000_003
 VAL_BATCH = 32
+# COCO has no head size: PCK there is normalised by this fraction of the person
+# box side (200 * scale) instead.
+BOX_FRACTION = 0.1
 
 
 @dataclasses.dataclass
@@ -38,11 +40,12 @@ class Source:
     """Training and validation data of one run (see the module docstring)."""
 
     num_keypoints: int
-    flip_index: np.ndarray
     train_dataset: Callable[[int, int, tf.distribute.InputContext], tf.data.Dataset]
     val_images: np.ndarray  # float32 (N, H, W, 3) in [0, 1]
-    val_keypoints: np.ndarray  # float32 (N, K, 3) in input-crop pixels
-    val_normalizer: np.ndarray  # float32 (N,) head size in input-crop pixels
+    val_keypoints: np.ndarray  # float32 (N, K, 3) x, y, v in input-crop pixels
+    val_inverse: np.ndarray  # float32 (N, 2, 3) crop → original-image pixels
+    val_normalizer: np.ndarray  # float32 (N,) in original-image pixels
+    normalizer_name: str
     codec: HeatmapCodec
     val_split: str
 
@@ -68,8 +71,14 @@ class Source:
             if first is None:
                 first = {k: np.asarray(v, np.float32) for k, v in outputs.items()}
         predictions = np.concatenate(predictions)
+        # Compare in original-image pixels, where the normaliser is measured.
         result: dict[str, Any] = {
-            "pck": pck(predictions, self.val_keypoints, self.val_normalizer, threshold=0.5),
+            "pck": pck(
+                _to_original(predictions, self.val_inverse),
+                _to_original(self.val_keypoints, self.val_inverse),
+                self.val_normalizer,
+                threshold=0.5,
+            ),
             "val_images": len(self.val_images),
         }
         if images:
@@ -77,6 +86,12 @@ class Source:
                 self.val_images[:NUM_SUMMARY_IMAGES], predictions[:NUM_SUMMARY_IMAGES], first
             )
         return result
+
+
+def _to_original(keypoints: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """(N, K, 3) crop keypoints → original-image pixels, third column kept."""
+    xy = np.einsum("nij,nkj->nki", inverse[:, :, :2], keypoints[..., :2]) + inverse[:, None, :, 2]
+    return np.concatenate([xy, keypoints[..., 2:]], axis=-1)
 
 
 def summary_images(
@@ -118,61 +133,100 @@ def summary_images(
 
 
 def make_source(config: TrainConfig) -> Source:
-    """The data source of a resolved `config` (errors before any training)."""
-    if config.data == "synthetic":
-        return _synthetic_source(config)
-    return _records_source(config)
+    """The data source of a resolved `config`.
 
-
-def _synthetic_source(config: TrainConfig) -> Source:
-    from training.datasets.synthetic import SyntheticPoses
+    Raises (before any training): FileNotFoundError / ValueError for a missing
+    `--data-dir`, a wrong layout or unreadable annotations.
+    """
+    from training import data as data_lib
+    from training.augment import NO_AUGMENT, AugmentConfig
 
     size = int(config.input_size)
     codec = HeatmapCodec(size, sigma=config.sigma)
-    poses = SyntheticPoses(seed=config.seed, image_size=size, workers=1)
-    val = SyntheticPoses(seed=config.seed + SYNTHETIC_VAL_SEED_OFFSET, image_size=size).records(
-        config.val_images
-    )
-    keypoint_set = poses.keypoint_set
+    if config.data == "synthetic":
+        # A pool rendered once, cropped and augmented every epoch: rendering
+        # costs far more CPU than cropping, and the CPU is the budget.
+        train_records, train_images = data_lib.synthetic_source(
+            config.synthetic_pool, seed=config.seed, image_size=size
+        )
+        val_records, val_pixels = data_lib.synthetic_source(
+            config.val_images, seed=config.seed, split="valid", image_size=size
+        )
+        data_root, split = None, "synthetic valid (other seed)"
+    else:
+        from training.datasets import load_records
+
+        root = pathlib.Path(config.data_dir)
+        if not root.is_dir():
+            raise FileNotFoundError(f"--data-dir {root} does not exist (--data {config.data})")
+        try:
+            train_records = load_records(config.data, root, "train")
+            val_records = load_records(config.data, root, "val")
+        except (OSError, KeyError) as error:
+            raise ValueError(f"--data {config.data} --data-dir {root}: {error}") from error
+        train_images = val_pixels = None
+        data_root, split = root, f"{config.data} val"
+        if config.val_images < len(val_records):
+            val_records = val_records[np.arange(config.val_images)]
+    augment = AugmentConfig() if config.augment else NO_AUGMENT
     samples_per_epoch = int(config.steps_per_epoch) * int(config.batch_size)
-    global_batch = int(config.batch_size)
-
-    def render(indices):
-        batch = poses.render_batch(indices.numpy())
-        return batch["image"], batch["keypoints"]
-
-    def to_example(indices):
-        image, keypoints = tf.py_function(render, [indices], [tf.uint8, tf.float32])
-        image = tf.ensure_shape(image, (None, size, size, 3))
-        keypoints = tf.ensure_shape(keypoints, (None, keypoint_set.num_keypoints, 3))
-        heatmaps, weights = codec.encode(keypoints)
-        return tf.cast(image, tf.float32) / 255.0, {"heatmaps": heatmaps, "weights": weights}
+    # Each training epoch reads its own range of the pipeline's data epochs
+    # (one data epoch = one pass over the records, shuffled and augmented by
+    # (seed, data epoch, index)), so epoch e's batches are a function of e alone.
+    data_epochs = -(-samples_per_epoch // len(train_records)) + 1
 
     def train_dataset(
         epoch: int, skip: int, context: tf.distribute.InputContext
     ) -> tf.data.Dataset:
-        # Sample i of epoch e is render_sample(e * samples_per_epoch + i): the
-        # data position is (epoch, step), so a resumed run sees the same images.
-        per_replica = context.get_per_replica_batch_size(global_batch)
-        first = epoch * samples_per_epoch + skip * global_batch
-        indices = tf.data.Dataset.range(first, (epoch + 1) * samples_per_epoch)
-        # Batch per replica, then give each input pipeline its share of the
-        # batches: consecutive per-replica batches form one global batch.
-        batches = indices.batch(per_replica, drop_remainder=True)
-        batches = batches.shard(context.num_input_pipelines, context.input_pipeline_id)
-        return batches.map(to_example).prefetch(2)
+        dataset = data_lib.make_dataset(
+            train_records,
+            data_root,
+            images=train_images,
+            codec=codec,
+            input_size=size,
+            train=True,
+            batch_size=context.get_per_replica_batch_size(int(config.batch_size)),
+            seed=config.seed,
+            start_epoch=epoch * data_epochs,
+            num_epochs=data_epochs,
+            augment=augment,
+            num_shards=context.num_input_pipelines,
+            shard_index=context.input_pipeline_id,
+        )
+        return dataset.skip(skip)
 
-    return Source(
-        num_keypoints=keypoint_set.num_keypoints,
-        flip_index=keypoint_set.flip_index,
-        train_dataset=train_dataset,
-        val_images=val["image"].astype(np.float32) / 255.0,
-        val_keypoints=val["keypoints"],
-        val_normalizer=val["head_size"],
+    val = data_lib.make_dataset(
+        val_records,
+        data_root,
+        images=val_pixels,
         codec=codec,
-        val_split=f"synthetic seed {config.seed + SYNTHETIC_VAL_SEED_OFFSET}",
+        input_size=size,
+        train=False,
+        batch_size=64,
     )
-
-
-def _records_source(config: TrainConfig) -> Source:
-    raise NotImplementedError("real data sets are wired in once training/data.py lands")
+    images, keypoints, inverse, head_size, scale = [], [], [], [], []
+    for batch_images, _, meta in val:
+        images.append(batch_images.numpy())
+        keypoints.append(meta["keypoints"].numpy())
+        inverse.append(meta["inverse"].numpy())
+        head_size.append(meta["head_size"].numpy())
+        scale.append(meta["scale"].numpy())
+    keypoints, inverse = np.concatenate(keypoints), np.concatenate(inverse)
+    head_size, scale = np.concatenate(head_size), np.concatenate(scale)
+    if np.isfinite(head_size).all():
+        normalizer, name = head_size, "head size"
+    else:
+        # COCO has no head boxes: a tenth of the person box side stands in.
+        normalizer = np.where(np.isfinite(head_size), head_size, PIXEL_STD * scale * BOX_FRACTION)
+        name = f"head size, or {BOX_FRACTION} x person box where unknown"
+    return Source(
+        num_keypoints=train_records.keypoint_set.num_keypoints,
+        train_dataset=train_dataset,
+        val_images=np.concatenate(images),
+        val_keypoints=keypoints,
+        val_inverse=inverse,
+        val_normalizer=normalizer.astype(np.float32),
+        normalizer_name=name,
+        codec=codec,
+        val_split=split,
+    )

@@ -1,0 +1,222 @@
+"""The training job: configuration, loss, schedule, CLI, end-to-end runs, failures."""
+
+import json
+import math
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerashg
+from training import config as config_lib
+from training.config import TrainConfig, resolve_config, resolve_precision
+from training.loop import NonFiniteLossError, Schedule, Trainer
+from training.losses import heatmap_loss
+from training.phases import joint_phase
+from training.train import build_parser, main, train
+
+SIZE, K = 32, 4
+
+
+# ----------------------------------------------------------------------- loss
+def test_heatmap_loss_is_weighted_mse_summed_over_stages():
+    rng = np.random.default_rng(0)
+    pred = rng.random((2, 3, 4, 4, K)).astype(np.float32)
+    target = rng.random((2, 4, 4, K)).astype(np.float32)
+    weights = np.array([[1, 1, 0, 1], [1, 0, 0, 1]], np.float32)
+    per_example, per_stage = heatmap_loss(pred, target, weights)
+    expected = ((pred - target[:, None]) ** 2 * weights[:, None, None, None]).mean(axis=(2, 3, 4))
+    np.testing.assert_allclose(per_stage, expected, rtol=1e-6)
+    np.testing.assert_allclose(per_example, expected.sum(1), rtol=1e-6)
+    # A missing joint's channel does not matter at all.
+    changed = pred.copy()
+    changed[0, :, :, :, 2] = 100.0
+    np.testing.assert_allclose(heatmap_loss(changed, target, weights)[0], per_example, rtol=1e-6)
+
+
+def test_foreground_weighted_loss_and_float32_under_bfloat16():
+    target = np.zeros((1, 4, 4, 1), np.float32)
+    target[0, 1, 2, 0] = 1.0
+    pred = np.zeros((1, 1, 4, 4, 1), np.float32)
+    weights = np.ones((1, 1), np.float32)
+    plain = float(heatmap_loss(pred, target, weights)[0][0])
+    weighted = float(heatmap_loss(pred, target, weights, foreground_weight=20.0)[0][0])
+    assert plain == pytest.approx(1 / 16) and weighted == pytest.approx(21 / 16)
+    loss, _ = heatmap_loss(tf.cast(pred, tf.bfloat16), target, weights)
+    assert loss.dtype == tf.float32
+    with pytest.raises(ValueError, match="foreground_weight"):
+        heatmap_loss(pred, target, weights, foreground_weight=-1.0)
+
+
+# ------------------------------------------------------------------- schedule
+def test_step_schedule_drops_tenfold_late_in_phase():
+    schedule = Schedule("step", drop_at=0.8)
+    assert schedule(5e-4, 0, 100) == 5e-4 and schedule(5e-4, 79, 100) == 5e-4
+    assert schedule(5e-4, 80, 100) == pytest.approx(5e-5)
+
+
+def test_cosine_schedule_warms_up_and_decays_to_zero():
+    schedule = Schedule("cosine", warmup_steps=10)
+    lrs = [schedule(1e-3, s, 200) for s in range(200)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:], strict=False))
+    assert lrs[-1] < 1e-6
+    with pytest.raises(ValueError, match="kind"):
+        Schedule("linear")
+
+
+# ------------------------------------------------------------------ config
+def test_device_defaults_and_paper_recipe_on_gpu():
+    cpu = resolve_config(TrainConfig(), gpu=False)
+    assert cpu.input_size == config_lib.CPU_DEFAULTS["input_size"]
+    assert cpu.phases == ("A", "B", "C") and len(cpu.lr) == len(cpu.phase_epochs) == 3
+    gpu = resolve_config(TrainConfig(), gpu=True)
+    assert (gpu.input_size, gpu.filters, gpu.optimizer, gpu.loss) == (256, 256, "rmsprop", "mse")
+    assert gpu.lr == (5e-4, 2.5e-4, 2.5e-4) and gpu.schedule == "step"
+    hourglass = resolve_config(TrainConfig(model="hourglass", epochs=7), gpu=False)
+    assert hourglass.phases == ("C",) and hourglass.phase_epochs == (7,)
+    split = resolve_config(TrainConfig(epochs=7, phases=("A", "C")), gpu=False)
+    assert split.phases == ("A", "C") and sum(split.phase_epochs) == 7
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(model="resnet"), "--model"),
+        (dict(phases=("C", "A")), "order A, B, C"),
+        (dict(phase_epochs=(1, 2)), "one value per phase"),
+        (dict(lr=(1e-3, 1e-3)), "--lr"),
+        (dict(data="mpii"), "--data-dir"),
+        (dict(model="hourglass", phases=("A",)), "acnn only"),
+        (dict(precision="fp8"), "--precision"),
+    ],
+)
+def test_invalid_settings_name_the_option(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        resolve_config(TrainConfig(**kwargs), gpu=False)
+
+
+def test_precision_rule():
+    assert resolve_precision("float32") == "float32"
+    expected = "mixed_bfloat16" if config_lib.cpu_has_native_bfloat16() else "float32"
+    if not config_lib.has_gpu():
+        assert resolve_precision("auto") == expected
+
+
+def test_config_json_round_trip():
+    config = resolve_config(TrainConfig(stacks=2, lr=(1e-3,)), gpu=False)
+    assert TrainConfig.from_json(config.to_json()) == config
+
+
+# ----------------------------------------------------------------------- CLI
+def test_help_documents_every_option():
+    text = build_parser().format_help()
+    for option in (
+        "--model", "--stacks", "--filters", "--depth", "--input-size", "--data", "--data-dir",
+        "--epochs", "--phase-epochs", "--phases", "--batch-size", "--lr", "--precision",
+        "--strategy", "--steps-per-epoch", "--out", "--resume", "--seed", "--deterministic",
+        "--loss", "--optimizer", "--schedule",
+    ):  # fmt: skip
+        assert option in text, option
+    assert "mixed_bfloat16" in text and "AVX512_BF16" in text
+
+
+def test_missing_data_dir_is_a_one_line_error_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["--data", "mpii", "--data-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "run")]
+        )
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "nope" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_help_runs_as_module():
+    result = subprocess.run(
+        [sys.executable, "-m", "training.train", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "--strategy" in result.stdout
+
+
+# -------------------------------------------------------------- end to end
+@pytest.mark.slow
+def test_train_end_to_end_writes_model_and_metrics(tmp_path):
+    out = tmp_path / "run"
+    config = TrainConfig(
+        model="hourglass",
+        stacks=1,
+        filters=8,
+        depth=1,
+        input_size=32,
+        epochs=1,
+        steps_per_epoch=3,
+        batch_size=4,
+        val_images=8,
+        out=str(out),
+        checkpoint_every=2,
+    )
+    metrics = train(config)
+    saved = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= saved["pck"] <= 100.0 and saved["pck"] == metrics["pck"]
+    assert saved["train_seconds"] > 0 and saved["model"]["input_size"] == 32
+    assert saved["data"]["name"] == "synthetic"
+    model = keras.saving.load_model(out / "model.keras")
+    assert model.output_shape["heatmaps"] == (None, 1, 8, 8, 16)
+    assert (out / "ckpt" / "checkpoint").exists() and (out / "best" / "checkpoint").exists()
+    assert (out / "logs").is_dir() and any((out / "logs").iterdir())
+
+
+# ----------------------------------------------------------------- failures
+def test_non_finite_loss_stops_with_step_and_phase_and_keeps_checkpoint(tmp_path):
+    model = kerashg.StackedHourglass(
+        num_stacks=1, num_keypoints=K, filters=8, depth=1, input_shape=(SIZE, SIZE, 3)
+    )
+
+    def data(epoch, skip, context):
+        del epoch, skip
+        images = np.full((6, SIZE, SIZE, 3), 0.5, np.float32)
+        images[4:] = np.nan  # the third step of batch 2 goes bad
+        targets = {
+            "heatmaps": np.zeros((6, SIZE // 4, SIZE // 4, K), np.float32),
+            "weights": np.ones((6, K), np.float32),
+        }
+        return tf.data.Dataset.from_tensor_slices((images, targets)).batch(2)
+
+    trainer = Trainer(
+        model,
+        keras.optimizers.RMSprop(1e-3),
+        joint_phase(1e-3, 1),
+        strategy=tf.distribute.get_strategy(),
+        train_data=data,
+        global_batch_size=2,
+        steps_per_epoch=3,
+        out_dir=tmp_path,
+        checkpoint_every=2,
+        tensorboard=False,
+        verbose=0,
+    )
+    with pytest.raises(
+        NonFiniteLossError, match=r"global step 3 in phase C, epoch 1, step 3"
+    ) as info:
+        trainer.fit()
+    assert "ckpt-2" in str(info.value)
+    assert trainer.latest_checkpoint.endswith("ckpt-2")
+    reader = tf.train.load_checkpoint(trainer.latest_checkpoint)
+    for name in reader.get_variable_to_shape_map():
+        value = reader.get_tensor(name)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            assert np.isfinite(value).all(), name
+    assert math.isfinite(
+        float(
+            tf.train.load_checkpoint(trainer.latest_checkpoint).get_tensor(
+                "step/.ATTRIBUTES/VARIABLE_VALUE"
+            )
+        )
+    )
