@@ -70,21 +70,50 @@ def _representative_dataset(images: np.ndarray):
 
 
 def _float_head_nodes(tflite_model: bytes) -> list[str]:
-    """Names of the tensors of the heatmap heads and everything downstream of them.
+    """Output tensor names of the heatmap heads and of every op downstream of them.
 
     In a kerashg model the heatmap convolutions are `stack{i}_head/heatmap_conv`;
-    downstream come ACNN's eq. 4 carry (mul/add with the masks), the stacking of
-    stages and the decoding. Tensors are matched by name.
+    downstream of them come ACNN's eq. 4 carry, the stacking of stages and the
+    decoding. The walk stops at convolutions, so the next stage's body (fed
+    through the merge's 1×1 convolution of the heatmaps) stays integer. Read
+    from the flatbuffer (every signature's subgraph) and followed op by op.
     """
-    from ai_edge_litert.interpreter import Interpreter
+    from tensorflow.lite.python import schema_py_generated as schema
 
-    interpreter = Interpreter(model_content=tflite_model)
-    names = []
-    for detail in interpreter.get_tensor_details():
-        name = detail["name"]
-        if "heatmap_conv" in name or ("attention" in name and "mask_conv" in name):
-            names.append(name)
-    return names
+    model = schema.ModelT.InitFromPackedBuf(tflite_model, 0)
+    convolutions = {schema.BuiltinOperator.CONV_2D, schema.BuiltinOperator.DEPTHWISE_CONV_2D}
+
+    def is_convolution(op):
+        code = model.operatorCodes[op.opcodeIndex]
+        return max(code.builtinCode, code.deprecatedBuiltinCode) in convolutions
+
+    names = set()
+    for subgraph in model.subgraphs or []:
+        tensor_names = [
+            t.name.decode() if isinstance(t.name, bytes) else t.name for t in subgraph.tensors
+        ]
+        consumers = {}
+        for op in subgraph.operators or []:
+            for index in op.inputs if op.inputs is not None else []:
+                consumers.setdefault(int(index), []).append(op)
+        frontier = [
+            int(index)
+            for op in subgraph.operators or []
+            for index in (op.outputs if op.outputs is not None else [])
+            if "heatmap_conv" in tensor_names[int(index)]
+        ]
+        seen = set(frontier)
+        while frontier:
+            index = frontier.pop()
+            for op in consumers.get(index, []):
+                if is_convolution(op):
+                    continue
+                for out in op.outputs if op.outputs is not None else []:
+                    if int(out) not in seen:
+                        seen.add(int(out))
+                        frontier.append(int(out))
+        names.update(tensor_names[index] for index in seen)
+    return sorted(names)
 
 
 def convert_saved_model(
@@ -136,16 +165,27 @@ def convert_saved_model(
 
 
 def _convert_with_denylist(converter, calibration) -> bytes:
-    """Int8 conversion keeping the heatmap heads (and their consumers) in float32."""
-    float_model = converter.convert()
-    nodes = _float_head_nodes(float_model)
-    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=nodes)
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter,
-        debug_dataset=_representative_dataset(calibration[:1]),
-        debug_options=options,
+    """Int8 conversion keeping the heatmap heads (and their consumers) in float32.
+
+    Calibrates once (`_experimental_calibrate_only`, what
+    `tf.lite.experimental.QuantizationDebugger` does), then quantises with the
+    heatmap-head tensors on the deny list, as the debugger's
+    `denylisted_nodes` option does, without its float reference interpreter.
+    """
+    from tensorflow.lite.python import convert as lite_convert
+
+    converter.experimental_mlir_quantizer = True
+    converter._experimental_calibrate_only = True
+    calibrated = converter.convert()
+    nodes = _float_head_nodes(calibrated)
+    if not nodes:
+        raise ValueError("no heatmap-head tensors (named '*heatmap_conv*') found to keep in float")
+    return lite_convert.mlir_quantize(
+        calibrated,
+        disable_per_channel=False,
+        fully_quantize=False,
+        denylisted_nodes=nodes,
     )
-    return debugger.get_nondebug_quantized_model()
 
 
 def to_tflite(
