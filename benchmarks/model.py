@@ -1,0 +1,236 @@
+"""Model throughput benchmark: forward and training-step images/s, FLOPs per image.
+
+    python -m benchmarks.model [--model acnn|hourglass] [--stacks 2] [--filters 256]
+        [--input-size 256] [--batch-size 4] [--steps N]
+        [--precision float32 mixed_bfloat16 ...] [--jit-compile] [--torch]
+
+For each Keras dtype policy the model is built, a forward pass
+(`training=False`) and a training step (MSE on every stage's heatmaps, Adam,
+a loss-scale optimizer under mixed_float16) are compiled with `tf.function`,
+run `--warmup` times, then timed over `--steps` calls. With `--torch` the same
+network in plain PyTorch (`benchmarks/torch_hourglass.py`, eager, float32,
+channels_last and channels_first, plus bfloat16 autocast when mixed_bfloat16 is
+asked for) runs in a subprocess with the same thread count, and the ratios
+Keras / PyTorch are printed. FLOPs are counted analytically from the
+Conv2D ops of the traced forward graph (2 × multiply-adds; BN, ReLU, pooling
+and additions, a few percent, are left out).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from kerashg import ACNN, StackedHourglass  # noqa: E402
+
+MODELS = {"acnn": ACNN, "hourglass": StackedHourglass}
+DEPTH = 4
+NUM_KEYPOINTS = 16
+
+
+def build_model(args, policy):
+    keras.config.set_dtype_policy(policy)
+    try:
+        return MODELS[args.model](
+            num_stacks=args.stacks,
+            num_keypoints=NUM_KEYPOINTS,
+            filters=args.filters,
+            depth=DEPTH,
+            input_shape=(args.input_size, args.input_size, 3),
+        )
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+def conv_flops(model, input_size):
+    """FLOPs (2 × MACs) per image of every Conv2D in the traced forward graph."""
+    forward = tf.function(lambda x: model(x, training=False))
+    graph = forward.get_concrete_function(
+        tf.TensorSpec((1, input_size, input_size, 3), tf.float32)
+    ).graph
+    total = 0
+    for op in graph.get_operations():
+        if op.type == "Conv2D":
+            output = op.outputs[0].shape
+            kernel = op.inputs[1].shape
+            total += 2 * output[1] * output[2] * output[3] * kernel[0] * kernel[1] * kernel[2]
+    return total
+
+
+def time_calls(fn, warmup, steps, batch_size):
+    for _ in range(warmup):
+        _block(fn())
+    start = time.perf_counter()
+    for _ in range(steps):
+        _block(fn())
+    return batch_size * steps / (time.perf_counter() - start)
+
+
+def _block(result):
+    return keras.tree.map_structure(lambda t: t.numpy(), result)
+
+
+def benchmark_keras(args, policy):
+    """Forward and train-step images/s of the Keras model under `policy`."""
+    model = build_model(args, policy)
+    rng = np.random.default_rng(0)
+    heatmap_size = args.input_size // 4
+    images = tf.constant(
+        rng.random((args.batch_size, args.input_size, args.input_size, 3)), tf.float32
+    )
+    targets = tf.constant(
+        rng.random((args.batch_size, 1, heatmap_size, heatmap_size, NUM_KEYPOINTS)), tf.float32
+    )
+    optimizer = keras.optimizers.Adam(1e-4)
+    if policy == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    optimizer.build(model.trainable_variables)
+
+    @tf.function(jit_compile=args.jit_compile)
+    def forward(x):
+        return model(x, training=False)["heatmaps"]
+
+    @tf.function(jit_compile=args.jit_compile)
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            heatmaps = model(x, training=True)["heatmaps"]
+            loss = keras.ops.mean(keras.ops.square(heatmaps - y))
+            scaled = optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply(gradients, model.trainable_variables)
+        return loss
+
+    result = {
+        "params": sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+        "flops": conv_flops(model, args.input_size),
+        "forward": time_calls(lambda: forward(images), args.warmup, args.steps, args.batch_size),
+        "train": time_calls(
+            lambda: train_step(images, targets), args.warmup, args.steps, args.batch_size
+        ),
+    }
+    return result
+
+
+def benchmark_torch(args, precision, layout):
+    """Run benchmarks/torch_hourglass.py in a subprocess (None if torch is missing)."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.torch_hourglass",
+        f"--model={args.model}",
+        f"--stacks={args.stacks}",
+        f"--filters={args.filters}",
+        f"--input-size={args.input_size}",
+        f"--batch-size={args.batch_size}",
+        f"--steps={args.steps}",
+        f"--warmup={args.warmup}",
+        f"--threads={args.threads}",
+        f"--precision={precision}",
+        f"--layout={layout}",
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        print(f"PyTorch benchmark failed ({' '.join(command)}):\n{completed.stderr[-2000:]}")
+        return None
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def run(args):
+    """Benchmark every requested precision; return {column name: result dict}."""
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+    results = {}
+    for policy in args.precision:
+        results[f"keras {policy}"] = benchmark_keras(args, policy)
+        print(f"  done: keras {policy}", flush=True)
+    if args.torch:
+        torch_runs = [("float32", "channels_last"), ("float32", "channels_first")]
+        if "mixed_bfloat16" in args.precision:
+            torch_runs.append(("bfloat16", "channels_last"))
+        for precision, layout in torch_runs:
+            result = benchmark_torch(args, precision, layout)
+            if result is not None:
+                results[f"torch {precision} {layout}"] = result
+                print(f"  done: torch {precision} {layout}", flush=True)
+    return results
+
+
+def report(args, results):
+    names = list(results)
+    width = max(22, *(len(name) + 2 for name in names))
+    flops = next(r["flops"] for r in results.values() if "flops" in r)
+    print(
+        f"\n{args.model}: {args.stacks} stacks, {args.filters} filters, "
+        f"{args.input_size}x{args.input_size}, batch {args.batch_size}, {args.steps} steps, "
+        f"{args.threads} intra-op threads, jit_compile={args.jit_compile}"
+    )
+    print(f"FLOPs per image (forward, conv layers): {flops / 1e9:.2f} GFLOPs")
+    print(f"{'':<12}" + "".join(f"{name:>{width}}" for name in names))
+    for key, label in (("params", "params"), ("forward", "fwd img/s"), ("train", "train img/s")):
+        cells = []
+        for name in names:
+            value = results[name][key]
+            cells.append(f"{value:>{width},}" if key == "params" else f"{value:>{width}.3f}")
+        print(f"{label:<12}" + "".join(cells))
+    print(
+        f"{'train GFLOP/s':<12}"
+        + "".join(f"{3 * flops * results[name]['train'] / 1e9:>{width}.1f}" for name in names)
+    )
+    torch_names = [name for name in names if name.startswith("torch")]
+    keras_names = [name for name in names if name.startswith("keras")]
+    if torch_names:
+        torch_fp32 = results.get("torch float32 channels_last")
+        for key in ("forward", "train"):
+            best_torch = max(torch_names, key=lambda n: results[n][key])
+            best_keras = max(keras_names, key=lambda n: results[n][key])
+            if torch_fp32 is not None and "keras float32" in results:
+                ratio = results["keras float32"][key] / torch_fp32[key]
+                print(f"{key}: keras float32 / torch float32 channels_last = {ratio:.2f}x")
+            ratio = results[best_keras][key] / results[best_torch][key]
+            print(
+                f"{key}: fastest keras ({best_keras}) / fastest torch ({best_torch}) = {ratio:.2f}x"
+            )
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=sorted(MODELS), default="hourglass")
+    parser.add_argument("--stacks", type=int, default=2)
+    parser.add_argument("--filters", type=int, default=256)
+    parser.add_argument("--input-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["float32", "mixed_bfloat16"],
+        choices=["float32", "mixed_bfloat16", "mixed_float16"],
+    )
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--inter-op-threads",
+        type=int,
+        default=1,
+        help="TensorFlow inter-op threads (1: ops run one at a time, like eager PyTorch)",
+    )
+    parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the steps")
+    parser.add_argument("--torch", action="store_true", help="also run the PyTorch reference")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    report(args, run(args))
+
+
+if __name__ == "__main__":
+    main()
