@@ -24,7 +24,9 @@ def _pair(value, name):
     if np.isscalar(value):
         value = (value, value)
     if len(value) != 2 or not all(int(v) == v and int(v) > 0 for v in value):
-        raise ValueError(f"{name} must be a positive int or (width, height). Received: {name}={value}")
+        raise ValueError(
+            f"{name} must be a positive int or (width, height). Received: {name}={value}"
+        )
     return int(value[0]), int(value[1])
 
 

@@ -32,7 +32,9 @@ class KeypointSet:
     def __post_init__(self):
         k = len(self.names)
         if k < 1:
-            raise ValueError(f"A keypoint set needs at least one joint. Received: names={self.names}")
+            raise ValueError(
+                f"A keypoint set needs at least one joint. Received: names={self.names}"
+            )
         if len(set(self.names)) != k:
             raise ValueError(f"Joint names must be unique. Received: names={self.names}")
         seen: set[int] = set()
@@ -82,18 +84,19 @@ class KeypointSet:
         )
 
 
+# fmt: off
 MPII = KeypointSet(
     name="mpii",
     names=(
         "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax",
         "upper_neck", "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder",
         "l_elbow", "l_wrist",
-    ),  # fmt: skip
+    ),
     flip_pairs=((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13)),
     skeleton=(
         (0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
         (10, 11), (11, 12), (12, 7), (7, 13), (13, 14), (14, 15),
-    ),  # fmt: skip
+    ),
 )
 
 COCO = KeypointSet(
@@ -102,13 +105,13 @@ COCO = KeypointSet(
         "nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow",
         "r_elbow", "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle",
         "r_ankle",
-    ),  # fmt: skip
+    ),
     flip_pairs=((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)),
     skeleton=(
         (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
         (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4),
         (3, 5), (4, 6),
-    ),  # fmt: skip
+    ),
 )
 
 LSP = KeypointSet(
@@ -116,13 +119,15 @@ LSP = KeypointSet(
     names=(
         "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "r_wrist", "r_elbow",
         "r_shoulder", "l_shoulder", "l_elbow", "l_wrist", "neck", "head_top",
-    ),  # fmt: skip
+    ),
     flip_pairs=((0, 5), (1, 4), (2, 3), (6, 11), (7, 10), (8, 9)),
     skeleton=(
         (0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 12), (12, 9),
         (9, 10), (10, 11), (12, 13), (2, 8), (3, 9),
-    ),  # fmt: skip
+    ),
 )
+
+# fmt: on
 
 KEYPOINT_SETS = {s.name: s for s in (MPII, COCO, LSP)}
 
