@@ -290,3 +290,39 @@ def test_real_data_pipeline_yields_every_person(name, folder, split, expected):
     )
     count = sum(int(b[0].shape[0]) for b in ds)
     assert count == expected and stats.skipped == 0
+
+
+def test_benchmark_cli_prints_one_json_object_last(capsys):
+    import json
+
+    from benchmarks.data import main
+
+    main(["--data", "synthetic", "--synthetic-samples", "16", "--input-size", "64",
+          "--batch-size", "8", "--batches", "2", "--warmup", "1", "--threads", "1", "--json"])  # fmt: skip
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    result = json.loads(last)
+    assert result["samples"] == 16 and result["skipped"] == 0 and result["samples_per_s"] > 0
+
+
+def test_visualize_writes_a_grid_png(tmp_path):
+    from training.visualize import main
+
+    out = tmp_path / "grid.png"
+    main(["--data", "synthetic", "--input-size", "64", "--num-samples", "4", "--out", str(out)])
+    grid = cv2.imread(str(out))
+    assert grid.shape == (64, 4 * 2 * 64, 3)  # one row of 4 samples, two tiles each
+    assert grid.std() > 10  # something was drawn
+
+
+def test_synthetic_dataset_and_its_held_out_split():
+    from training.data import make_synthetic_dataset, synthetic_source
+
+    ds = make_synthetic_dataset(8, seed=2, image_size=64, input_size=64, batch_size=4, num_epochs=1)
+    batches = list(ds)
+    assert [b[0].shape for b in batches] == [(4, 64, 64, 3)] * 2
+    assert batches[0][1]["heatmaps"].shape == (4, 16, 16, 16)
+    assert float(tf.reduce_sum(batches[0][1]["weights"])) > 0
+    train, train_images = synthetic_source(4, seed=2, image_size=64)
+    valid, valid_images = synthetic_source(4, seed=2, split="valid", image_size=64)
+    assert train.keypoint_set.num_keypoints == 16 and len(valid) == 4
+    assert not np.array_equal(train_images, valid_images)
