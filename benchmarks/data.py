@@ -67,9 +67,17 @@ def run_benchmark(
     from training.datasets import load_records
 
     if threads is not None:
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
         cv2.setNumThreads(1)
+        try:
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+        except RuntimeError as error:  # TensorFlow already initialised in this process
+            logging.getLogger(__name__).warning(
+                "TensorFlow's thread pools are already set up (%s); only the pipeline's "
+                "private pool is limited to %d threads",
+                error,
+                threads,
+            )
     start = time.perf_counter()
     if data == "synthetic":
         records, images = synthetic_source(
