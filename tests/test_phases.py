@@ -40,7 +40,13 @@ def random_data(epoch, skip, context):
 
 
 def snapshot(layers):
-    return {v.path: np.array(v.numpy()) for layer in layers for v in layer.weights}
+    """Every weight (trainable or not) but the masks switch, which phases set on purpose."""
+    return {
+        v.path: np.array(v.numpy())
+        for layer in layers
+        for v in layer.weights
+        if not v.path.endswith("force_ones")
+    }
 
 
 def run(model, phases, out_dir):
