@@ -2,12 +2,13 @@
 
     python -m benchmarks.model [--model acnn|hourglass] [--stacks 2] [--filters 256]
         [--input-size 256] [--batch-size 4] [--steps N]
-        [--precision float32 mixed_bfloat16 ...] [--jit-compile] [--torch]
+        [--precision float32 mixed_bfloat16 ...] [--jit-compile [off|on|both]] [--torch]
 
 For each Keras dtype policy the model is built, a forward pass
 (`training=False`) and a training step (MSE on every stage's heatmaps, Adam,
 a loss-scale optimizer under mixed_float16) are compiled with `tf.function`,
-run `--warmup` times, then timed over `--steps` calls. With `--torch` the same
+run `--warmup` times, then timed over `--steps` calls (`--jit-compile both`
+adds an XLA-compiled column per precision). With `--torch` the same
 network in plain PyTorch (`benchmarks/torch_hourglass.py`, eager, float32,
 channels_last and channels_first, plus bfloat16 autocast when mixed_bfloat16 is
 asked for) runs in a subprocess with the same thread count, and the ratios
@@ -78,7 +79,7 @@ def _block(result):
     return keras.tree.map_structure(lambda t: t.numpy(), result)
 
 
-def benchmark_keras(args, policy):
+def benchmark_keras(args, policy, jit_compile):
     """Forward and train-step images/s of the Keras model under `policy`."""
     model = build_model(args, policy)
     rng = np.random.default_rng(0)
@@ -94,11 +95,11 @@ def benchmark_keras(args, policy):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     optimizer.build(model.trainable_variables)
 
-    @tf.function(jit_compile=args.jit_compile)
+    @tf.function(jit_compile=jit_compile)
     def forward(x):
         return model(x, training=False)["heatmaps"]
 
-    @tf.function(jit_compile=args.jit_compile)
+    @tf.function(jit_compile=jit_compile)
     def train_step(x, y):
         with tf.GradientTape() as tape:
             heatmaps = model(x, training=True)["heatmaps"]
@@ -148,9 +149,12 @@ def run(args):
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
     results = {}
+    jit_modes = {"off": [False], "on": [True], "both": [False, True]}[args.jit_compile]
     for policy in args.precision:
-        results[f"keras {policy}"] = benchmark_keras(args, policy)
-        print(f"  done: keras {policy}", flush=True)
+        for jit_compile in jit_modes:
+            name = f"keras {policy}" + (" xla" if jit_compile else "")
+            results[name] = benchmark_keras(args, policy, jit_compile)
+            print(f"  done: {name}", flush=True)
     if args.torch:
         torch_runs = [("float32", "channels_last"), ("float32", "channels_first")]
         if "mixed_bfloat16" in args.precision:
@@ -170,7 +174,7 @@ def report(args, results):
     print(
         f"\n{args.model}: {args.stacks} stacks, {args.filters} filters, "
         f"{args.input_size}x{args.input_size}, batch {args.batch_size}, {args.steps} steps, "
-        f"{args.threads} intra-op threads, jit_compile={args.jit_compile}"
+        f"{args.threads} intra-op threads, {args.inter_op_threads} inter-op (TF)"
     )
     print(f"FLOPs per image (forward, conv layers): {flops / 1e9:.2f} GFLOPs")
     print(f"{'':<12}" + "".join(f"{name:>{width}}" for name in names))
@@ -191,9 +195,10 @@ def report(args, results):
         for key in ("forward", "train"):
             best_torch = max(torch_names, key=lambda n: results[n][key])
             best_keras = max(keras_names, key=lambda n: results[n][key])
-            if torch_fp32 is not None and "keras float32" in results:
-                ratio = results["keras float32"][key] / torch_fp32[key]
-                print(f"{key}: keras float32 / torch float32 channels_last = {ratio:.2f}x")
+            for name in ("keras float32", "keras float32 xla"):
+                if torch_fp32 is not None and name in results:
+                    ratio = results[name][key] / torch_fp32[key]
+                    print(f"{key}: {name} / torch float32 channels_last = {ratio:.2f}x")
             ratio = results[best_keras][key] / results[best_torch][key]
             print(
                 f"{key}: fastest keras ({best_keras}) / fastest torch ({best_torch}) = {ratio:.2f}x"
@@ -222,7 +227,14 @@ def parse_args(argv=None):
         default=1,
         help="TensorFlow inter-op threads (1: ops run one at a time, like eager PyTorch)",
     )
-    parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the steps")
+    parser.add_argument(
+        "--jit-compile",
+        nargs="?",
+        const="on",
+        default="off",
+        choices=["off", "on", "both"],
+        help="XLA-compile the Keras steps: off, on (bare flag) or both (one column each)",
+    )
     parser.add_argument("--torch", action="store_true", help="also run the PyTorch reference")
     return parser.parse_args(argv)
 

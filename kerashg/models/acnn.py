@@ -27,8 +27,9 @@ class ACNN(keras.Model):
       so `P_1 = H_1`: where stage i - 1 looked away, its earlier prediction is
       carried forward.
 
-    The last stage's mask does not enter any prediction; it is returned (for
-    supervision-free visualisation) but gets no gradient from the pose loss.
+    The last stage's mask does not enter any prediction: it is returned for
+    inspection and drawing, and its layer gets no gradient from a loss on the
+    heatmaps.
 
     Input: float RGB `(B, H, W, 3)` in [0, 1].
     Output: `{"heatmaps": (B, S, H/4, W/4, K) = stack of P_i,
