@@ -99,6 +99,8 @@ class TrainConfig:
         val_images: held-out images for validation each epoch. Default 256.
         synthetic_pool: synthetic training images rendered once, then cropped
             and augmented afresh every epoch. Default 4096.
+        difficulty: synthetic data difficulty, "easy", "moderate", "hard" or a
+            level in [0, 1] (0 easy, 0.5 moderate, 1 hard). Default "moderate".
         loss: "mse" (the papers') or "fg_mse" (foreground-weighted MSE).
         foreground_weight: w in `(1 + w * target)` for "fg_mse". Default 20.
         optimizer: "rmsprop" (the papers') or "adam".
@@ -135,6 +137,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     val_images: int = 256
     synthetic_pool: int = 4096
+    difficulty: str = "moderate"
     loss: str | None = None
     foreground_weight: float = 20.0
     optimizer: str | None = None

@@ -165,8 +165,17 @@ class Trainer:
             self._global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             self._seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
             self._best = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best")
+        # Keras 3 keeps sub-layers held in Python lists (the hourglass' residual
+        # blocks, the attention convolutions) out of TensorFlow's object graph,
+        # so `tf.train.Checkpoint(model=model)` alone would miss their variables
+        # (e.g. BatchNorm statistics). Every model variable is also saved by its
+        # unique path.
+        weights = {variable.path: variable for variable in model.weights}
+        if len(weights) != len(model.weights):
+            raise ValueError(f"Model {model.name!r} has variables with the same path")
         self._checkpoint = tf.train.Checkpoint(
             model=model,
+            model_weights=weights,
             optimizer=optimizer,
             phase=self._phase,
             epoch=self._epoch,

@@ -132,6 +132,14 @@ def summary_images(
     return result
 
 
+def _difficulty(value: str) -> str | float:
+    """A difficulty preset name, or a level in [0, 1] given as text."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
 def make_source(config: TrainConfig) -> Source:
     """The data source of a resolved `config`.
 
@@ -144,13 +152,18 @@ def make_source(config: TrainConfig) -> Source:
     size = int(config.input_size)
     codec = HeatmapCodec(size, sigma=config.sigma)
     if config.data == "synthetic":
+        difficulty = _difficulty(config.difficulty)
         # A pool rendered once, cropped and augmented every epoch: rendering
         # costs far more CPU than cropping, and the CPU is the budget.
         train_records, train_images = data_lib.synthetic_source(
-            config.synthetic_pool, seed=config.seed, image_size=size
+            config.synthetic_pool, seed=config.seed, image_size=size, difficulty=difficulty
         )
         val_records, val_pixels = data_lib.synthetic_source(
-            config.val_images, seed=config.seed, split="valid", image_size=size
+            config.val_images,
+            seed=config.seed,
+            split="valid",
+            image_size=size,
+            difficulty=difficulty,
         )
         data_root, split = None, "synthetic valid (other seed)"
     else:

@@ -93,6 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="held-out images validated each epoch (default 256)",
     )
     data.add_argument(
+        "--synthetic-pool",
+        type=int,
+        default=4096,
+        help="synthetic training images rendered once, cropped and augmented every epoch "
+        "(default 4096)",
+    )
+    data.add_argument(
+        "--difficulty",
+        default="moderate",
+        help="synthetic data difficulty: easy, moderate (default), hard or a level in [0, 1]",
+    )
+    data.add_argument(
         "--sigma", type=float, help="target Gaussian std in heatmap pixels (default 1)"
     )
     data.add_argument(
