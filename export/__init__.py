@@ -33,7 +33,7 @@ from export.tensorrt import (
     tftrt_status,
     to_tensorrt,
 )
-from export.tflite import to_tflite
+from export.tflite import INT8_FULL, INT8_RECIPES, to_tflite
 from export.verify import (
     DEFAULT_THREADS,
     ExportVerificationError,
@@ -94,6 +94,7 @@ def export_model(
     stem: str | None = None,
     log=print,
     verify_gate: bool = True,
+    int8_recipes: Sequence[str] = INT8_RECIPES,
 ) -> dict:
     """Exports a model to every requested format, verifies each file, writes report.json.
 
@@ -115,6 +116,8 @@ def export_model(
         log: callable for progress lines (None: silent).
         verify_gate: reject artifacts outside tolerance (default). False keeps
             them and only records the figures (benchmarks on random weights).
+        int8_recipes: int8 recipes tried in order until one passes verification
+            (`export.tflite.INT8_RECIPES`); the report lists every attempt.
 
     Returns:
         the report dict (also at `<out>/report.json`): `model`, `report_path`,
@@ -212,19 +215,41 @@ def export_model(
             save_serving_model(model, serving, batch_size=1)
             for precision in ["float32", *quantize]:
                 name = f"tflite_{precision}"
-                run(
-                    name,
-                    precision,
-                    lambda v, p=precision, n=name: to_tflite(
-                        model,
-                        paths[n],
-                        quantize=p,
-                        calibration=calibration,
-                        force=force,
-                        verify_fn=v,
-                        saved_model_dir=serving,
-                    ),
-                )
+                # Int8: the first recipe whose decoded joints pass the tolerance
+                # (full integer first; see export.tflite).
+                recipes = int8_recipes if precision == "int8" else (INT8_FULL,)
+                attempts = []
+                for recipe in recipes:
+                    entry = run(
+                        name,
+                        precision,
+                        lambda v, p=precision, n=name, r=recipe: to_tflite(
+                            model,
+                            paths[n],
+                            quantize=p,
+                            calibration=calibration,
+                            int8_recipe=r,
+                            force=force,
+                            verify_fn=v,
+                            saved_model_dir=serving,
+                        ),
+                    )
+                    if precision != "int8":
+                        break
+                    entry["int8_recipe"] = recipe
+                    attempts.append(entries.pop())
+                    if entry.get("passed"):
+                        break
+                if attempts:
+                    final = dict(attempts[-1])
+                    final["int8_attempts"] = [
+                        {
+                            k: a.get(k)
+                            for k in ("int8_recipe", "passed", "joint_agreement", "failures")
+                        }
+                        for a in attempts
+                    ]
+                    entries.append(final)
         onnx_path = paths.get("onnx")
         if "onnx" in formats:
             run("onnx", "float32", lambda v: to_onnx(model, onnx_path, force=force, verify_fn=v))

@@ -1,0 +1,324 @@
+"""Export: every format on tiny models, parity with Keras, both signatures, the
+TensorRT operator check, atomic writes and --force."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+import export
+import kerashg
+from export import tensorrt as trt_check
+from export.verify import joint_agreement, to_uint8
+from kerashg.predict import load_runner
+from tests.conftest import TINY
+
+FLOAT32_TOLERANCE = 1e-4
+NUM_KEYPOINTS = 16  # the models' default (MPII)
+
+
+def _images(count=4, size=64, seed=0):
+    """Smooth random images (blobs on a gradient), float32 (N, S, S, 3) in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size
+    images = []
+    for _ in range(count):
+        image = np.stack([x, y, 1 - x], -1) * rng.uniform(0.2, 0.8, 3)
+        for _ in range(4):
+            cx, cy, r = rng.uniform(0.2, 0.8, 2).tolist() + [rng.uniform(0.05, 0.2)]
+            blob = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r**2))
+            image += blob[..., None] * rng.uniform(-0.5, 0.5, 3)
+        images.append(np.clip(image, 0, 1))
+    return np.asarray(images, np.float32)
+
+
+@pytest.fixture(scope="module", params=["StackedHourglass", "ACNN"])
+def exported(request, tmp_path_factory):
+    """A tiny model exported to SavedModel, TFLite float32 and ONNX (verified)."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(1)
+    model = getattr(kerashg, request.param)(**TINY)
+    out = tmp_path_factory.mktemp(request.param)
+    images = _images()
+    report = export.export_model(
+        model,
+        out,
+        formats=("savedmodel", "tflite", "onnx", "tensorrt"),
+        calibration_data=images,
+        num_verify=4,
+        latency_runs=3,
+        log=None,
+    )
+    return model, out, images, report
+
+
+def _entry(report, name):
+    return next(e for e in report["artifacts"] if e["name"] == name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["savedmodel", "tflite_float32", "onnx"])
+def test_float32_artifacts_match_keras(exported, name):
+    model, out, images, report = exported
+    entry = _entry(report, name)
+    assert entry["passed"], entry
+    assert entry["max_abs_heatmap_diff"] <= FLOAT32_TOLERANCE
+    assert entry["joint_agreement"] == 1.0
+    assert entry["size_bytes"] > 0 and entry["median_latency_ms"] > 0
+
+    # Independently of the report: both signatures through the runner.
+    runner = load_runner(entry["path"], num_threads=2)
+    outputs = runner.heatmaps(images)
+    reference = model(images, training=False)
+    np.testing.assert_allclose(
+        outputs["heatmaps"], reference["heatmaps"][:, -1], atol=FLOAT32_TOLERANCE
+    )
+    if "masks" in reference:
+        np.testing.assert_allclose(outputs["masks"], reference["masks"], atol=FLOAT32_TOLERANCE)
+    uint8 = to_uint8(images)
+    keypoints = runner.keypoints(uint8)
+    codec = kerashg.HeatmapCodec(input_size=64)
+    expected = codec.decode_numpy(model(uint8 / np.float32(255.0))["heatmaps"][:, -1])
+    assert keypoints.shape == (len(images), NUM_KEYPOINTS, 3)
+    assert joint_agreement(keypoints, expected, codec.stride) == 1.0
+    np.testing.assert_allclose(keypoints[..., 2], expected[..., 2], atol=FLOAT32_TOLERANCE)
+
+
+@pytest.mark.slow
+def test_report_json_lists_every_artifact_with_its_path(exported):
+    _, out, _, report = exported
+    saved = json.loads((out / "report.json").read_text())
+    names = [e["name"] for e in saved["artifacts"]]
+    assert names[:5] == ["keras", "savedmodel", "tflite_float32", "onnx", "tensorrt_float32"]
+    for entry in saved["artifacts"][1:4]:
+        assert entry["path"].startswith(str(out)) and entry["passed"]
+    # No GPU / TensorRT here: one clear line, and the operator check still ran.
+    trt = _entry(saved, "tensorrt_float32")
+    if "skipped" in trt:
+        assert "TensorRT" in trt["skipped"]
+    assert saved["tensorrt_operator_check"]["passed"], saved["tensorrt_operator_check"]
+    # No temporary files are left behind.
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.slow
+def test_existing_output_is_not_overwritten_without_force(exported):
+    model, out, images, _ = exported
+    before = (out / "model_float32.tflite").stat().st_mtime_ns
+    with pytest.raises(FileExistsError, match="force"):
+        export.export_model(model, out, formats=("tflite",), calibration_data=images, log=None)
+    assert (out / "model_float32.tflite").stat().st_mtime_ns == before
+    with pytest.raises(FileExistsError):
+        export.to_onnx(model, out / "model.onnx")
+
+
+@pytest.mark.slow
+def test_failed_verification_leaves_no_file_and_reports(exported, tmp_path):
+    model, _, images, _ = exported
+    other = kerashg.StackedHourglass(**TINY)  # different weights: parity must fail
+
+    def verify_against_other(path):
+        result = export.verify(other, path, images, latency_runs=1)
+        assert not result["passed"] and result["failures"]
+        raise export.ExportVerificationError(result)
+
+    target = tmp_path / "wrong.onnx"
+    with pytest.raises(export.ExportVerificationError, match="heatmap"):
+        export.to_onnx(model, target, verify_fn=verify_against_other)
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_exported_onnx_passes_tensorrt_operator_check(exported):
+    _, out, _, _ = exported
+    graph = onnx.load(str(out / "model.onnx"))
+    assert trt_check.check_onnx_for_tensorrt(graph) == []
+    assert graph.opset_import[0].version == 17
+
+
+# --------------------------------------------------------- quantised TFLite
+@pytest.mark.slow
+def test_quantised_tflite_judged_by_decoded_joints_and_gated(tmp_path):
+    """Quantised models are judged by decoded joints, on a model with clear
+    heatmap peaks (a tiny hourglass briefly fitted to Gaussian targets of
+    coloured markers). float16 must keep them; int8 is kept only if one of its
+    recipes does, otherwise no int8 file is left and the report says why."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(2)
+    model = kerashg.StackedHourglass(**TINY)
+    images, targets = _peaked_task()
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss={"heatmaps": "mse"})
+    model.fit(images, {"heatmaps": targets}, epochs=40, batch_size=16, verbose=0)
+    try:
+        report = export.export_model(
+            model,
+            tmp_path,
+            formats=("tflite",),
+            quantize=("float16", "int8"),
+            calibration_data=images,
+            num_verify=8,
+            latency_runs=3,
+            log=None,
+        )
+    except export.ExportError as error:
+        report = error.report
+    f32, f16, i8 = (_entry(report, f"tflite_{p}") for p in ("float32", "float16", "int8"))
+    assert f32["passed"] and f16["passed"], (f32, f16)
+    assert f16["joint_agreement"] >= 0.95 and f16["size_bytes"] < f32["size_bytes"]
+    assert (tmp_path / "model_float16.tflite").is_file()
+    # Every int8 recipe was tried in order until one passed.
+    attempts = i8["int8_attempts"]
+    assert [a["int8_recipe"] for a in attempts] == list(export.tflite.INT8_RECIPES)[: len(attempts)]
+    assert all(not a["passed"] for a in attempts[:-1])
+    int8_file = tmp_path / "model_int8.tflite"
+    if i8["passed"]:
+        assert int8_file.is_file() and i8["joint_agreement"] >= 0.9
+        runner = load_runner(int8_file)
+        held = images[:8]
+        keypoints = runner.keypoints(to_uint8(held))
+        codec = kerashg.HeatmapCodec(input_size=64)
+        expected = codec.decode_numpy(model(to_uint8(held) / np.float32(255.0))["heatmaps"][:, -1])
+        assert joint_agreement(keypoints, expected, codec.stride) >= 0.9
+    else:
+        assert not int8_file.exists() and i8["failures"]
+        saved = json.loads((tmp_path / "report.json").read_text())
+        assert _entry(saved, "tflite_int8")["passed"] is False
+
+
+def _peaked_task(count=64, size=64, num_keypoints=16, seed=3):
+    """Images with one coloured dot per joint and the matching Gaussian targets
+    (B, S=2, 16, 16, K): an easy task a tiny model learns in seconds."""
+    rng = np.random.default_rng(seed)
+    codec = kerashg.HeatmapCodec(input_size=size)
+    images = np.zeros((count, size, size, 3), np.float32) + 0.1
+    keypoints = np.zeros((count, num_keypoints, 3), np.float32)
+    colours = rng.uniform(0.3, 1.0, (num_keypoints, 3))
+    for n in range(count):
+        for k in range(num_keypoints):
+            x, y = rng.integers(6, size - 6, 2)
+            images[n, y - 2 : y + 3, x - 2 : x + 3] = colours[k]
+            keypoints[n, k] = (x, y, 2)
+    heatmaps, _ = codec.encode(keypoints)
+    targets = np.repeat(np.asarray(heatmaps)[:, None], 2, axis=1)
+    return images, targets
+
+
+# ------------------------------------------------------ TensorRT operator check
+def _graph(nodes, inputs, outputs, initializers=(), opset=17):
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _resize_model(**attributes):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 16, 16])
+    scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, 2, 2])
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="up", **attributes)
+    return _graph([node], [x], [y], [scales])
+
+
+def test_tensorrt_check_accepts_nearest_asymmetric_resize():
+    model = _resize_model(
+        mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"
+    )
+    onnx.checker.check_model(model)
+    assert trt_check.check_onnx_for_tensorrt(model) == []
+
+
+@pytest.mark.parametrize(
+    "attributes, reason",
+    [
+        (
+            {"coordinate_transformation_mode": "tf_crop_and_resize"},
+            "coordinate_transformation_mode",
+        ),
+        ({"mode": "cubic"}, "mode='cubic'"),
+        ({"mode": "nearest", "antialias": 1}, "antialias"),
+        ({"keep_aspect_ratio_policy": "not_larger"}, "keep_aspect_ratio_policy"),
+    ],
+)
+def test_tensorrt_check_catches_unsupported_resize_attributes(attributes, reason):
+    problems = trt_check.check_onnx_for_tensorrt(_resize_model(**attributes))
+    assert len(problems) == 1 and reason in problems[0].reason and problems[0].node == "up"
+
+
+def test_tensorrt_check_catches_unsupported_operator_opset_and_runtime_depth(tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])
+    idx = helper.make_tensor_value_info("i", TensorProto.INT64, [4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None])
+    z = helper.make_tensor_value_info("z", TensorProto.FLOAT, [4, None])
+    values = helper.make_tensor("values", TensorProto.FLOAT, [2], [0, 1])
+    nodes = [
+        helper.make_node("Unique", ["x"], ["y"], name="unique"),
+        helper.make_node("ReduceMax", ["x"], ["m"], name="max", keepdims=0),
+        helper.make_node("Cast", ["m"], ["depth"], name="cast", to=TensorProto.INT64),
+        helper.make_node("OneHot", ["i", "depth", "values"], ["z"], name="onehot"),
+    ]
+    model = _graph(nodes, [x, idx], [y, z], [values])
+    reasons = {p.op_type: p.reason for p in trt_check.check_onnx_for_tensorrt(model)}
+    assert "not supported" in reasons["Unique"]
+    assert "build-time constant" in reasons["OneHot"]
+    path = tmp_path / "bad.onnx"
+    onnx.save(_resize_model(), str(path))
+    assert trt_check.check_onnx_for_tensorrt(path) == []
+    old = _resize_model()
+    old.opset_import[0].version = 25
+    assert any("opset 25" in p.reason for p in trt_check.check_onnx_for_tensorrt(old))
+    with pytest.raises(trt_check.TensorRTCompatibilityError, match="Unique"):
+        trt_check.assert_tensorrt_compatible(model)
+
+
+def test_tensorrt_unavailable_says_what_is_missing(tmp_path):
+    available, message = trt_check.tensorrt_status()
+    if available:
+        pytest.skip("TensorRT and a GPU are present")
+    assert message.startswith("TensorRT engine not built")
+    path = tmp_path / "m.onnx"
+    onnx.save(_resize_model(), str(path))
+    with pytest.raises(trt_check.TensorRTUnavailableError, match="TensorRT"):
+        export.to_tensorrt(path, tmp_path / "m.engine")
+    assert not (tmp_path / "m.engine").exists()
+    tftrt, line = trt_check.tftrt_status()
+    assert tftrt or "TF-TRT" in line
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="formats"):
+        export.export_model(kerashg.StackedHourglass(**TINY), "/nonexistent", formats=("caffe",))
+    with pytest.raises(ValueError, match="quantize"):
+        export.to_tflite(kerashg.StackedHourglass(**TINY), "/tmp/x.tflite", quantize="int4")
+    with pytest.raises(ValueError, match="opset"):
+        export.to_onnx(kerashg.StackedHourglass(**TINY), "/tmp/x.onnx", opset=19)
+
+
+# ------------------------------------------------------------- calibration data
+def test_calibration_images_from_a_folder(tmp_path):
+    import cv2
+
+    from export import calibration
+
+    for i, shape in enumerate([(30, 50, 3), (80, 40, 3)]):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full(shape, 255, np.uint8))
+    (tmp_path / "notes.txt").write_text("not an image")
+    images = calibration.load_images(str(tmp_path), (64, 48), count=10)
+    assert images.shape == (2, 48, 64, 3) and images.dtype == np.float32
+    # Whole frame letterboxed: the 50-wide frame fills the 64-wide crop's width.
+    assert images[0, 24, 1:63].min() == 1.0 and images[0, 0].max() == 0.0
+    with pytest.raises(ValueError, match="calibration_data='nope'"):
+        calibration.load_images("nope", (64, 64))
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("source, count", [("mpii", 5), ("coco", 8)])
+def test_calibration_images_from_real_data(monkeypatch, source, count):
+    from export import calibration
+    from tests.conftest import DATA_ROOT, data_path
+
+    data_path("mpii" if source == "mpii" else "coco-mini")
+    monkeypatch.setenv("KERASHG_DATA", str(DATA_ROOT))
+    images = calibration.load_images(source, (64, 64), count=count)
+    assert images.shape == (count, 64, 64, 3)
+    assert 0.0 <= images.min() and images.max() <= 1.0 and images.std() > 0.05
