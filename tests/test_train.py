@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 import kerashg
+from tests.conftest import data_path
 from training import config as config_lib
 from training.config import TrainConfig, resolve_config, resolve_precision
 from training.loop import NonFiniteLossError, Schedule, Trainer
@@ -220,3 +221,30 @@ def test_non_finite_loss_stops_with_step_and_phase_and_keeps_checkpoint(tmp_path
             )
         )
     )
+
+
+# ----------------------------------------------------------------- real data
+@pytest.mark.data
+@pytest.mark.slow
+def test_short_training_on_coco_mini_runs_end_to_end(tmp_path):
+    root = data_path("coco-mini")
+    out = tmp_path / "coco"
+    config = TrainConfig(
+        model="hourglass",
+        stacks=1,
+        filters=8,
+        depth=1,
+        input_size=32,
+        data="coco",
+        data_dir=str(root),
+        epochs=1,
+        steps_per_epoch=3,
+        batch_size=4,
+        val_images=16,
+        out=str(out),
+        tensorboard=False,
+    )
+    metrics = train(config)  # no accuracy claim: a few steps of a tiny model
+    assert metrics["val_images"] == 16 and 0.0 <= metrics["pck"] <= 100.0
+    assert "person box" in metrics["pck_normalizer"]  # COCO has no head boxes
+    assert keras.saving.load_model(out / "model.keras").count_params() > 0

@@ -36,6 +36,9 @@ TrainDataFn = Callable[[int, int, tf.distribute.InputContext], tf.data.Dataset]
 ValidateFn = Callable[[keras.Model], dict[str, Any]]
 
 
+SCHEDULE_KINDS = ("step", "warmup_step", "cosine")
+
+
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -46,8 +49,9 @@ class Schedule:
 
     Args:
         kind: "step": the base rate, ×0.1 after `drop_at` of the phase's steps
-            (the papers' drop late in each phase); "cosine": linear warm-up over
-            `warmup_steps`, then cosine decay to 0 at the end of the phase.
+            (the papers' drop late in each phase); "warmup_step": the same after
+            a linear warm-up over `warmup_steps`; "cosine": linear warm-up, then
+            cosine decay to 0 at the end of the phase.
         drop_at: fraction of the phase, for "step". Default 0.8.
         warmup_steps: for "cosine". Default 100.
     """
@@ -57,8 +61,10 @@ class Schedule:
     warmup_steps: int = 100
 
     def __post_init__(self):
-        if self.kind not in ("step", "cosine"):
-            raise ValueError(f"Schedule.kind must be 'step' or 'cosine'. Received: {self.kind!r}")
+        if self.kind not in SCHEDULE_KINDS:
+            raise ValueError(
+                f"Schedule.kind must be one of {SCHEDULE_KINDS}. Received: {self.kind!r}"
+            )
         if not 0.0 < self.drop_at <= 1.0:
             raise ValueError(f"Schedule.drop_at must be in (0, 1]. Received: {self.drop_at}")
 
@@ -69,6 +75,8 @@ class Schedule:
         warmup = min(self.warmup_steps, max(total_steps // 10, 1))
         if step < warmup:
             return base_lr * (step + 1) / warmup
+        if self.kind == "warmup_step":
+            return base_lr * (0.1 if step >= self.drop_at * total_steps else 1.0)
         progress = (step - warmup) / max(total_steps - warmup, 1)
         return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
@@ -214,6 +222,12 @@ class Trainer:
         return self._best_manager.latest_checkpoint
 
     @property
+    def best_pck(self) -> float | None:
+        """The best validation "pck" so far (None before any validation)."""
+        value = float(self._best.numpy())
+        return value if math.isfinite(value) else None
+
+    @property
     def train_seconds(self) -> float:
         return float(self._seconds.numpy())
 
@@ -255,7 +269,7 @@ class Trainer:
     def _make_step_fn(self, variables):
         """A fresh `tf.function` per phase: the trainable set is fixed at trace time."""
 
-        @tf.function
+        @tf.function(autograph=False)  # no tensor-dependent Python control flow
         def step(iterator):
             batch = next(iterator)
             loss, stages = self.strategy.run(self._replica_step, args=(batch, variables))

@@ -49,19 +49,16 @@ class Source:
     codec: HeatmapCodec
     val_split: str
 
-    def validate(self, model, images: bool = True, full: bool = False) -> dict[str, Any]:
+    def validate(self, model, images: bool = True) -> dict[str, Any]:
         """PCK@0.5 (percent, head-size normalised) of `model` on the held-out images.
 
         Args:
             model: maps (B, H, W, 3) → {"heatmaps": (B, S, h, w, K), ["masks"]}.
             images: also return TensorBoard images under "images".
-            full: unused here (all held-out images are always used); kept so
-                callers can ask for the complete split explicitly.
 
         Returns:
             dict: "pck" (float, percent), "val_images" (int), optionally "images".
         """
-        del full
         predictions = []
         first = None
         for start in range(0, len(self.val_images), VAL_BATCH):
