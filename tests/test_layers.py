@@ -17,6 +17,7 @@ LAYER_CASES = {
     "residual_projection": (lambda: Residual(2 * CHANNELS), (SIZE, SIZE, CHANNELS)),
     "hourglass": (lambda: Hourglass(2, CHANNELS, num_residuals=2), (SIZE, SIZE, CHANNELS)),
     "stem": (lambda: Stem(CHANNELS), (4 * SIZE, 4 * SIZE, 3)),
+    "stem_narrow": (lambda: Stem(CHANNELS, stem_filters=(4, 6)), (4 * SIZE, 4 * SIZE, 3)),
     "stack_head": (lambda: StackHead(CHANNELS, 5), (SIZE, SIZE, CHANNELS)),
     "stack_merge": (
         lambda: StackMerge(CHANNELS),
@@ -141,6 +142,13 @@ def test_stem_reduces_by_four():
     assert layer(_random((64, 48, 3))).shape == (BATCH, 16, 12, CHANNELS)
 
 
+def test_stem_filters_set_the_stem_widths():
+    layer = Stem(CHANNELS, stem_filters=(4, 6))
+    assert layer(_random((32, 32, 3))).shape == (BATCH, 8, 8, CHANNELS)
+    assert layer.conv.kernel.shape == (7, 7, 3, 4)
+    assert layer.residual2.filters == 6
+
+
 def test_stack_head_outputs_and_float32_heatmaps():
     layer = StackHead(CHANNELS, 5, dtype="mixed_bfloat16")
     features, heatmaps = layer(_random((SIZE, SIZE, CHANNELS)))
@@ -216,6 +224,8 @@ def test_attention_hard_mask_is_binary_with_straight_through_gradient():
         (lambda: Hourglass(0, 8), "depth=0"),
         (lambda: Hourglass(2, 8, num_residuals=0), "num_residuals=0"),
         (lambda: Stem(0), "filters=0"),
+        (lambda: Stem(8, stem_filters=(8,)), "stem_filters=[(]8,[)]"),
+        (lambda: Stem(8, stem_filters=(8, 1)), "stem_filters=[(]8, 1[)]"),
         (lambda: StackHead(8, 0), "num_keypoints=0"),
         (lambda: StackMerge(-1), "filters=-1"),
         (lambda: AttentionMask(4, mode="sharp"), "mode='sharp'"),

@@ -263,3 +263,16 @@ def test_every_preset_builds(model_class, preset):
     expected = (None, config["num_stacks"], height // 4, width // 4, config["num_keypoints"])
     assert model.output["heatmaps"].shape == expected
     assert model.get_config()["num_stacks"] == config["num_stacks"]
+
+
+@pytest.mark.parametrize("model_class", [StackedHourglass, ACNN])
+def test_stem_filters_narrow_only_the_stem_and_round_trip(model_class):
+    wide = model_class(**TINY)
+    narrow = model_class(**TINY, stem_filters=(8, 16))
+    assert narrow.get_layer("stem").conv.kernel.shape[-1] == 8
+    assert narrow.count_params() < wide.count_params()
+    stem_params = sum(int(np.prod(w.shape)) for w in wide.get_layer("stem").weights)
+    narrow_stem_params = sum(int(np.prod(w.shape)) for w in narrow.get_layer("stem").weights)
+    assert wide.count_params() - narrow.count_params() == stem_params - narrow_stem_params
+    clone = model_class.from_config(narrow.get_config())
+    assert clone.get_config()["stem_filters"] == [8, 16]

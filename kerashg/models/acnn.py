@@ -6,6 +6,7 @@ from keras import ops
 from kerashg.layers import AttentionMask
 from kerashg.layers._utils import check_positive_int, serialize_dtype
 from kerashg.layers.attention_mask import MASK_MODES
+from kerashg.layers.stem import STEM_FILTERS, check_stem_filters
 from kerashg.models.presets import ACNN_PRESETS, preset_config
 from kerashg.models.stacked_hourglass import build_stacks, check_model_args, stack_stages
 
@@ -49,6 +50,8 @@ class ACNN(keras.Model):
             gradient). Default "soft".
         attention_filters: hidden channels of f_c. Default None: filters // 4.
         num_residuals: int >= 1, residual blocks per position. Default 1.
+        stem_filters: (int, int), stem widths (see `Stem`). Default (64, 128),
+            the paper's.
         dtype: dtype policy of the network body (None: global policy).
         head_dtype: dtype policy of heatmap and mask outputs. Default "float32".
         name: model name. Default "acnn".
@@ -67,6 +70,7 @@ class ACNN(keras.Model):
         mask="soft",
         attention_filters=None,
         num_residuals=1,
+        stem_filters=STEM_FILTERS,
         dtype=None,
         head_dtype="float32",
         name="acnn",
@@ -74,6 +78,7 @@ class ACNN(keras.Model):
     ):
         input_shape = tuple(input_shape)
         check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals)
+        stem_filters = check_stem_filters(stem_filters)
         if mask not in MASK_MODES:
             raise ValueError(f"`mask` must be one of {MASK_MODES}. Received: mask={mask!r}")
         if attention_filters is not None:
@@ -93,6 +98,7 @@ class ACNN(keras.Model):
             filters=filters,
             depth=depth,
             num_residuals=num_residuals,
+            stem_filters=stem_filters,
             dtype=dtype,
             head_dtype=head_dtype,
             make_attention=make_attention,
@@ -116,6 +122,7 @@ class ACNN(keras.Model):
         self.mask = mask
         self.attention_filters = attention_filters
         self.num_residuals = num_residuals
+        self.stem_filters = stem_filters
         self.body_dtype = dtype
         self.head_dtype = head_dtype
 
@@ -161,6 +168,7 @@ class ACNN(keras.Model):
             "mask": self.mask,
             "attention_filters": self.attention_filters,
             "num_residuals": self.num_residuals,
+            "stem_filters": list(self.stem_filters),
             "dtype": serialize_dtype(self.body_dtype),
             "head_dtype": serialize_dtype(self.head_dtype),
         }

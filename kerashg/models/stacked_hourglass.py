@@ -5,7 +5,7 @@ from keras import ops
 
 from kerashg.layers import Hourglass, StackHead, StackMerge, Stem
 from kerashg.layers._utils import check_positive_int, serialize_dtype
-from kerashg.layers.stem import STEM_STRIDE
+from kerashg.layers.stem import STEM_FILTERS, STEM_STRIDE, check_stem_filters
 from kerashg.models.presets import STACKED_HOURGLASS_PRESETS, preset_config
 
 
@@ -39,6 +39,7 @@ def build_stacks(
     num_residuals,
     dtype,
     head_dtype,
+    stem_filters=STEM_FILTERS,
     make_attention=None,
 ):
     """The stack loop StackedHourglass and ACNN share (functional graph).
@@ -57,7 +58,7 @@ def build_stacks(
         `(heatmaps, masks)`: lists of S KerasTensors `(B, H/4, W/4, K)` and
         `(B, H/4, W/4, 1)` (masks is empty without `make_attention`).
     """
-    x = Stem(filters, name="stem", dtype=dtype)(images)
+    x = Stem(filters, stem_filters=stem_filters, name="stem", dtype=dtype)(images)
     heatmaps, masks = [], []
     for i in range(num_stacks):
         hourglass = Hourglass(
@@ -110,6 +111,8 @@ class StackedHourglass(keras.Model):
             Default (256, 256, 3).
         num_residuals: int >= 1, residual blocks at each hourglass position
             and in each head. Default 1.
+        stem_filters: (int, int), stem widths (see `Stem`). Default (64, 128),
+            the paper's; narrower stems suit narrow (e.g. 64-filter) hourglasses.
         dtype: dtype policy of the network body (None: global policy).
         head_dtype: dtype policy of the heatmap convolutions. Default "float32".
         name: model name. Default "stacked_hourglass".
@@ -126,6 +129,7 @@ class StackedHourglass(keras.Model):
         depth=4,
         input_shape=(256, 256, 3),
         num_residuals=1,
+        stem_filters=STEM_FILTERS,
         dtype=None,
         head_dtype="float32",
         name="stacked_hourglass",
@@ -133,6 +137,7 @@ class StackedHourglass(keras.Model):
     ):
         input_shape = tuple(input_shape)
         check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals)
+        stem_filters = check_stem_filters(stem_filters)
         images = keras.Input(shape=input_shape, name="images")
         heatmaps, _ = build_stacks(
             images,
@@ -141,6 +146,7 @@ class StackedHourglass(keras.Model):
             filters=filters,
             depth=depth,
             num_residuals=num_residuals,
+            stem_filters=stem_filters,
             dtype=dtype,
             head_dtype=head_dtype,
         )
@@ -156,6 +162,7 @@ class StackedHourglass(keras.Model):
         self.depth = depth
         self.model_input_shape = input_shape
         self.num_residuals = num_residuals
+        self.stem_filters = stem_filters
         self.body_dtype = dtype
         self.head_dtype = head_dtype
 
@@ -179,6 +186,7 @@ class StackedHourglass(keras.Model):
             "depth": self.depth,
             "input_shape": self.model_input_shape,
             "num_residuals": self.num_residuals,
+            "stem_filters": list(self.stem_filters),
             "dtype": serialize_dtype(self.body_dtype),
             "head_dtype": serialize_dtype(self.head_dtype),
         }
