@@ -7,7 +7,7 @@ take the same optimizer step — except for BatchNormalization in training
 mode, which normalises each replica's half with its own statistics (per-replica
 batch statistics, not SyncBatchNorm). That difference is real, not a bug, so
 the exact comparison freezes every BatchNormalization layer (inference mode,
-moving statistics; every other weight trains, through phases A and C) and
+moving statistics; every other weight trains, in the joint phase C) and
 asserts equal loss curves and weights to float tolerance. A second run with
 BatchNorm in training mode checks that it trains under MirroredStrategy (BN
 moving statistics are updated in replica context) and stays close.
@@ -62,7 +62,7 @@ def run(strategy, freeze_bn):
                 if isinstance(layer, keras.layers.BatchNormalization):
                     layer.trainable = False
         optimizer = keras.optimizers.RMSprop(1e-3, rho=0.99, epsilon=1e-8)
-    trainer = Trainer(model, optimizer, acnn_phases(("A", "C"), (1e-3, 1e-3), (3, 3)), strategy=strategy,
+    trainer = Trainer(model, optimizer, acnn_phases(("C",), (1e-3,), (6,)), strategy=strategy,
                       train_data=data, global_batch_size=GLOBAL, steps_per_epoch=1,
                       out_dir=tempfile.mkdtemp(), tensorboard=False, verbose=0)
     history = trainer.fit()
