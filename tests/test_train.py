@@ -77,6 +77,8 @@ def test_device_defaults_and_paper_recipe_on_gpu():
     gpu = resolve_config(TrainConfig(), gpu=True)
     assert (gpu.input_size, gpu.filters, gpu.optimizer, gpu.loss) == (256, 256, "rmsprop", "mse")
     assert gpu.lr == (5e-4, 2.5e-4, 2.5e-4) and gpu.schedule == "step"
+    assert gpu.stem_filters == (64, 128) and cpu.stem_filters == (16, 32)
+    assert TrainConfig.from_json(cpu.to_json()) == cpu
     hourglass = resolve_config(TrainConfig(model="hourglass", epochs=7), gpu=False)
     assert hourglass.phases == ("C",) and hourglass.phase_epochs == (7,)
     split = resolve_config(TrainConfig(epochs=7, phases=("A", "C")), gpu=False)

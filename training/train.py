@@ -37,7 +37,8 @@ from training.loop import NonFiniteLossError
 
 EPILOG = f"""
 Device-dependent defaults (any option given explicitly wins):
-  CPU only:  input {CPU_DEFAULTS["input_size"]}, filters {CPU_DEFAULTS["filters"]}, depth {CPU_DEFAULTS["depth"]}, batch {CPU_DEFAULTS["batch_size"]}, {CPU_DEFAULTS["steps_per_epoch"]} steps/epoch,
+  CPU only:  input {CPU_DEFAULTS["input_size"]}, filters {CPU_DEFAULTS["filters"]}, depth {CPU_DEFAULTS["depth"]}, stem {",".join(map(str, CPU_DEFAULTS["stem_filters"]))},
+             batch {CPU_DEFAULTS["batch_size"]}, {CPU_DEFAULTS["steps_per_epoch"]} steps/epoch,
              ACNN phase epochs A,B,C = {",".join(map(str, CPU_DEFAULTS["phase_epochs"]))}, loss {CPU_DEFAULTS["loss"]}, optimizer {CPU_DEFAULTS["optimizer"]},
              schedule {CPU_DEFAULTS["schedule"]}, lr A,B,C = {",".join(map(str, CPU_DEFAULTS["lr"]))}.
              Sized so that `--stacks 4` on synthetic data finishes in about 15 minutes on
@@ -76,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--stacks", type=int, default=4, help="number of stacks S (default 4)")
     model.add_argument("--filters", type=int, help="hourglass channels (default: per device)")
     model.add_argument("--depth", type=int, help="halvings in each hourglass (default: per device)")
+    model.add_argument(
+        "--stem-filters",
+        help="stem widths: 7×7 conv, half-resolution residuals, e.g. 64,128 (the paper's; "
+        "default: per device)",
+    )
     model.add_argument(
         "--input-size", type=int, help="square input side in pixels (default: per device)"
     )
@@ -225,6 +231,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     epochs = _floats(args.phase_epochs, "--phase-epochs")
     values["phase_epochs"] = tuple(int(e) for e in epochs) if epochs else None
     values["lr"] = _floats(args.lr, "--lr")
+    stem = _floats(args.stem_filters, "--stem-filters")
+    values["stem_filters"] = tuple(int(v) for v in stem) if stem else None
     return TrainConfig(**values)
 
 
@@ -351,6 +359,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
             "stacks": config.stacks,
             "filters": config.filters,
             "depth": config.depth,
+            "stem_filters": list(config.stem_filters),
             "input_size": config.input_size,
             "parameters": int(model.count_params()),
             "precision": policy,
@@ -377,6 +386,7 @@ def build_model(config: TrainConfig, num_keypoints: int):
         filters=config.filters,
         depth=config.depth,
         input_shape=shape,
+        stem_filters=tuple(config.stem_filters),
     )
     if config.model == "acnn":
         return kerashg.ACNN(mask=config.mask, **common)
