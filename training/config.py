@@ -68,8 +68,9 @@ GPU_DEFAULTS: dict[str, Any] = dict(
 # warm restart of the rate (joint training) measured +5 points in 100 steps.
 # The paper's 64/128-channel stem at H/2 costs most of a 64-filter network's
 # step; a 16/32 stem made steps ~1.9x faster (0.89 → 0.46 s), which buys 1,700
-# steps instead of 900: 74.0% PCK against 65.9% for the paper's stem and 900
-# steps (both measured on the shared machine in this session).
+# steps instead of 900 in the same time. `--stacks 4` measured 76.1% PCK@0.5 in
+# 12 min 47 s on an idle 2-core machine, against 65.9% for the paper's stem with
+# 900 steps (13 min 18 s on the shared machine).
 CPU_DEFAULTS: dict[str, Any] = dict(
     input_size=128,
     filters=64,
