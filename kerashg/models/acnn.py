@@ -4,11 +4,16 @@ import keras
 from keras import ops
 
 from kerashg.layers import AttentionMask
-from kerashg.layers._utils import check_positive_int, serialize_dtype
+from kerashg.layers._utils import check_positive_int
 from kerashg.layers.attention_mask import MASK_MODES
 from kerashg.layers.stem import STEM_FILTERS, check_stem_filters
 from kerashg.models.presets import ACNN_PRESETS, preset_config
-from kerashg.models.stacked_hourglass import build_stacks, check_model_args, stack_stages
+from kerashg.models.stacked_hourglass import (
+    build_stacks,
+    check_model_args,
+    stack_config,
+    stack_stages,
+)
 
 
 @keras.saving.register_keras_serializable(package="kerashg")
@@ -158,19 +163,9 @@ class ACNN(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "num_stacks": self.num_stacks,
-            "num_keypoints": self.num_keypoints,
-            "filters": self.filters,
-            "depth": self.depth,
-            "input_shape": self.model_input_shape,
+            **stack_config(self),
             "mask": self.mask,
             "attention_filters": self.attention_filters,
-            "num_residuals": self.num_residuals,
-            "stem_filters": list(self.stem_filters),
-            "dtype": serialize_dtype(self.body_dtype),
-            "head_dtype": serialize_dtype(self.head_dtype),
         }
 
     @classmethod

@@ -29,6 +29,23 @@ def check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num
         )
 
 
+def stack_config(model):
+    """The constructor arguments StackedHourglass and ACNN share, from `model`."""
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "num_stacks": model.num_stacks,
+        "num_keypoints": model.num_keypoints,
+        "filters": model.filters,
+        "depth": model.depth,
+        "input_shape": model.model_input_shape,
+        "num_residuals": model.num_residuals,
+        "stem_filters": list(model.stem_filters),
+        "dtype": serialize_dtype(model.body_dtype),
+        "head_dtype": serialize_dtype(model.head_dtype),
+    }
+
+
 def build_stacks(
     images,
     *,
@@ -177,19 +194,7 @@ class StackedHourglass(keras.Model):
         return cls(**{**preset_config(cls.presets, preset, cls.__name__), **kwargs})
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "num_stacks": self.num_stacks,
-            "num_keypoints": self.num_keypoints,
-            "filters": self.filters,
-            "depth": self.depth,
-            "input_shape": self.model_input_shape,
-            "num_residuals": self.num_residuals,
-            "stem_filters": list(self.stem_filters),
-            "dtype": serialize_dtype(self.body_dtype),
-            "head_dtype": serialize_dtype(self.head_dtype),
-        }
+        return stack_config(self)
 
     @classmethod
     def from_config(cls, config):
