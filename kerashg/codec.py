@@ -18,6 +18,10 @@ import tensorflow as tf
 # Refinement of the original hourglass code: move the argmax a quarter heatmap pixel
 # toward the higher of its two neighbours along each axis.
 SUBPIXEL_SHIFT = 0.25
+# Sub-pixel refinements `decode` offers (see `HeatmapCodec`).
+REFINEMENTS = ("quarter", "dark")
+# Floor of the smoothed heatmap before its logarithm (DARK refinement).
+_LOG_FLOOR = 1e-10
 
 
 def _pair(value, name):
@@ -41,6 +45,14 @@ class HeatmapCodec:
             `input_size / 4` (the hourglass stride).
         sigma: float, Gaussian standard deviation in heatmap pixels. Default 1.0
             (the original code's value at 64×64).
+        refine: sub-pixel refinement of the argmax, "quarter" (the original
+            hourglass code: a quarter pixel toward the higher neighbour) or
+            "dark" (Zhang et al., CVPR 2020, "Distribution-Aware Coordinate
+            Representation": smooth the heatmap with a Gaussian of width
+            `sigma`, then take the Newton step of its logarithm's second-order
+            Taylor expansion at the argmax; where that is not a clean maximum
+            (border, flat or saddle-shaped, a step over one pixel) it falls
+            back to "quarter"). Default "quarter".
 
     Example:
         >>> codec = HeatmapCodec(input_size=256)
@@ -48,7 +60,7 @@ class HeatmapCodec:
         >>> xys = codec.decode(model(images)["heatmaps"][:, -1])  # (B, K, 3)
     """
 
-    def __init__(self, input_size=256, heatmap_size=None, sigma=1.0):
+    def __init__(self, input_size=256, heatmap_size=None, sigma=1.0, refine="quarter"):
         self.input_size = _pair(input_size, "input_size")
         if heatmap_size is None:
             heatmap_size = (self.input_size[0] // 4, self.input_size[1] // 4)
@@ -56,6 +68,9 @@ class HeatmapCodec:
         if not float(sigma) > 0:
             raise ValueError(f"sigma must be > 0. Received: sigma={sigma}")
         self.sigma = float(sigma)
+        if refine not in REFINEMENTS:
+            raise ValueError(f"refine must be one of {REFINEMENTS}. Received: refine={refine!r}")
+        self.refine = refine
         self.stride = (
             self.input_size[0] / self.heatmap_size[0],
             self.input_size[1] / self.heatmap_size[1],
@@ -66,6 +81,7 @@ class HeatmapCodec:
             "input_size": list(self.input_size),
             "heatmap_size": list(self.heatmap_size),
             "sigma": self.sigma,
+            "refine": self.refine,
         }
 
     @classmethod
@@ -75,7 +91,7 @@ class HeatmapCodec:
     def __repr__(self):
         return (
             f"HeatmapCodec(input_size={self.input_size}, heatmap_size={self.heatmap_size}, "
-            f"sigma={self.sigma})"
+            f"sigma={self.sigma}, refine={self.refine!r})"
         )
 
     # ------------------------------------------------------------------ encode
@@ -145,7 +161,65 @@ class HeatmapCodec:
         iy = tf.cast(index // w, tf.float32)
         x = ix + SUBPIXEL_SHIFT * tf.sign(at_peak(dx))
         y = iy + SUBPIXEL_SHIFT * tf.sign(at_peak(dy))
+        if self.refine == "dark":
+            x, y = self._dark_tf(heatmaps, at_peak, ix, iy, x, y)
         return tf.stack([x * self.stride[0], y * self.stride[1], score], axis=-1)
+
+    def _blur_kernel(self):
+        """The normalised 1-D Gaussian (std `sigma`, radius ceil(2 sigma)) of DARK.
+
+        The radius is capped below the heatmap side, as mirroring requires.
+        """
+        radius = max(1, int(np.ceil(2.0 * self.sigma)))
+        radius = min(radius, min(self.heatmap_size) - 1)
+        taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / self.sigma) ** 2)
+        return (taps / taps.sum()).astype(np.float32)
+
+    def _dark_tf(self, heatmaps, at_peak, ix, iy, fallback_x, fallback_y):
+        """DARK's Newton step at the argmax (TF ops, gather-free); see `refine`."""
+        shape = tf.shape(heatmaps)
+        batch, h, w, k = shape[0], shape[1], shape[2], shape[3]
+        taps = self._blur_kernel()
+        radius = len(taps) // 2
+        # Separable blur of every (example, joint) map as one channel, the border
+        # mirrored (zeros would bend a Gaussian near the border).
+        maps = tf.reshape(tf.transpose(heatmaps, [0, 3, 1, 2]), [batch * k, h, w, 1])
+        pad = [[0, 0], [radius, radius], [radius, radius], [0, 0]]
+        maps = tf.pad(maps, pad, mode="REFLECT")
+        maps = tf.nn.conv2d(maps, taps.reshape(-1, 1, 1, 1), 1, "VALID")
+        maps = tf.nn.conv2d(maps, taps.reshape(1, -1, 1, 1), 1, "VALID")
+        logs = tf.math.log(tf.maximum(maps, _LOG_FLOOR))
+        padded = tf.pad(logs, [[0, 0], [1, 1], [1, 1], [0, 0]])
+
+        def shifted(dy, dx):  # logs[y + dy, x + dx] as a (B, h, w, K) map
+            window = padded[:, 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+            return tf.transpose(tf.reshape(window, [batch, k, h, w]), [0, 2, 3, 1])
+
+        centre = shifted(0, 0)
+        gx = at_peak(0.5 * (shifted(0, 1) - shifted(0, -1)))
+        gy = at_peak(0.5 * (shifted(1, 0) - shifted(-1, 0)))
+        hxx = at_peak(shifted(0, 1) - 2.0 * centre + shifted(0, -1))
+        hyy = at_peak(shifted(1, 0) - 2.0 * centre + shifted(-1, 0))
+        hxy = at_peak(0.25 * (shifted(1, 1) - shifted(1, -1) - shifted(-1, 1) + shifted(-1, -1)))
+        det = hxx * hyy - hxy * hxy
+        safe = tf.where(det > 0, det, tf.ones_like(det))
+        # Newton step -H⁻¹g of the 2×2 Hessian H = [[hxx, hxy], [hxy, hyy]].
+        step_x = -(hyy * gx - hxy * gy) / safe
+        step_y = -(hxx * gy - hxy * gx) / safe
+        margin = float(radius)  # blurred values nearer the border lean on the padding
+        w_f = tf.cast(w, tf.float32)
+        h_f = tf.cast(h, tf.float32)
+        ok = (
+            (det > 0)
+            & (hxx < 0)
+            & (tf.abs(step_x) <= 1.0)
+            & (tf.abs(step_y) <= 1.0)
+            & (ix >= margin)
+            & (ix <= w_f - 1 - margin)
+            & (iy >= margin)
+            & (iy <= h_f - 1 - margin)
+        )
+        return tf.where(ok, ix + step_x, fallback_x), tf.where(ok, iy + step_y, fallback_y)
 
     def decode_numpy(self, heatmaps):
         """NumPy twin of `decode` for evaluation code: (B, h, w, K) → (B, K, 3)."""
@@ -169,7 +243,45 @@ class HeatmapCodec:
         up = maps[bi, ki, np.maximum(iy - 1, 0), ix]
         x = ix + SUBPIXEL_SHIFT * np.sign(right - left) * interior_x
         y = iy + SUBPIXEL_SHIFT * np.sign(down - up) * interior_y
+        if self.refine == "dark":
+            x, y = self._dark_numpy(maps, bi, ki, ix, iy, x, y)
         return np.stack([x * self.stride[0], y * self.stride[1], score], axis=-1).astype(np.float32)
+
+    def _dark_numpy(self, maps, bi, ki, ix, iy, fallback_x, fallback_y):
+        """NumPy twin of `_dark_tf`; `maps` is (B, K, h, w)."""
+        taps = self._blur_kernel()
+        radius = len(taps) // 2
+        b, k, h, w = maps.shape
+        pad = [(0, 0), (0, 0), (radius, radius), (radius, radius)]
+        padded = np.pad(maps, pad, mode="reflect")
+        rows = sum(t * padded[:, :, i : i + h] for i, t in enumerate(taps))
+        blurred = sum(t * rows[:, :, :, i : i + w] for i, t in enumerate(taps))
+        logs = np.pad(np.log(np.maximum(blurred, _LOG_FLOOR)), [(0, 0), (0, 0), (1, 1), (1, 1)])
+
+        def at(dy, dx):  # logs[y + dy, x + dx] at every argmax
+            return logs[bi, ki, iy + 1 + dy, ix + 1 + dx]
+
+        gx = 0.5 * (at(0, 1) - at(0, -1))
+        gy = 0.5 * (at(1, 0) - at(-1, 0))
+        hxx = at(0, 1) - 2.0 * at(0, 0) + at(0, -1)
+        hyy = at(1, 0) - 2.0 * at(0, 0) + at(-1, 0)
+        hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
+        det = hxx * hyy - hxy * hxy
+        safe = np.where(det > 0, det, 1.0)
+        margin = radius
+        step_x = -(hyy * gx - hxy * gy) / safe
+        step_y = -(hxx * gy - hxy * gx) / safe
+        ok = (
+            (det > 0)
+            & (hxx < 0)
+            & (np.abs(step_x) <= 1.0)
+            & (np.abs(step_y) <= 1.0)
+            & (ix >= margin)
+            & (ix <= w - 1 - margin)
+            & (iy >= margin)
+            & (iy <= h - 1 - margin)
+        )
+        return np.where(ok, ix + step_x, fallback_x), np.where(ok, iy + step_y, fallback_y)
 
     # --------------------------------------------------------------- flip test
     @staticmethod

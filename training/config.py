@@ -127,6 +127,8 @@ class TrainConfig:
             the rate ×0.1. Default 0.8.
         warmup_steps: linear warm-up steps of the "cosine" schedule in each phase.
         sigma: Gaussian width of the targets in heatmap pixels.
+        refine: sub-pixel refinement of the decoded argmax in validation,
+            "dark" (default) or "quarter" (`kerashg.HeatmapCodec`'s `refine`).
         augment: random scale/rotation/flip/colour augmentation of training data.
         out: output folder. Default `runs/<model>-<timestamp>`.
         resume: continue the run in `out` from its last checkpoint.
@@ -163,6 +165,7 @@ class TrainConfig:
     drop_at: float = 0.8
     warmup_steps: int = 100
     sigma: float | None = None
+    refine: str = "dark"
     augment: bool = True
     out: str | None = None
     resume: bool = False
@@ -249,6 +252,7 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
     _check_choice(config.strategy, STRATEGIES, "strategy")
     _check_choice(config.precision, PRECISIONS, "precision")
     _check_choice(config.mask, ("soft", "hard"), "mask")
+    _check_choice(config.refine, ("quarter", "dark"), "refine")
     defaults = GPU_DEFAULTS if (has_gpu() if gpu is None else gpu) else CPU_DEFAULTS
     values = dataclasses.asdict(config)
     for key in (

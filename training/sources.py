@@ -48,41 +48,69 @@ class Source:
     normalizer_name: str
     codec: HeatmapCodec
     val_split: str
+    flip_index: tuple[int, ...] | None = None
+    # One compiled inference function per model: tracing once is ~5× cheaper
+    # than running a 4-stack model eagerly at every validation (measured 1.0 s
+    # against 6.3 s for 256 images at 128×128 on 2 cores).
+    _compiled: dict = dataclasses.field(default_factory=dict, repr=False)
 
-    def validate(self, model, images: bool = True) -> dict[str, Any]:
+    def _predict(self, model) -> Callable[[np.ndarray], dict]:
+        entry = self._compiled.get(id(model))
+        if entry is None or entry[0] is not model:
+            spec = tf.TensorSpec((None, *self.val_images.shape[1:]), tf.float32)
+            fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+            entry = self._compiled[id(model)] = (model, fn)
+        return entry[1]
+
+    def validate(self, model, images: bool = True, flip: bool = False) -> dict[str, Any]:
         """PCK@0.5 (percent, head-size normalised) of `model` on the held-out images.
 
         Args:
             model: maps (B, H, W, 3) → {"heatmaps": (B, S, h, w, K), ["masks"]}.
             images: also return TensorBoard images under "images".
+            flip: also report "pck_flip", the PCK of the flip test (heatmaps of
+                each image and of its mirror image averaged, the mirror's
+                shifted one heatmap pixel; needs `flip_index`).
 
         Returns:
-            dict: "pck" (float, percent), "val_images" (int), optionally "images".
+            dict: "pck" (float, percent), "val_images" (int), optionally
+            "pck_flip" and "images".
         """
-        predictions = []
+        predict = self._predict(model)
+        predictions, flipped = [], []
         first = None
         for start in range(0, len(self.val_images), VAL_BATCH):
-            outputs = model(self.val_images[start : start + VAL_BATCH], training=False)
-            heatmaps = np.asarray(outputs["heatmaps"], np.float32)
-            predictions.append(self.codec.decode_numpy(heatmaps[:, -1]))
+            batch = self.val_images[start : start + VAL_BATCH]
+            outputs = predict(batch)
+            heatmaps = np.asarray(outputs["heatmaps"], np.float32)[:, -1]
+            predictions.append(self.codec.decode_numpy(heatmaps))
+            if flip:
+                mirror = np.asarray(predict(batch[:, :, ::-1])["heatmaps"], np.float32)[:, -1]
+                mirror = self.codec.flip_heatmaps(mirror, self.flip_index, shift=True).numpy()
+                flipped.append(self.codec.decode_numpy(0.5 * (heatmaps + mirror)))
             if first is None:
                 first = {k: np.asarray(v, np.float32) for k, v in outputs.items()}
-        predictions = np.concatenate(predictions)
         # Compare in original-image pixels, where the normaliser is measured.
         result: dict[str, Any] = {
-            "pck": pck(
-                _to_original(predictions, self.val_inverse),
-                _to_original(self.val_keypoints, self.val_inverse),
-                self.val_normalizer,
-                threshold=0.5,
-            ),
+            "pck": self._pck(np.concatenate(predictions)),
             "val_images": len(self.val_images),
         }
+        if flip:
+            result["pck_flip"] = self._pck(np.concatenate(flipped))
+        predictions = np.concatenate(predictions)
         if images:
             result["images"] = summary_images(
                 self.val_images[:NUM_SUMMARY_IMAGES], predictions[:NUM_SUMMARY_IMAGES], first
             )
         return result
+
+    def _pck(self, predictions: np.ndarray) -> float:
+        return pck(
+            _to_original(predictions, self.val_inverse),
+            _to_original(self.val_keypoints, self.val_inverse),
+            self.val_normalizer,
+            threshold=0.5,
+        )
 
 
 def _to_original(keypoints: np.ndarray, inverse: np.ndarray) -> np.ndarray:
@@ -147,7 +175,7 @@ def make_source(config: TrainConfig) -> Source:
     from training.augment import NO_AUGMENT, AugmentConfig
 
     size = int(config.input_size)
-    codec = HeatmapCodec(size, sigma=config.sigma)
+    codec = HeatmapCodec(size, sigma=config.sigma, refine=config.refine)
     if config.data == "synthetic":
         difficulty = _difficulty(config.difficulty)
         # A pool rendered once, cropped and augmented every epoch: rendering
@@ -239,4 +267,5 @@ def make_source(config: TrainConfig) -> Source:
         normalizer_name=name,
         codec=codec,
         val_split=split,
+        flip_index=tuple(train_records.keypoint_set.flip_index),
     )

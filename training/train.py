@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--sigma", type=float, help="target Gaussian std in heatmap pixels (default 1)"
     )
     data.add_argument(
+        "--refine",
+        choices=("dark", "quarter"),
+        default="dark",
+        help="sub-pixel refinement of decoded joints in validation: dark (default; DARK, "
+        "Zhang et al. 2020) or quarter (the original hourglass code's quarter pixel)",
+    )
+    data.add_argument(
         "--no-augment",
         dest="augment",
         action="store_false",
@@ -344,9 +351,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
         print(f"No checkpoint in {out / 'ckpt'}: starting from the beginning.")
     history = trainer.fit()
 
-    final = data.validate(model, images=False)
+    final = data.validate(model, images=False, flip=True)
     metrics = {
         "pck": final["pck"],
+        "pck_flip": final["pck_flip"],
         "pck_threshold": 0.5,
         "pck_normalizer": data.normalizer_name,
         "val_images": final.get("val_images"),
@@ -426,6 +434,7 @@ def format_table(metrics: dict[str, Any]) -> str:
             f"{metrics['data']['name']} ({metrics['data']['split']}, {metrics['val_images']} images)",
         ),
         ("PCK@0.5 (head)", f"{metrics['pck']:.2f} %"),
+        ("with flip test", f"{metrics['pck_flip']:.2f} %"),
         (
             "best epoch PCK",
             "-" if metrics["best_epoch_pck"] is None else f"{metrics['best_epoch_pck']:.2f} %",
