@@ -17,7 +17,7 @@ from training.config import TrainConfig, resolve_config, resolve_precision
 from training.loop import NonFiniteLossError, Schedule, Trainer
 from training.losses import heatmap_loss
 from training.phases import joint_phase
-from training.train import build_parser, main, train
+from training.train import build_parser, config_from_args, main, train
 
 SIZE, K = 32, 4
 
@@ -78,6 +78,7 @@ def test_device_defaults_and_paper_recipe_on_gpu():
     assert (gpu.input_size, gpu.filters, gpu.optimizer, gpu.loss) == (256, 256, "rmsprop", "mse")
     assert gpu.lr == (5e-4, 2.5e-4, 2.5e-4) and gpu.schedule == "step"
     assert gpu.stem_filters == (64, 128) and cpu.stem_filters == (16, 32)
+    assert (gpu.augment, cpu.augment) == ("full", "light") and cpu.refine == "dark"
     assert TrainConfig.from_json(cpu.to_json()) == cpu
     hourglass = resolve_config(TrainConfig(model="hourglass", epochs=7), gpu=False)
     assert hourglass.phases == ("C",) and hourglass.phase_epochs == (7,)
@@ -95,6 +96,8 @@ def test_device_defaults_and_paper_recipe_on_gpu():
         (dict(data="mpii"), "--data-dir"),
         (dict(model="hourglass", phases=("A",)), "acnn only"),
         (dict(precision="fp8"), "--precision"),
+        (dict(augment="heavy"), "--augment"),
+        (dict(refine="argmax"), "--refine"),
     ],
 )
 def test_invalid_settings_name_the_option(kwargs, match):
@@ -112,6 +115,21 @@ def test_precision_rule():
 def test_config_json_round_trip():
     config = resolve_config(TrainConfig(stacks=2, lr=(1e-3,)), gpu=False)
     assert TrainConfig.from_json(config.to_json()) == config
+
+
+def test_augment_levels_from_the_cli_and_from_older_saved_configs():
+    from training.augment import AUGMENT_PRESETS, NO_AUGMENT
+
+    assert config_from_args(build_parser().parse_args(["--no-augment"])).augment == "none"
+    assert config_from_args(build_parser().parse_args(["--augment", "full"])).augment == "full"
+    assert config_from_args(build_parser().parse_args([])).augment is None
+    assert AUGMENT_PRESETS["none"] == NO_AUGMENT
+    assert AUGMENT_PRESETS["light"].rotation_prob == 0 < AUGMENT_PRESETS["full"].rotation_prob
+    # Configurations saved before the levels stored a bool.
+    old = json.loads(TrainConfig().to_json())
+    for flag, level in ((True, "full"), (False, "none")):
+        old["augment"] = flag
+        assert TrainConfig.from_json(json.dumps(old)).augment == level
 
 
 # ----------------------------------------------------------------------- CLI

@@ -34,6 +34,7 @@ LOSSES = ("mse", "fg_mse")
 OPTIMIZERS = ("rmsprop", "adam")
 SCHEDULES = ("step", "warmup_step", "cosine")
 PHASE_NAMES = ("A", "B", "C")
+AUGMENT_LEVELS = ("full", "light", "none")
 
 # The papers' learning rates of ACNN phases A, B, C (pose, attention, joint).
 PAPER_PHASE_LRS = (5e-4, 2.5e-4, 2.5e-4)
@@ -53,6 +54,7 @@ GPU_DEFAULTS: dict[str, Any] = dict(
     phase_epochs=(100, 25, 25),
     steps_per_epoch=1000,
     sigma=1.0,
+    augment="full",
 )
 # Sized for a 2-core CPU: 4 stacks of 64 filters at 128×128 (32×32 heatmaps),
 # 900 steps of batch 16, about 15 minutes when the cores are free. Input 128 is
@@ -76,14 +78,15 @@ CPU_DEFAULTS: dict[str, Any] = dict(
     filters=64,
     depth=3,
     stem_filters=(16, 32),
-    batch_size=16,
+    batch_size=8,
     loss="fg_mse",
     optimizer="adam",
     schedule="warmup_step",
     lr=(2e-3, 1e-3, 1e-3),
-    phase_epochs=(10, 1, 6),
-    steps_per_epoch=100,
+    phase_epochs=(12, 1, 7),
+    steps_per_epoch=200,
     sigma=1.0,
+    augment="light",
 )
 
 
@@ -129,7 +132,10 @@ class TrainConfig:
         sigma: Gaussian width of the targets in heatmap pixels.
         refine: sub-pixel refinement of the decoded argmax in validation,
             "dark" (default) or "quarter" (`kerashg.HeatmapCodec`'s `refine`).
-        augment: random scale/rotation/flip/colour augmentation of training data.
+        augment: random augmentation of the training crops, "full" (the
+            hourglass recipe: scale ±25%, rotation ±30° for 40% of crops, flip,
+            colour), "light" (flip, scale ±10%, colour ±10%, no rotation) or
+            "none". Default: device-dependent.
         out: output folder. Default `runs/<model>-<timestamp>`.
         resume: continue the run in `out` from its last checkpoint.
         seed: random seed of weights and data.
@@ -166,7 +172,7 @@ class TrainConfig:
     warmup_steps: int = 100
     sigma: float | None = None
     refine: str = "dark"
-    augment: bool = True
+    augment: str | None = None
     out: str | None = None
     resume: bool = False
     seed: int = 0
@@ -183,6 +189,8 @@ class TrainConfig:
         for key in ("phases", "phase_epochs", "lr", "stem_filters"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
+        if isinstance(values.get("augment"), bool):  # configurations saved before the levels
+            values["augment"] = "full" if values["augment"] else "none"
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -266,9 +274,10 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
     ):
         if values[key] is None:
             values[key] = defaults[key]
-    for key in ("schedule", "steps_per_epoch", "sigma"):
+    for key in ("schedule", "steps_per_epoch", "sigma", "augment"):
         if values[key] is None:
             values[key] = defaults[key]
+    _check_choice(values["augment"], AUGMENT_LEVELS, "augment")
     _check_choice(values["loss"], LOSSES, "loss")
     _check_choice(values["optimizer"], OPTIMIZERS, "optimizer")
     _check_choice(values["schedule"], SCHEDULES, "schedule")

@@ -172,7 +172,7 @@ def make_source(config: TrainConfig) -> Source:
     `--data-dir`, a wrong layout or unreadable annotations.
     """
     from training import data as data_lib
-    from training.augment import NO_AUGMENT, AugmentConfig
+    from training.augment import AUGMENT_PRESETS
 
     size = int(config.input_size)
     codec = HeatmapCodec(size, sigma=config.sigma, refine=config.refine)
@@ -206,7 +206,7 @@ def make_source(config: TrainConfig) -> Source:
         data_root, split = root, f"{config.data} val"
         if config.val_images < len(val_records):
             val_records = val_records[np.arange(config.val_images)]
-    augment = AugmentConfig() if config.augment else NO_AUGMENT
+    augment = AUGMENT_PRESETS[config.augment]
     samples_per_epoch = int(config.steps_per_epoch) * int(config.batch_size)
     # Each training epoch reads its own range of the pipeline's data epochs
     # (one data epoch = one pass over the records, shuffled and augmented by

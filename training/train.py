@@ -123,10 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Zhang et al. 2020) or quarter (the original hourglass code's quarter pixel)",
     )
     data.add_argument(
+        "--augment",
+        choices=("full", "light", "none"),
+        help="training-crop augmentation: full (scale ±25%%, rotation ±30°, flip, colour: the "
+        "hourglass recipe; GPU default), light (flip, scale ±10%%, colour; CPU default) or none",
+    )
+    data.add_argument(
         "--no-augment",
         dest="augment",
-        action="store_false",
-        help="no random scale/rotation/flip/colour",
+        action="store_const",
+        const="none",
+        help="the same as --augment none",
     )
 
     sched = parser.add_argument_group("schedule")
