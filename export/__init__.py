@@ -33,7 +33,12 @@ from export.tensorrt import (
     tftrt_status,
     to_tensorrt,
 )
-from export.tflite import INT8_FULL, INT8_RECIPES, to_tflite
+from export.tflite import (
+    DEFAULT_CALIBRATION_STEPS,
+    DEFAULT_INT8_RECIPE,
+    INT8_RECIPES,
+    to_tflite,
+)
 from export.verify import (
     DEFAULT_THREADS,
     ExportVerificationError,
@@ -87,7 +92,7 @@ def export_model(
     quantize: Sequence[str] = (),
     calibration_data="synthetic",
     force: bool = False,
-    num_calibration: int = 32,
+    num_calibration: int = DEFAULT_CALIBRATION_STEPS,
     num_verify: int = 8,
     num_threads: int = DEFAULT_THREADS,
     latency_runs: int = 20,
@@ -117,7 +122,8 @@ def export_model(
         verify_gate: reject artifacts outside tolerance (default). False keeps
             them and only records the figures (benchmarks on random weights).
         int8_recipes: int8 recipes tried in order until one passes verification
-            (`export.tflite.INT8_RECIPES`); the report lists every attempt.
+            (default `export.tflite.INT8_RECIPES`: the percentile recipe first);
+            the report lists every attempt.
 
     Returns:
         the report dict (also at `<out>/report.json`): `model`, `report_path`,
@@ -216,8 +222,8 @@ def export_model(
             for precision in ["float32", *quantize]:
                 name = f"tflite_{precision}"
                 # Int8: the first recipe whose decoded joints pass the tolerance
-                # (full integer first; see export.tflite).
-                recipes = int8_recipes if precision == "int8" else (INT8_FULL,)
+                # (`INT8_RECIPES` order, the percentile recipe first; see export.tflite).
+                recipes = int8_recipes if precision == "int8" else (DEFAULT_INT8_RECIPE,)
                 attempts = []
                 for recipe in recipes:
                     entry = run(

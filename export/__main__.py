@@ -2,7 +2,7 @@
 
     python -m export --model MODEL.keras --format savedmodel tflite onnx tensorrt \
         [--quantize float16 int8] [--calibration-data synthetic|mpii|coco|DIR] \
-        --out DIR [--force]
+        [--int8-recipe percentile full float_heads float_last_stage] --out DIR [--force]
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from export import FORMATS, QUANTIZE, ExportError, export_model
+from export.tflite import INT8_RECIPES
 
 
 def main(argv=None) -> int:
@@ -30,6 +31,14 @@ def main(argv=None) -> int:
         default="synthetic",
         help="synthetic, mpii, coco or a folder of images (int8 calibration, verification)",
     )
+    parser.add_argument(
+        "--int8-recipe",
+        nargs="+",
+        choices=INT8_RECIPES,
+        default=list(INT8_RECIPES),
+        help="int8 recipes tried in this order until one passes verification "
+        f"(default: all, {INT8_RECIPES[0]} first; see export.tflite)",
+    )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--force", action="store_true", help="overwrite existing artifacts")
     parser.add_argument("--threads", type=int, default=2, help="runtime threads for latency")
@@ -43,6 +52,7 @@ def main(argv=None) -> int:
             calibration_data=args.calibration_data,
             force=args.force,
             num_threads=args.threads,
+            int8_recipes=args.int8_recipe,
         )
     except FileExistsError as error:
         print(f"error: {error}", file=sys.stderr)
