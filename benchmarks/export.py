@@ -9,28 +9,34 @@ Two parts, in one run on the same machine:
    (`heatmaps`, batch 1, 2 threads). Goals: TFLite float32 no slower than the
    TensorFlow graph (SavedModel); TFLite int8 at most half the float32 latency
    and a quarter of its size.
-2. `accuracy`: a small StackedHourglass (2 stacks, depth 2, 32 filters,
-   64×64) trained for about a minute on a synthetic marker-localisation task,
-   exported to TFLite float32 / float16 / int8 (every int8 recipe), and the
-   PCK (within one heatmap pixel) of each on 256 held-out images: the drop of
-   each quantised model from float32.
+2. `accuracy`: a trained model exported to TFLite float32 / float16 / int8
+   (every int8 recipe), each judged by its own `keypoints` signature on
+   held-out images: PCK and the drop from float32, size and interleaved
+   latency. Default: a small StackedHourglass (2 stacks, depth 2, 32 filters,
+   64×64) trained for about a minute on a synthetic marker task, PCK within
+   one heatmap pixel on 256 held-out images. `--people-model M.keras`: a model
+   trained by `training.train` (its run's `config.json` beside it), PCK@0.5
+   head-normalised on its validation split as `Source.validate` computes it
+   (with the run's codec, e.g. DARK), calibrated on 64 images of the
+   training pipeline.
 
     python -m benchmarks.export [--part latency accuracy] [--epochs 60] [--json OUT]
-        [--trained-model small.keras]
+        [--trained-model small.keras] [--people-model runs/.../model.keras]
 
-Measured here (2 shared CPU cores, `--threads 2`; latency is noisy under the
-other engineers' load — two runs gave TFLite float32 51 and 96 ms):
-256×256 2-stack: Keras 121–131 ms / 27.2 MB; SavedModel 110–117 ms / 58.2 MB;
-TFLite float32 51–96 ms / 26.2 MB (0.44–0.87× the TF graph); float16
-94–115 ms / 13.2 MB; int8 full 14.5–30 ms / 7.5 MB (0.28–0.31× float32
-latency, 0.29× its size: the 0.25 size goal is narrowly missed); int8
-float-heads 18 ms / 8.3 MB; int8 float-last-stage 52 ms / 16.3 MB; ONNX
-Runtime 159–259 ms / 26.2 MB. Accuracy (marker model, PCK within one heatmap
-pixel, 256 held-out images): float32 75.29, float16 75.32, int8 full 59.89
-(−15.4), float-heads 73.75 (−1.5), float-last-stage 74.78 (−0.5). Only the
-last int8 recipe keeps the drop ≤ 1 point, and it then misses the speed and
-size goals. The int8 row of the latency table is on random weights, so its
-parity column is meaningless there (shown as FAILED).
+Measured here (2 shared CPU cores, `--threads 2`, another engineer training;
+TFLite ratios from interleaved rounds). `--part latency`: Keras 104 ms /
+27.2 MB, SavedModel 104 ms / 58.2 MB, ONNX Runtime 152 ms; TFLite float32
+95 ms (0.91× the TF graph) / 26.2 MB; interleaved against float32 (103 ms):
+float16 0.95× / 0.503× size, int8 percentile 0.31× / 0.263×, full 0.29× /
+0.262×, float-heads 0.42× / 0.295×, float-last-stage 0.54× / 0.608×. The
+quarter-size goal is missed: the int8 constants alone are 0.250× the float32
+file. `--part accuracy` (marker model): float32 75.29, float16 75.32, int8
+percentile 74.39 (−0.90), full 59.89 (−15.4), float-heads 73.75 (−1.5),
+float-last-stage 74.78 (−0.5). `--part accuracy --people-model` (the 4-stack
+ACNN of the default training run, 128 px): float32 77.36, int8 percentile
+77.04 (−0.32), full 18.74 (−58.6), float-heads 57.93 (−19.4),
+float-last-stage 63.80 (−13.6). The int8 rows of the latency table are on
+random weights, so their parity column is meaningless there (FAILED/skipped).
 
 TensorFlow's own thread pools are process-wide; LiteRT and onnxruntime get
 `--threads` (2) explicitly.
