@@ -2,7 +2,8 @@
 
 Training (targets), evaluation, export (decoding inside the graph) and prediction
 all use this class, so the conventions — Gaussian width, heatmap stride, the
-quarter-pixel refinement, the flip test — cannot disagree between them.
+sub-pixel refinement (the original quarter pixel, or DARK), the flip test — cannot
+disagree between them.
 
 Coordinates: keypoints are `(x, y)` in pixels of the model-input crop (0-based,
 hourglass convention); heatmap coordinates are input coordinates divided by the
@@ -36,7 +37,7 @@ def _pair(value, name):
 
 @keras.saving.register_keras_serializable(package="kerashg")
 class HeatmapCodec:
-    """Gaussian heatmap targets and argmax decoding with quarter-pixel refinement.
+    """Gaussian heatmap targets and argmax decoding with sub-pixel refinement.
 
     Args:
         input_size: int or (width, height), model-input crop size in pixels.

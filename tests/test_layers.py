@@ -197,6 +197,18 @@ def test_attention_soft_mask_range_and_force_switch():
     assert forward.experimental_get_tracing_count() == 1
 
 
+def test_attention_mask_starts_near_initial_mask():
+    x = _random((SIZE, SIZE, CHANNELS))
+    for initial in (0.95, 0.5):
+        layer = AttentionMask(4, initial_mask=initial)
+        mask = layer(x).numpy()
+        # The random hidden convolutions spread it; the bias sets its centre.
+        assert abs(np.median(mask) - initial) < 0.1
+        assert AttentionMask.from_config(layer.get_config()).initial_mask == initial
+    with pytest.raises(ValueError, match="initial_mask"):
+        AttentionMask(4, initial_mask=1.0)
+
+
 def test_attention_hard_mask_is_binary_with_straight_through_gradient():
     layer = AttentionMask(4, mode="hard")
     x = tf.constant(_random((SIZE, SIZE, CHANNELS)))

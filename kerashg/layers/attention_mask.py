@@ -1,5 +1,7 @@
 """ACNN attention mask f_c (Sun, Ye, Wang 2018, eq. 2)."""
 
+import math
+
 import keras
 from keras import ops
 
@@ -39,18 +41,37 @@ class AttentionMask(keras.layers.Layer):
         num_convs: int >= 1, number of hidden 3×3 conv-BN-ReLU blocks. Default 2.
         head_dtype: dtype policy of the last convolution and the sigmoid, so
             the mask is float32 under mixed precision. Default "float32".
+        initial_mask: float in (0, 1), the mask an untrained layer starts near:
+            the last convolution's bias starts at `logit(initial_mask)`. Near
+            one, an ACNN whose phase A trained the pose network with the masks
+            forced to ones starts phase B from phase A's predictions, instead
+            of halving every stage's features (a zero bias gives 0.5).
+            Default 0.95.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Shapes:
         input `(B, h, w, C)` → mask `(B, h, w, 1)` in `head_dtype`.
     """
 
-    def __init__(self, filters, mode="soft", num_convs=2, head_dtype="float32", **kwargs):
+    def __init__(
+        self,
+        filters,
+        mode="soft",
+        num_convs=2,
+        head_dtype="float32",
+        initial_mask=0.95,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_positive_int(filters, "filters")
         check_positive_int(num_convs, "num_convs")
         if mode not in MASK_MODES:
             raise ValueError(f"`mode` must be one of {MASK_MODES}. Received: mode={mode!r}")
+        if not 0.0 < initial_mask < 1.0:
+            raise ValueError(
+                f"`initial_mask` must be in (0, 1). Received: initial_mask={initial_mask}"
+            )
+        self.initial_mask = float(initial_mask)
         self.filters = filters
         self.mode = mode
         self.num_convs = num_convs
@@ -61,7 +82,14 @@ class AttentionMask(keras.layers.Layer):
             for i in range(num_convs)
         ]
         self.bns = [batch_norm(f"bn_{i}", policy) for i in range(num_convs)]
-        self.mask_conv = keras.layers.Conv2D(1, 1, name="mask_conv", dtype=head_dtype)
+        bias = math.log(self.initial_mask / (1.0 - self.initial_mask))
+        self.mask_conv = keras.layers.Conv2D(
+            1,
+            1,
+            bias_initializer=keras.initializers.Constant(bias),
+            name="mask_conv",
+            dtype=head_dtype,
+        )
 
     def build(self, input_shape):
         shape = tuple(input_shape)
@@ -110,6 +138,7 @@ class AttentionMask(keras.layers.Layer):
                 "mode": self.mode,
                 "num_convs": self.num_convs,
                 "head_dtype": serialize_dtype(self.head_dtype),
+                "initial_mask": self.initial_mask,
             }
         )
         return config
