@@ -40,10 +40,15 @@ def test_missing_and_outside_joints_get_zero_weight_and_empty_map():
     assert heatmaps.shape == (16, 16, 4)
 
 
-def test_decode_tf_and_numpy_agree_on_noisy_maps():
-    codec = HeatmapCodec(128)
+@pytest.mark.parametrize("refine", ["quarter", "dark"])
+def test_decode_tf_and_numpy_agree_on_noisy_maps(refine):
+    codec = HeatmapCodec(128, refine=refine)
     heatmaps = np.random.default_rng(3).random((4, 32, 32, 16)).astype(np.float32)
-    np.testing.assert_allclose(codec.decode(heatmaps).numpy(), codec.decode_numpy(heatmaps))
+    # DARK's logarithms differ in the last float32 bits between TF and NumPy.
+    atol = 0.0 if refine == "quarter" else 1e-4
+    np.testing.assert_allclose(
+        codec.decode(heatmaps).numpy(), codec.decode_numpy(heatmaps), rtol=1e-6, atol=atol
+    )
 
 
 @pytest.mark.parametrize("keypoint_set", [MPII, COCO, LSP])
@@ -102,7 +107,7 @@ def test_codec_config_round_trip_and_bad_arguments():
 def test_dark_refinement_is_finer_than_the_quarter_pixel(input_size, sigma):
     rng = np.random.default_rng(4)
     keypoints = _random_keypoints(rng, 8, 16, input_size, stride=16)
-    quarter = HeatmapCodec(input_size, sigma=sigma)
+    quarter = HeatmapCodec(input_size, sigma=sigma, refine="quarter")
     dark = HeatmapCodec(input_size, sigma=sigma, refine="dark")
     heatmaps, _ = dark.encode(keypoints)
     noisy = heatmaps.numpy() + rng.normal(0, 0.02, heatmaps.shape).astype(np.float32)
@@ -118,7 +123,7 @@ def test_dark_refinement_is_finer_than_the_quarter_pixel(input_size, sigma):
 
 def test_dark_falls_back_to_the_quarter_pixel_at_the_border_and_on_flat_maps():
     dark = HeatmapCodec(64, refine="dark")
-    quarter = HeatmapCodec(64)
+    quarter = HeatmapCodec(64, refine="quarter")
     keypoints = np.array([[[1.0, 30.0, 2], [33.0, 62.0, 2], [30.0, 30.0, 2]]], np.float32)
     heatmaps = dark.encode(keypoints)[0].numpy()
     heatmaps[..., 2] = 0.0  # an empty map: argmax at (0, 0), no step

@@ -226,7 +226,7 @@ def test_int8_default_recipe_structure_and_compaction(peaked_model, tmp_path):
 
     flat = schema.ModelT.InitFromPackedBuf(compacted, 0)
     ops = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    int8_convs = float_convs = argmax = 0
+    int8_convs = float_convs = blur_convs = argmax = 0
     for subgraph in flat.subgraphs:
         for op in subgraph.operators:
             code = flat.operatorCodes[op.opcodeIndex]
@@ -236,6 +236,8 @@ def test_int8_default_recipe_structure_and_compaction(peaked_model, tmp_path):
                 weights = subgraph.tensors[op.inputs[1]].quantization
                 assert len(weights.scale) == subgraph.tensors[op.outputs[0]].shape[-1]
                 int8_convs += 1
+            elif name == "CONV_2D" and first.shape[-1] == 1:
+                blur_convs += 1  # DARK's separable blur of one-channel maps, decode tail
             elif name == "CONV_2D":
                 float_convs += 1
             if name == "ARG_MAX":
@@ -243,6 +245,7 @@ def test_int8_default_recipe_structure_and_compaction(peaked_model, tmp_path):
                 argmax += 1
     # Per signature only the heatmap convolutions feeding the outputs stay float.
     assert argmax == 1 and float_convs <= 2 * TINY["num_stacks"]
+    assert blur_convs == (2 if kerashg.HeatmapCodec().refine == "dark" else 0)
     assert int8_convs > 10 * float_convs
     with pytest.raises(ValueError, match="int8_recipe"):
         convert_saved_model(tmp_path / "serving", "int8", images, int8_recipe="int4")
