@@ -186,6 +186,7 @@ def test_train_end_to_end_writes_model_and_metrics(tmp_path):
     metrics = train(config)
     saved = json.loads((out / "metrics.json").read_text())
     assert 0.0 <= saved["pck"] <= 100.0 and saved["pck"] == metrics["pck"]
+    assert 0.0 <= saved["pck_flip"] <= 100.0
     assert saved["train_seconds"] > 0 and saved["model"]["input_size"] == 32
     assert saved["data"]["name"] == "synthetic"
     model = keras.saving.load_model(out / "model.keras")

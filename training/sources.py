@@ -76,6 +76,8 @@ class Source:
             dict: "pck" (float, percent), "val_images" (int), optionally
             "pck_flip" and "images".
         """
+        if flip and self.flip_index is None:
+            raise ValueError("validate(flip=True) needs the Source's flip_index (None here)")
         predict = self._predict(model)
         predictions, flipped = [], []
         first = None
