@@ -184,8 +184,9 @@ class HeatmapCodec:
         batch, h, w, k = shape[0], shape[1], shape[2], shape[3]
         taps = self._blur_kernel()
         radius = len(taps) // 2
-        # Separable blur of every (example, joint) map as one channel, the border
-        # mirrored (zeros would bend a Gaussian near the border).
+        # Separable blur of every (example, joint) map as one channel. Only
+        # argmaxes at least `radius + 1` pixels inside use it (below), so the
+        # padding never reaches a value that is read; mirroring keeps the size.
         maps = tf.reshape(tf.transpose(heatmaps, [0, 3, 1, 2]), [batch * k, h, w, 1])
         pad = [[0, 0], [radius, radius], [radius, radius], [0, 0]]
         maps = tf.pad(maps, pad, mode="REFLECT")
