@@ -225,12 +225,6 @@ def marker_evaluation(model_path: str | None, epochs: int, log=print) -> dict:
     }
 
 
-def _to_original_pixels(keypoints: np.ndarray, inverse: np.ndarray) -> np.ndarray:
-    """(N, K, 3) crop keypoints → original-image pixels with the (N, 2, 3) inverse warps."""
-    xy = np.einsum("nij,nkj->nki", inverse[:, :, :2], keypoints[..., :2]) + inverse[:, None, :, 2]
-    return np.concatenate([xy, keypoints[..., 2:]], axis=-1)
-
-
 def people_evaluation(model_path: str, num_calibration: int = 64, pool: int = 256, log=print):
     """A model trained by `training.train`, judged as training judges it.
 
@@ -270,11 +264,9 @@ def people_evaluation(model_path: str, num_calibration: int = 64, pool: int = 25
         f"people model {model_path}: {len(source.val_images)} held-out images "
         f"({source.val_split}), {len(calibration)} calibration images from the training pipeline"
     )
-    truth = _to_original_pixels(source.val_keypoints, source.val_inverse)
 
     def score(predictions):
-        predicted = _to_original_pixels(np.asarray(predictions, np.float32), source.val_inverse)
-        return {"pck": metrics.pck(predicted, truth, source.val_normalizer, threshold=0.5)}
+        return {"pck": source.pck_of(np.asarray(predictions, np.float32))}
 
     return {
         "task": f"people model {model_path}, PCK@0.5 ({source.normalizer_name})",

@@ -126,20 +126,8 @@ def _float_head_nodes(tflite_model: bytes, last_stage: bool = False) -> list[str
     through the merge's 1×1 convolution of the heatmaps) stays integer. Read
     from the flatbuffer (every signature's subgraph) and followed op by op.
     """
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(tflite_model, 0)
-    convolutions = {schema.BuiltinOperator.CONV_2D, schema.BuiltinOperator.DEPTHWISE_CONV_2D}
-
-    def is_convolution(op):
-        code = model.operatorCodes[op.opcodeIndex]
-        return max(code.builtinCode, code.deprecatedBuiltinCode) in convolutions
-
-    all_names = [
-        t.name.decode() if isinstance(t.name, bytes) else t.name
-        for subgraph in model.subgraphs or []
-        for t in subgraph.tensors
-    ]
+    model = _schema().ModelT.InitFromPackedBuf(tflite_model, 0)
+    all_names = [_tensor_name(t) for subgraph in model.subgraphs or [] for t in subgraph.tensors]
     stages = [int(m) for m in re.findall(r"stack(\d+)_head", " ".join(all_names))]
     # The whole last stage's head (its residual block, 1×1 conv-BN-ReLU and
     # heatmap convolution) stays float: the prediction comes out of it.
@@ -148,9 +136,7 @@ def _float_head_nodes(tflite_model: bytes, last_stage: bool = False) -> list[str
         last_head = f"stack{max(stages)}_"
     names = set()
     for subgraph in model.subgraphs or []:
-        tensor_names = [
-            t.name.decode() if isinstance(t.name, bytes) else t.name for t in subgraph.tensors
-        ]
+        tensor_names = [_tensor_name(t) for t in subgraph.tensors]
         consumers = {}
         for op in subgraph.operators or []:
             for index in op.inputs if op.inputs is not None else []:
@@ -165,7 +151,7 @@ def _float_head_nodes(tflite_model: bytes, last_stage: bool = False) -> list[str
         while frontier:
             index = frontier.pop()
             for op in consumers.get(index, []):
-                if is_convolution(op):
+                if _is_convolution(model, op):
                     continue
                 for out in op.outputs if op.outputs is not None else []:
                     if int(out) not in seen:

@@ -26,6 +26,9 @@ from typing import Any
 
 import tensorflow as tf
 
+from kerashg.codec import REFINEMENTS
+from training.augment import AUGMENT_PRESETS
+
 MODELS = ("acnn", "hourglass")
 DATA_SETS = ("synthetic", "mpii", "coco", "lsp")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -34,7 +37,7 @@ LOSSES = ("mse", "fg_mse")
 OPTIMIZERS = ("rmsprop", "adam")
 SCHEDULES = ("step", "warmup_step", "cosine")
 PHASE_NAMES = ("A", "B", "C")
-AUGMENT_LEVELS = ("full", "light", "none")
+AUGMENT_LEVELS = tuple(AUGMENT_PRESETS)
 
 # The papers' learning rates of ACNN phases A, B, C (pose, attention, joint).
 PAPER_PHASE_LRS = (5e-4, 2.5e-4, 2.5e-4)
@@ -263,7 +266,7 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
     _check_choice(config.strategy, STRATEGIES, "strategy")
     _check_choice(config.precision, PRECISIONS, "precision")
     _check_choice(config.mask, ("soft", "hard"), "mask")
-    _check_choice(config.refine, ("quarter", "dark"), "refine")
+    _check_choice(config.refine, REFINEMENTS, "refine")
     defaults = GPU_DEFAULTS if (has_gpu() if gpu is None else gpu) else CPU_DEFAULTS
     values = dataclasses.asdict(config)
     for key in (

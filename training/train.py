@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from training.config import (
+    AUGMENT_LEVELS,
     CPU_DEFAULTS,
     DATA_SETS,
     GPU_DEFAULTS,
@@ -26,6 +27,7 @@ from training.config import (
     MODELS,
     OPTIMIZERS,
     PRECISIONS,
+    REFINEMENTS,
     SCHEDULES,
     STRATEGIES,
     TrainConfig,
@@ -117,14 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument(
         "--refine",
-        choices=("dark", "quarter"),
+        choices=REFINEMENTS,
         default="dark",
         help="sub-pixel refinement of decoded joints in validation: dark (default; DARK, "
         "Zhang et al. 2020) or quarter (the original hourglass code's quarter pixel)",
     )
     data.add_argument(
         "--augment",
-        choices=("full", "light", "none"),
+        choices=AUGMENT_LEVELS,
         help="training-crop augmentation: full (scale ±25%%, rotation ±30°, flip, colour: the "
         "hourglass recipe; GPU default), light (flip, scale ±10%%, colour; CPU default) or none",
     )
