@@ -15,6 +15,8 @@ from kerashg.keypoints import KeypointSet
 LEFT_COLOR = (255, 128, 0)
 RIGHT_COLOR = (0, 128, 255)
 CENTER_COLOR = (0, 220, 0)
+# BGR colour of person boxes.
+BOX_COLOR = (200, 200, 200)
 
 
 def _side(name: str) -> str:
@@ -81,6 +83,47 @@ def draw_skeleton(
         if point is not None:
             cv2.circle(canvas, point, thickness + 1, (255, 255, 255), -1, cv2.LINE_AA)
             cv2.circle(canvas, point, thickness + 1, (0, 0, 0), 1, cv2.LINE_AA)
+    return canvas
+
+
+def draw_people(
+    image,
+    people_keypoints,
+    boxes=None,
+    keypoint_set: KeypointSet | None = None,
+    score_threshold: float = 0.0,
+    thickness: int | None = None,
+):
+    """Draws several people, one skeleton each (and their boxes), on one copy of `image`.
+
+    Args:
+        image: uint8 (H, W, 3) BGR.
+        people_keypoints: sequence of (K, 3) arrays, one per person (may be empty).
+        boxes: None, or one `[x, y, w, h]` pixel box (or None) per person, drawn
+            as a thin rectangle.
+        keypoint_set, score_threshold, thickness: as in `draw_skeleton`.
+
+    Returns:
+        uint8 (H, W, 3) BGR, the annotated copy.
+    """
+    import cv2
+
+    canvas = np.ascontiguousarray(np.array(image, dtype=np.uint8, copy=True))
+    if thickness is None:
+        thickness = max(1, round(max(canvas.shape[:2]) / 200))
+    boxes = [None] * len(people_keypoints) if boxes is None else list(boxes)
+    if len(boxes) != len(people_keypoints):
+        raise ValueError(
+            f"boxes must give one box per person. Received: {len(boxes)} boxes for "
+            f"{len(people_keypoints)} people"
+        )
+    for keypoints, box in zip(people_keypoints, boxes, strict=True):
+        if box is not None:
+            x, y, w, h = (float(v) for v in box)
+            top_left = (int(round(x)), int(round(y)))
+            bottom_right = (int(round(x + w)), int(round(y + h)))
+            cv2.rectangle(canvas, top_left, bottom_right, BOX_COLOR, max(1, thickness // 2))
+        canvas = draw_skeleton(canvas, keypoints, keypoint_set, score_threshold, thickness)
     return canvas
 
 

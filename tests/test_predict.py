@@ -1,6 +1,7 @@
 """kerashg.predict: runners, whole-frame crops mapped back, images / folders / video."""
 
 import json
+import re
 
 import cv2
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 import kerashg
 from kerashg import draw, predict, transforms
 from kerashg.keypoints import MPII
-from tests.conftest import TINY
+from kerashg.smoothing import OneEuroFilter
+from tests.conftest import DATA_ROOT, TINY, data_path
 
 
 class FixedRunner(predict.Runner):
@@ -146,3 +148,264 @@ def test_draw_skeleton_and_masks():
         draw.draw_skeleton(image, np.zeros((17, 3)), MPII)
     panel = draw.overlay_masks(image, np.ones((3, 12, 15, 1)))
     assert panel.shape == (50, 180, 3)
+
+
+# ------------------------------------------------------------- person boxes
+COCO_ANNOTATIONS = ("coco-mini", "annotations", "person_keypoints_val2017.json")
+
+
+@pytest.fixture(scope="module")
+def coco_acnn_file(tmp_path_factory):
+    model = kerashg.ACNN(
+        num_stacks=2, filters=16, depth=2, input_shape=(64, 64, 3), num_keypoints=17
+    )
+    path = tmp_path_factory.mktemp("model") / "acnn_coco.keras"
+    model.save(path)
+    return path
+
+
+def _two_person_image():
+    """The first COCO-mini val image with exactly two annotated (non-crowd) people."""
+    annotations = json.loads(data_path(*COCO_ANNOTATIONS).read_text())
+    images = {image["id"]: image for image in annotations["images"]}
+    people = {}
+    for ann in annotations["annotations"]:
+        people.setdefault(ann["image_id"], []).append(ann)
+    for image_id in sorted(people):
+        anns = people[image_id]
+        if len(anns) == 2 and all(a["num_keypoints"] > 0 and not a["iscrowd"] for a in anns):
+            path = DATA_ROOT / "coco-mini" / "images" / "val2017" / images[image_id]["file_name"]
+            if path.is_file():
+                return path, image_id, [a["bbox"] for a in anns]
+    pytest.skip("no COCO-mini val image with two annotated people and its file")
+
+
+def _assert_inside_crops(people, boxes, input_size=(64, 64)):
+    """Every keypoint lies in its box's crop region (the box widened and padded 1.25×)."""
+    for person, box in zip(people, boxes, strict=True):
+        assert person["box"] == pytest.approx(box, abs=1e-3)
+        center, scale = transforms.box_to_center_scale(*box, aspect_ratio=1.0)
+        half = scale * transforms.PIXEL_STD / 2.0
+        keypoints = np.asarray(person["keypoints"])
+        assert keypoints.shape == (17, 3)
+        assert (np.abs(keypoints[:, :2] - center) <= half + 1.0).all(), (box, keypoints)
+
+
+def test_two_boxes_on_a_coco_photo_give_two_people(coco_acnn_file, tmp_path, capsys):
+    image, image_id, boxes = _two_person_image()
+    out = tmp_path / "boxes"
+    args = [str(image), "--model", str(coco_acnn_file), "--out", str(out)]
+    for box in boxes:
+        args += ["--box", ",".join(str(v) for v in box)]
+    assert predict.main(args) == 0
+    assert "2 people" in capsys.readouterr().out
+    report = json.loads((out / "keypoints.json").read_text())
+    assert report["boxes"] == "--box" and report["smoothed"] is False
+    assert report["keypoint_set"] == "coco"
+    [result] = report["results"]
+    assert result["image"] == image.name and len(result["people"]) == 2
+    _assert_inside_crops(result["people"], boxes)
+    assert result["keypoints"] == result["people"][0]["keypoints"]  # one-person alias
+    drawn = cv2.imread(str(out / f"{image.stem}_pose.jpg"))
+    assert drawn is not None and drawn.shape == cv2.imread(str(image)).shape
+    masks = cv2.imread(str(out / f"{image.stem}_masks.jpg"))
+    assert masks.shape == (2 * 64, 2 * 64, 3)  # one row per person, one panel per stage
+
+    # The same people from a COCO detection-results file (matched by image_id),
+    # next to a box of another image, a low-score box and a non-person box.
+    detections = [
+        {"image_id": image_id, "category_id": 1, "bbox": boxes[0], "score": 0.9},
+        {"image_id": image_id, "category_id": 1, "bbox": boxes[1], "score": 0.8},
+        {"image_id": image_id, "category_id": 1, "bbox": [0, 0, 30, 30], "score": 0.1},
+        {"image_id": image_id, "category_id": 3, "bbox": [0, 0, 50, 50], "score": 0.99},
+        {"image_id": image_id + 1, "category_id": 1, "bbox": [0, 0, 50, 50], "score": 0.99},
+    ]
+    results_file = tmp_path / "detections.json"
+    results_file.write_text(json.dumps(detections))
+    out_file = tmp_path / "file"
+    args = [str(image), "--model", str(coco_acnn_file), "--out", str(out_file)]
+    assert predict.main([*args, "--boxes", str(results_file), "--box-score-threshold", "0.5"]) == 0
+    from_file = json.loads((out_file / "keypoints.json").read_text())
+    assert from_file["boxes"] == str(results_file)
+    people = from_file["results"][0]["people"]
+    assert [p["box_score"] for p in people] == [0.9, 0.8]
+    assert [p["keypoints"] for p in people] == [p["keypoints"] for p in result["people"]]
+    assert (out_file / f"{image.stem}_pose.jpg").is_file()
+
+
+def test_boxes_file_matches_by_file_name_and_leaves_unmatched_images_empty(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    _write_image(folder / "000000000139.jpg", 0)
+    _write_image(folder / "holiday.png", 1)
+    _write_image(folder / "other.png", 2)
+    detections = [
+        {"image_id": 139, "bbox": [10, 10, 40, 50], "score": 0.7},
+        {"file_name": "some/dir/holiday.png", "bbox": [5, 5, 20, 30]},  # score: 1
+    ]
+    (tmp_path / "det.json").write_text(json.dumps(detections))
+    runner = FixedRunner([[32.0, 32.0, 0.9]] * 16)
+    report = predict.predict(folder, runner, boxes_file=tmp_path / "det.json")
+    people = {r["image"]: r["people"] for r in report["results"]}
+    assert [p["box"] for p in people["000000000139.jpg"]] == [[10, 10, 40, 50]]
+    assert [p["box_score"] for p in people["holiday.png"]] == [1.0]
+    assert people["other.png"] == [] and report["results"][2]["keypoints"] is None
+    # A crop centre maps back to the box centre.
+    np.testing.assert_allclose(people["holiday.png"][0]["keypoints"][0][:2], [15.0, 20.0])
+    assert predict.image_id_from_name("COCO_val2014_000000000139.jpg") == 139
+    assert predict.image_id_from_name("photo.jpg") is None
+
+
+def test_match_tracks_follows_boxes_by_overlap():
+    previous = {0: (0, 0, 10, 10), 1: (50, 50, 10, 10)}
+    tracks, next_track = predict.match_tracks(
+        previous, [(51, 50, 10, 10), (100, 0, 5, 5), (1, 0, 10, 10)], 2
+    )
+    assert tracks == [1, 2, 0] and next_track == 3
+
+
+class JitterRunner(predict.Runner):
+    """Crop keypoints = centre + noise seeded by the crop: the same crops give the
+    same noise, so a smoothed and an unsmoothed run see the same raw keypoints."""
+
+    format = "jitter"
+
+    def __init__(self):
+        super().__init__()
+        self.input_size = (64, 64)
+
+    def keypoints(self, images):
+        outputs = []
+        for image in np.asarray(images):
+            rng = np.random.default_rng(int(image.astype(np.int64).sum()))
+            joints = np.column_stack([32 + rng.normal(0, 4, (16, 2)), np.ones(16)])
+            outputs.append(joints)
+        return np.asarray(outputs, np.float32)
+
+
+def test_smooth_filters_each_person_track_of_a_video(tmp_path):
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 5.0, (96, 64))
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        writer.write(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8))
+    writer.release()
+    boxes = [(5, 5, 30, 50), (50, 10, 40, 40)]
+    raw = predict.predict(video, JitterRunner(), boxes=boxes)
+    out = tmp_path / "out"
+    smoothed = predict.predict(video, JitterRunner(), out, boxes=boxes, smooth=True)
+    assert raw["smoothed"] is False and smoothed["smoothed"] is True
+    assert smoothed["smoothing"]["fps"] == 5.0
+    assert smoothed["smoothing"]["beta"] == predict.DEFAULT_SMOOTH_BETA
+    assert json.loads((out / "keypoints.json").read_text()) == smoothed
+    for track in range(2):
+        one_euro = OneEuroFilter(5.0, 1.0, predict.DEFAULT_SMOOTH_BETA, 1.0)
+        for before, after in zip(raw["results"], smoothed["results"], strict=True):
+            assert after["people"][track]["track"] == track
+            keypoints = np.asarray(before["people"][track]["keypoints"])
+            expected = one_euro(keypoints[:, :2])
+            got = np.asarray(after["people"][track]["keypoints"])
+            np.testing.assert_allclose(got[:, :2], expected, atol=2e-3)
+            np.testing.assert_array_equal(got[:, 2], keypoints[:, 2])
+    assert (out / "clip_pose.mp4").is_file()
+
+
+def test_boxes_file_on_a_video_matches_frames_and_keeps_tracks(tmp_path):
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (96, 64))
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        writer.write(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8))
+    writer.release()
+    a, b = [5, 5, 30, 50], [50, 10, 40, 40]
+    # image_id = 0-based frame index; the detector lists the people in any order,
+    # and finds nobody in frame 2.
+    detections = [
+        {"image_id": frame, "bbox": box, "score": 0.9}
+        for frame, boxes in ((0, [a, b]), (1, [b, a]), (3, [b, a]))
+        for box in boxes
+    ]
+    (tmp_path / "det.json").write_text(json.dumps(detections))
+    report = predict.predict(video, JitterRunner(), boxes_file=tmp_path / "det.json", smooth=True)
+    tracks = [{p["track"]: p["box"] for p in r["people"]} for r in report["results"]]
+    assert tracks[0] == {0: a, 1: b} and tracks[1] == {1: b, 0: a}
+    assert tracks[2] == {}  # nobody: the tracks end
+    assert tracks[3] == {2: b, 3: a}  # new tracks, their filters start afresh
+
+
+# -------------------------------------------------------------------- errors
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+def test_missing_default_model_is_one_error_line(tmp_path, monkeypatch, capsys):
+    _write_image(tmp_path / "a.png")
+    missing = tmp_path / "weights" / "acnn4_lsp_128.keras"
+    monkeypatch.setattr(predict, "DEFAULT_MODEL", missing)
+    assert predict.main([str(tmp_path / "a.png")]) == 2
+    line = _error_line(capsys)
+    assert "no --model was given" in line and str(missing) in line
+    with pytest.raises(FileNotFoundError, match="acnn4_lsp_128.keras"):
+        predict.predict(tmp_path / "a.png")
+
+
+def test_default_model_is_used_without_model(acnn_file, tmp_path, monkeypatch):
+    _write_image(tmp_path / "a.png")
+    monkeypatch.setattr(predict, "DEFAULT_MODEL", acnn_file)
+    report = predict.predict(tmp_path / "a.png")
+    assert report["model"] == str(acnn_file) and len(report["results"][0]["people"]) == 1
+
+
+@pytest.mark.parametrize("value", ["1,2,3", "1,2,3,4,5", "a,b,c,d", "10,10,0,5", "10,10,5,-1"])
+def test_bad_box_is_one_error_line(acnn_file, tmp_path, capsys, value):
+    _write_image(tmp_path / "a.png")
+    args = [str(tmp_path / "a.png"), "--model", str(acnn_file), "--box", "0,0,10,10"]
+    assert predict.main([*args, "--box", value]) == 2
+    line = _error_line(capsys)
+    assert "--box" in line and repr(value) in line
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (None, "not found"),
+        ("{not json", "is not a JSON file"),
+        ('{"image_id": 1}', "must hold a JSON list"),
+        ('[{"image_id": 1, "score": 0.5}]', "entry 0 has no 'bbox' field"),
+        ('[{"image_id": 1, "bbox": [1, 2, 3]}]', "entry 0 field 'bbox'.*\\[1, 2, 3\\]"),
+        ('[{"image_id": 1, "bbox": [1, 2, 0, 4]}]', "entry 0 field 'bbox'.*\\[1, 2, 0, 4\\]"),
+        ('[{"image_id": 1, "bbox": [1, 2, 3, 4], "score": "high"}]', "field 'score'.*'high'"),
+        ('[{"bbox": [1, 2, 3, 4]}]', "entry 0 needs a 'file_name'"),
+        ('[{"image_id": 7, "bbox": [1, 2, 3, 4]}]', "no box matches an input image"),
+    ],
+)
+def test_bad_boxes_file_is_one_error_line(acnn_file, tmp_path, capsys, content, expected):
+    _write_image(tmp_path / "a.png")
+    path = tmp_path / "boxes.json"
+    if content is not None:
+        path.write_text(content)
+    args = [str(tmp_path / "a.png"), "--model", str(acnn_file), "--boxes", str(path)]
+    assert predict.main(args) == 2
+    line = _error_line(capsys)
+    assert str(path) in line
+    assert re.search(expected, line), line
+
+
+def test_smooth_without_a_video_is_an_error(acnn_file, tmp_path, capsys):
+    _write_image(tmp_path / "a.png")
+    assert predict.main([str(tmp_path / "a.png"), "--model", str(acnn_file), "--smooth"]) == 2
+    line = _error_line(capsys)
+    assert "--smooth" in line and "not a video" in line
+
+
+def test_draw_people_draws_every_person():
+    image = np.zeros((60, 120, 3), np.uint8)
+    left = np.column_stack([np.linspace(5, 45, 16), np.linspace(5, 55, 16), np.ones(16)])
+    right = left + [70, 0, 0]
+    drawn = draw.draw_people(image, [left, right], [None, (65, 0, 50, 60)], MPII)
+    assert drawn[:, :55].any() and drawn[:, 65:].any() and not image.any()
+    assert (draw.draw_people(image, []) == image).all()
+    with pytest.raises(ValueError, match="one box per person"):
+        draw.draw_people(image, [left], [])

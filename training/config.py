@@ -121,7 +121,8 @@ class TrainConfig:
         precision: "auto", "float32", "mixed_float16" or "mixed_bfloat16".
         strategy: "auto", "one_device", "mirrored" or "multi_worker".
         steps_per_epoch: optimizer steps per epoch.
-        val_images: held-out images for validation each epoch. Default 256.
+        val_images: held-out images for validation each epoch. Default: 256
+            synthetic figures, or a real data set's whole held-out split.
         synthetic_pool: synthetic training images rendered once, then cropped
             and augmented afresh every epoch. Default 4096.
         difficulty: synthetic data difficulty, "easy", "moderate", "hard" or a
@@ -142,6 +143,9 @@ class TrainConfig:
             hourglass recipe: scale ±25%, rotation ±30° for 40% of crops, flip,
             colour), "light" (flip, scale ±10%, colour ±10%, no rotation) or
             "none". Default: device-dependent.
+        init_from: optional `.keras` model whose weights start this one (the
+            optimizer starts fresh; keypoint channels mapped by joint name,
+            see `training.transfer`).
         out: output folder. Default `runs/<model>-<timestamp>`.
         resume: continue the run in `out` from its last checkpoint.
         seed: random seed of weights and data.
@@ -167,7 +171,7 @@ class TrainConfig:
     precision: str = "auto"
     strategy: str = "auto"
     steps_per_epoch: int | None = None
-    val_images: int = 256
+    val_images: int | None = None
     synthetic_pool: int = 4096
     difficulty: str = "moderate"
     loss: str | None = None
@@ -179,6 +183,7 @@ class TrainConfig:
     sigma: float | None = None
     refine: str = "dark"
     augment: str | None = None
+    init_from: str | None = None
     out: str | None = None
     resume: bool = False
     seed: int = 0

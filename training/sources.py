@@ -4,8 +4,10 @@
 - `train_dataset(epoch, skip_batches, input_context)`: the per-replica batches
   of one epoch as the `Trainer` wants them, a deterministic function of
   `(seed, epoch)` so that a resumed run sees the same data;
-- `validate(model)`: PCK@0.5 (normalised by head size) of the last stage's
-  heatmaps on the held-out split, plus TensorBoard images (predictions and,
+- `validate(model)`: the data set's own PCK of the last stage's heatmaps on the
+  held-out split (`pck_threshold` × `normalizer_name`: PCK@0.5 of the head size
+  for MPII and the synthetic figures, LSP's PCK@0.2 of the torso, PCK@0.5 of a
+  tenth of the person box for COCO, which has no head boxes), plus TensorBoard images (predictions and,
   for ACNN, each stage's mask, as in the paper's Fig. 6).
 
 Errors in `--data-dir` (missing folder, wrong layout) are raised by
@@ -23,7 +25,15 @@ import numpy as np
 import tensorflow as tf
 
 from kerashg.codec import HeatmapCodec
-from kerashg.metrics import pck
+from kerashg.metrics import (
+    LSP_GROUPS,
+    MPII_GROUPS,
+    TORSO_JOINTS,
+    PCKResult,
+    pck,
+    pck_table,
+    torso_size,
+)
 from kerashg.transforms import PIXEL_STD
 from training.config import TrainConfig
 
@@ -33,6 +43,11 @@ VAL_BATCH = 32
 # COCO has no head size: PCK there is normalised by this fraction of the person
 # box side (200 * scale) instead.
 BOX_FRACTION = 0.1
+# LSP is scored with PCK@0.2 of the torso (Pishchulin's evaluation).
+LSP_PCK_THRESHOLD = 0.2
+# Synthetic held-out figures rendered when --val-images is not given (a real
+# data set validates on its whole held-out split).
+SYNTHETIC_VAL_IMAGES = 256
 
 
 @dataclasses.dataclass
@@ -49,6 +64,14 @@ class Source:
     codec: HeatmapCodec
     val_split: str
     flip_index: tuple[int, ...] | None = None
+    # A joint is correct where error <= pck_threshold × its person's normaliser.
+    pck_threshold: float = 0.5
+    # False for people whose normaliser is unknown (LSP people without both
+    # torso joints): none of their joints count.
+    val_scored: np.ndarray | None = None
+    # Joint groups of the per-joint table (LSP's or MPII's Table 1 columns).
+    keypoint_set: Any = None
+    pck_groups: dict | None = None
     # The validated model and its compiled inference function: tracing once is
     # ~5× cheaper than running a 4-stack model eagerly at every validation
     # (measured 1.0 s against 6.3 s for 256 images at 128×128 on 2 cores).
@@ -61,8 +84,10 @@ class Source:
             self._compiled = (model, fn)
         return self._compiled[1]
 
-    def validate(self, model, images: bool = True, flip: bool = False) -> dict[str, Any]:
-        """PCK@0.5 (percent, head-size normalised) of `model` on the held-out images.
+    def validate(
+        self, model, images: bool = True, flip: bool = False, table: bool = False
+    ) -> dict[str, Any]:
+        """The PCK (percent, `pck_label`) of `model` on the held-out images.
 
         Args:
             model: maps (B, H, W, 3) → {"heatmaps": (B, S, h, w, K), ["masks"]}.
@@ -70,6 +95,8 @@ class Source:
             flip: also report "pck_flip", the PCK of the flip test (heatmaps of
                 each image and of its mirror image averaged, the mirror's
                 shifted one heatmap pixel; needs `flip_index`).
+            table: also return "table", the per-joint and per-group PCK
+                (`PCKResult.as_dict()`) without the flip test.
 
         Returns:
             dict: "pck" (float, percent), "val_images" (int), optionally
@@ -99,6 +126,8 @@ class Source:
         }
         if flip:
             result["pck_flip"] = self.pck_of(np.concatenate(flipped))
+        if table:
+            result["table"] = self.table_of(predictions).as_dict()
         if images:
             result["images"] = summary_images(
                 self.val_images[:NUM_SUMMARY_IMAGES], predictions[:NUM_SUMMARY_IMAGES], first
@@ -106,16 +135,42 @@ class Source:
         return result
 
     def pck_of(self, predictions: np.ndarray) -> float:
-        """PCK@0.5 (percent) of decoded held-out predictions (N, K, 3) in crop pixels.
+        """The PCK (percent) of decoded held-out predictions (N, K, 3) in crop pixels.
 
         Compared in original-image pixels, where the normaliser is measured.
         """
+        predictions, truth, normalizer, annotated = self._scored(predictions)
         return pck(
-            _to_original(predictions, self.val_inverse),
-            _to_original(self.val_keypoints, self.val_inverse),
-            self.val_normalizer,
-            threshold=0.5,
+            predictions, truth, normalizer, threshold=self.pck_threshold, annotated=annotated
         )
+
+    def table_of(self, predictions: np.ndarray) -> PCKResult:
+        """The per-joint and per-group table of `pck_of`'s figure."""
+        predictions, truth, normalizer, annotated = self._scored(predictions)
+        return pck_table(
+            predictions,
+            truth,
+            normalizer,
+            self.keypoint_set,
+            self.pck_groups,
+            threshold=self.pck_threshold,
+            annotated=annotated,
+        )
+
+    def _scored(self, predictions: np.ndarray):
+        """(predictions, truth, normalizer, annotated) in original-image pixels."""
+        truth = _to_original(self.val_keypoints, self.val_inverse)
+        annotated = truth[..., 2] > 0
+        normalizer = self.val_normalizer
+        if self.val_scored is not None:
+            annotated &= self.val_scored[:, None]
+            normalizer = np.where(self.val_scored, normalizer, 1.0)
+        return _to_original(predictions, self.val_inverse), truth, normalizer, annotated
+
+    @property
+    def pck_label(self) -> str:
+        """The metric's name, e.g. "PCK@0.2 (torso)"."""
+        return f"PCK@{self.pck_threshold:g} ({self.normalizer_name})"
 
 
 def _to_original(keypoints: np.ndarray, inverse: np.ndarray) -> np.ndarray:
@@ -189,7 +244,7 @@ def make_source(config: TrainConfig) -> Source:
             config.synthetic_pool, seed=config.seed, image_size=size, difficulty=difficulty
         )
         val_records, val_pixels = data_lib.synthetic_source(
-            config.val_images,
+            config.val_images or SYNTHETIC_VAL_IMAGES,
             seed=config.seed,
             split="valid",
             image_size=size,
@@ -209,7 +264,7 @@ def make_source(config: TrainConfig) -> Source:
             raise ValueError(f"--data {config.data} --data-dir {root}: {error}") from error
         train_images = val_pixels = None
         data_root, split = root, f"{config.data} val"
-        if config.val_images < len(val_records):
+        if config.val_images and config.val_images < len(val_records):
             val_records = val_records[np.arange(config.val_images)]
     augment = AUGMENT_PRESETS[config.augment]
     samples_per_epoch = int(config.steps_per_epoch) * int(config.batch_size)
@@ -256,7 +311,18 @@ def make_source(config: TrainConfig) -> Source:
         scale.append(meta["scale"].numpy())
     keypoints, inverse = np.concatenate(keypoints), np.concatenate(inverse)
     head_size, scale = np.concatenate(head_size), np.concatenate(scale)
-    if np.isfinite(head_size).all():
+    threshold, scored = 0.5, None
+    if config.data == "lsp":
+        # LSP's own metric: PCK@0.2 of the torso (left shoulder to right hip),
+        # measured on the original-image joints; people missing either torso
+        # joint cannot be scored and are left out.
+        truth = _to_original(keypoints, inverse)
+        a, b = (train_records.keypoint_set.index(j) for j in TORSO_JOINTS)
+        scored = (truth[:, a, 2] > 0) & (truth[:, b, 2] > 0)
+        normalizer = np.where(scored, torso_size(truth, train_records.keypoint_set), np.nan)
+        scored &= np.isfinite(normalizer) & (normalizer > 0)
+        threshold, name = LSP_PCK_THRESHOLD, "torso"
+    elif np.isfinite(head_size).all():
         normalizer, name = head_size, "head size"
     else:
         # COCO has no head boxes: a tenth of the person box side stands in.
@@ -273,4 +339,17 @@ def make_source(config: TrainConfig) -> Source:
         codec=codec,
         val_split=split,
         flip_index=tuple(train_records.keypoint_set.flip_index),
+        pck_threshold=threshold,
+        val_scored=scored,
+        keypoint_set=train_records.keypoint_set,
+        pck_groups=_table_groups(train_records.keypoint_set),
     )
+
+
+def _table_groups(keypoint_set) -> dict | None:
+    """LSP's or MPII's table columns where the keypoint set has their joints."""
+    for groups in (LSP_GROUPS, MPII_GROUPS):
+        names = {n for joints in groups.values() for n in joints}
+        if names <= set(keypoint_set.names):
+            return groups
+    return None

@@ -99,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--val-images",
         type=int,
-        default=256,
-        help="held-out images validated each epoch (default 256)",
+        help="held-out images validated each epoch (default: 256 synthetic figures, or the "
+        "real data set's whole held-out split)",
     )
     data.add_argument(
         "--synthetic-pool",
@@ -196,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="tf.distribute strategy (default auto)",
     )
+    run.add_argument(
+        "--init-from",
+        metavar="MODEL.keras",
+        help="start from this model's weights (same size of network; the optimizer starts "
+        "fresh; heatmap channels mapped by joint name across keypoint sets, e.g. a synthetic "
+        "MPII-16 model to LSP-14)",
+    )
     run.add_argument("--out", help="output folder (default runs/<model>-<timestamp>)")
     run.add_argument(
         "--resume",
@@ -289,7 +296,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         config: the run's settings; `None` fields take the device's defaults.
 
     Returns:
-        dict: `pck` (percent, held-out split, PCK@0.5 of head size),
+        dict: `pck` (percent, held-out split, the data set's PCK named by
+        `pck_metric`: PCK@0.2 of the torso for LSP, PCK@0.5 of head size otherwise),
         `train_seconds`, `history` and the model and data settings.
 
     Raises:
@@ -330,6 +338,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     with strategy.scope():
         model = build_model(config, data.num_keypoints)
         optimizer = build_optimizer(config.optimizer, config.lr[0], policy)
+        if config.init_from and not config.resume:  # a resumed run restores its checkpoint
+            from training.transfer import init_from
+
+            report = init_from(model, config.init_from, data.keypoint_set)
+            print(f"Initialised from {config.init_from}: {report.summary()}")
     if config.model == "acnn":
         phases = acnn_phases(config.phases, config.lr, config.phase_epochs)
     else:
@@ -360,11 +373,13 @@ def train(config: TrainConfig) -> dict[str, Any]:
         print(f"No checkpoint in {out / 'ckpt'}: starting from the beginning.")
     history = trainer.fit()
 
-    final = data.validate(model, images=False, flip=True)
+    final = data.validate(model, images=False, flip=True, table=True)
     metrics = {
         "pck": final["pck"],
         "pck_flip": final["pck_flip"],
-        "pck_threshold": 0.5,
+        "pck_table": final["table"],
+        "pck_metric": data.pck_label,
+        "pck_threshold": data.pck_threshold,
         "pck_normalizer": data.normalizer_name,
         "val_images": final.get("val_images"),
         "best_epoch_pck": trainer.best_pck,
@@ -389,6 +404,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     save_model_atomic(model, out / "model.keras")
     _atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float))
     print(format_table(metrics))
+    print(format_joint_table(metrics))
     return metrics
 
 
@@ -442,7 +458,7 @@ def format_table(metrics: dict[str, Any]) -> str:
             "data",
             f"{metrics['data']['name']} ({metrics['data']['split']}, {metrics['val_images']} images)",
         ),
-        ("PCK@0.5 (head)", f"{metrics['pck']:.2f} %"),
+        (metrics.get("pck_metric", "PCK@0.5 (head size)"), f"{metrics['pck']:.2f} %"),
         ("with flip test", f"{metrics['pck_flip']:.2f} %"),
         (
             "best epoch PCK",
@@ -456,6 +472,18 @@ def format_table(metrics: dict[str, Any]) -> str:
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def format_joint_table(metrics: dict[str, Any]) -> str:
+    """The final figure per joint group (or joint) as a two-line table."""
+    table = metrics["pck_table"]
+    groups = [k for k in table if k not in ("total", "threshold", "per_joint", "notes")]
+    names = groups or list(table["per_joint"])
+    values = [table[k] for k in groups] if groups else list(table["per_joint"].values())
+    label = metrics.get("pck_metric", "PCK")
+    header = " ".join(f"{n:>8}" for n in [*names, "Total"])
+    row = " ".join(f"{'-' if v is None else f'{v:.1f}':>8}" for v in [*values, table["total"]])
+    return f"{label} per joint:\n{header}\n{row}"
 
 
 def _atomic_write_text(path: pathlib.Path, text: str) -> None:

@@ -7,7 +7,7 @@ from kerashg.layers import AttentionMask
 from kerashg.layers._utils import check_positive_int
 from kerashg.layers.attention_mask import MASK_MODES
 from kerashg.layers.stem import STEM_FILTERS, check_stem_filters
-from kerashg.models.presets import ACNN_PRESETS, preset_config
+from kerashg.models.presets import ACNN_PRESETS, build_from_preset
 from kerashg.models.stacked_hourglass import (
     build_stacks,
     check_model_args,
@@ -152,14 +152,17 @@ class ACNN(keras.Model):
         return bool(keras.ops.convert_to_numpy(self.attention_layers[0].force_ones) > 0.5)
 
     @classmethod
-    def from_preset(cls, preset, **kwargs):
-        """Build a named architecture (random weights: no pretrained weights exist).
+    def from_preset(cls, preset, weights=False, **kwargs):
+        """Build a named architecture; `weights=True` loads its shipped trained model.
 
         Args:
             preset: a key of `ACNN.presets`, e.g. "acnn4_mpii_256".
-            **kwargs: constructor arguments overriding the preset's.
+            weights: load the trained weights shipped in the package (only
+                presets in `kerashg.models.presets.SHIPPED_WEIGHTS`, e.g.
+                "acnn4_lsp_128"); otherwise the weights are random.
+            **kwargs: constructor arguments overriding the preset's (without weights).
         """
-        return cls(**{**preset_config(cls.presets, preset, cls.__name__), **kwargs})
+        return build_from_preset(cls, preset, weights, **kwargs)
 
     def get_config(self):
         return {

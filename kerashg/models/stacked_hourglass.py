@@ -6,7 +6,7 @@ from keras import ops
 from kerashg.layers import Hourglass, StackHead, StackMerge, Stem
 from kerashg.layers._utils import check_positive_int, serialize_dtype
 from kerashg.layers.stem import STEM_FILTERS, STEM_STRIDE, check_stem_filters
-from kerashg.models.presets import STACKED_HOURGLASS_PRESETS, preset_config
+from kerashg.models.presets import STACKED_HOURGLASS_PRESETS, build_from_preset
 
 
 def check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals):
@@ -184,14 +184,17 @@ class StackedHourglass(keras.Model):
         self.head_dtype = head_dtype
 
     @classmethod
-    def from_preset(cls, preset, **kwargs):
-        """Build a named architecture (random weights: no pretrained weights exist).
+    def from_preset(cls, preset, weights=False, **kwargs):
+        """Build a named architecture; `weights=True` loads its shipped trained model.
 
         Args:
             preset: a key of `StackedHourglass.presets`, e.g. "hg8_mpii_256".
-            **kwargs: constructor arguments overriding the preset's.
+            weights: load the trained weights shipped in the package (only
+                presets in `kerashg.models.presets.SHIPPED_WEIGHTS`, e.g.
+                "acnn4_lsp_128"); otherwise the weights are random.
+            **kwargs: constructor arguments overriding the preset's (without weights).
         """
-        return cls(**{**preset_config(cls.presets, preset, cls.__name__), **kwargs})
+        return build_from_preset(cls, preset, weights, **kwargs)
 
     def get_config(self):
         return stack_config(self)
