@@ -296,3 +296,216 @@ def test_coco_cli_ground_truth_results_score_ap_one(tmp_path, capsys):
     assert evaluate.main([*args[:-1], str(tmp_path / "bad.json")]) == 2
     assert "entry 0 'keypoints' has 48 numbers; expected 51" in capsys.readouterr().err
     assert evaluate.main([*args, "--threshold", "0.5"]) == 2
+
+
+# --------------------------------------------------------------- model mode
+LSP_IMAGES = 40  # train = images 1-36, val = images 37-40 (the last 10 %)
+LSP_VAL_IDS = [37, 38, 39, 40]
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    """Tiny untrained ACNN `.keras` files by keypoint count, built once per module."""
+    import kerashg
+
+    folder = tmp_path_factory.mktemp("models")
+    built = {}
+
+    def model(num_keypoints):
+        if num_keypoints not in built:
+            net = kerashg.ACNN(
+                num_stacks=2, filters=16, depth=2, input_shape=(64, 64, 3),
+                num_keypoints=num_keypoints,
+            )  # fmt: skip
+            built[num_keypoints] = folder / f"acnn{num_keypoints}.keras"
+            net.save(built[num_keypoints])
+        return built[num_keypoints]
+
+    return model
+
+
+def _write_images(folder, names, rng, size=(96, 80)):
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        image = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        cv2.circle(image, (48, 40), 12, (255, 255, 255), -1)
+        cv2.imwrite(str(folder / name), image)
+
+
+@pytest.fixture
+def tiny_lsp(tmp_path):
+    """An LSP-extended-layout folder: joints.mat (14, 3, 40) beside images/im000NN.jpg."""
+    rng = np.random.default_rng(7)
+    joints = np.ones((14, 3, LSP_IMAGES))
+    joints[:, 0] = rng.uniform(20, 76, (14, LSP_IMAGES))  # x within the 96 px width
+    joints[:, 1] = rng.uniform(15, 65, (14, LSP_IMAGES))  # y within the 80 px height
+    joints[9, :, 37] = [0.0, -26.0, 0.0]  # image 38: no left shoulder, torso size undefined
+    joints[0, 2, 38] = 0.0  # image 39: right ankle not annotated
+    scipy.io.savemat(tmp_path / "joints.mat", {"joints": joints})
+    _write_images(tmp_path / "images", [f"im{i:05d}.jpg" for i in range(1, LSP_IMAGES + 1)], rng)
+    return tmp_path
+
+
+def _json_main(capsys, args):
+    code = evaluate.main([*args, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out), captured.err
+
+
+def test_model_mode_lsp_matches_file_mode(tiny_lsp, tiny_models, tmp_path, capsys):
+    out = tmp_path / "preds.mat"
+    model_args = ["--model", str(tiny_models(14)), "--data", "lsp", "--data-dir", str(tiny_lsp)]
+    scored, err = _json_main(capsys, [*model_args, "--out", str(out)])
+    assert "4/4 people" in err and "--split val" in err
+    arrays = eval_io.read_arrays(out)
+    assert arrays["preds"].shape == (4, 14, 2)
+    assert arrays["image_ids"].reshape(-1).tolist() == LSP_VAL_IDS
+    file_args = ["--dataset", "lsp", "--annotations", str(tiny_lsp / "joints.mat")]
+    file_args += ["--predictions", str(out), "--split", "val"]
+    again, _ = _json_main(capsys, file_args)
+    assert again["total"] == pytest.approx(scored["total"], abs=1e-9)
+    assert again == scored
+    # Person 38 has no torso size: left out and said so.
+    assert scored["notes"] == [
+        f"{tiny_lsp / 'joints.mat'}: 1 people without both torso joints visible left out"
+    ]
+    # Without --split the file does not line up with joints.mat: say which split it holds.
+    assert evaluate.main(file_args[:-2]) == 2
+    err = capsys.readouterr().err
+    assert "names 4 images (37..40)" in err and "pass the --split" in err
+    # The table, and the flip test, reproduce through the file mode too.
+    assert evaluate.main([*model_args, "--out", str(out), "--flip"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.split()[:8] == ["Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank", "Total"]
+    assert "note: " in captured.err and "flip test" in captured.err
+    assert evaluate.main(file_args) == 0
+    assert capsys.readouterr().out == captured.out
+
+
+def test_model_mode_crops_like_predict_frame(tiny_lsp, tiny_models):
+    # The validation pipeline's crop, the model and the inverse map give what
+    # kerashg.predict gives for the same person box.
+    from kerashg import predict
+    from training.datasets import load_records
+
+    records = load_records("lsp", tiny_lsp, "val")
+    runner = predict.load_runner(tiny_models(14))
+    keypoints = evaluate.predict_records(runner, records, tiny_lsp, batch_size=4)
+    assert keypoints.shape == (4, 14, 3)
+    for i, points in enumerate(keypoints):
+        record = records[i]
+        frame = predict._read_rgb(tiny_lsp / record["image_path"])
+        expected = predict.predict_frame(runner, frame, record["center"], record["scale"])
+        close = np.abs(points - expected["keypoints"]).max(axis=-1) < 1e-2
+        assert close.mean() > 0.9  # an argmax may tie differently on a flat random heatmap
+
+
+class OracleRunner:
+    """Gives each crop its record's ground truth (records in pipeline order)."""
+
+    format = "oracle"
+
+    def __init__(self, records, input_size=(64, 64)):
+        from kerashg import transforms
+
+        self.input_size = input_size
+        crop = np.zeros(records.keypoints.shape, np.float32)
+        for i, (kps, center, scale) in enumerate(
+            zip(records.keypoints, records.center, records.scale, strict=True)
+        ):
+            matrix = transforms.get_affine_transform(center, scale, 0.0, input_size)
+            crop[i, :, :2] = transforms.transform_points(kps[:, :2], matrix)
+            crop[i, :, 2] = 1.0
+        self.crop, self.next = crop, 0
+
+    def keypoints(self, images):
+        if not np.asarray(images).any():  # the blank keypoint-count check
+            return np.zeros((len(images), self.crop.shape[1], 3), np.float32)
+        rows = np.arange(self.next, self.next + len(images)) % len(self.crop)
+        self.next += len(images)
+        return self.crop[rows]
+
+
+@pytest.mark.data
+def test_model_mode_coco_matches_file_mode(tiny_models, tmp_path, capsys, monkeypatch):
+    from kerashg import predict
+    from training.datasets import load_records
+
+    root = data_path("coco-mini")
+    annotations = root / "annotations" / "person_keypoints_val2017.json"
+    out = tmp_path / "results.json"
+    args = ["--model", str(tiny_models(17)), "--data", "coco", "--data-dir", str(root)]
+    scored, err = _json_main(capsys, [*args, "--out", str(out), "--batch-size", "16"])
+    assert "68/68 people" in err
+    assert len(json.loads(out.read_text())) == 68
+    file_args = ["--dataset", "coco", "--annotations", str(annotations), "--predictions", str(out)]
+    again, _ = _json_main(capsys, file_args)
+    assert again == pytest.approx(scored, abs=1e-12)
+    # End to end with known answers: ground truth through the crops and back scores AP 1.
+    oracle = OracleRunner(load_records("coco", root, "val"))
+    monkeypatch.setattr(predict, "load_runner", lambda path: oracle)
+    scored, _ = _json_main(capsys, [*args, "--out", str(out), "--batch-size", "16"])
+    assert scored["AP"] == pytest.approx(1.0) and scored["AR"] == pytest.approx(1.0)
+    assert _json_main(capsys, file_args)[0] == scored
+
+
+def test_model_mode_mpii_matches_file_mode(tiny_models, tmp_path, capsys):
+    # A 6-person MPII folder in the hourglass layout: annot/valid.h5 beside images/.
+    rng = np.random.default_rng(5)
+    n = 6
+    names = [f"{i:09d}.jpg".encode() for i in range(n)]
+    _write_images(tmp_path / "images", [name.decode() for name in names], rng)
+    part = rng.uniform(20, 70, (n, 16, 2)).round()
+    part[1, 6] = 0.0  # pelvis of person 1 not annotated
+    (tmp_path / "annot").mkdir()
+    with h5py.File(tmp_path / "annot" / "valid.h5", "w") as f:
+        f["imgname"], f["part"] = np.array(names), part
+        f["center"], f["scale"] = np.tile([[48.0, 40.0]], (n, 1)), np.full(n, 0.4)
+        f["visible"], f["normalize"] = np.ones((n, 16)), np.full(n, 12.0)
+    out = tmp_path / "preds.h5"
+    args = ["--model", str(tiny_models(16)), "--data", "mpii", "--data-dir", str(tmp_path)]
+    scored, err = _json_main(capsys, [*args, "--out", str(out)])
+    assert "annot/valid.h5 --predictions" in err
+    file_args = ["--dataset", "mpii", "--annotations", str(tmp_path / "annot" / "valid.h5")]
+    again, _ = _json_main(capsys, [*file_args, "--predictions", str(out)])
+    assert again["total"] == pytest.approx(scored["total"], abs=1e-9) and again == scored
+
+
+def test_model_mode_bad_input_exits_2_with_one_line(tiny_lsp, tiny_models, tmp_path, capsys):
+    model = str(tiny_models(14))
+
+    def error(args):
+        assert evaluate.main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "\n" not in err, err
+        return err
+
+    lsp = ["--data", "lsp", "--data-dir", str(tiny_lsp)]
+    err = error(["--model", str(tiny_models(16)), *lsp])
+    assert err == (
+        f"error: {tiny_models(16)}: the model gives 16 keypoints (a mpii model?) but "
+        "--data lsp has 14 (lsp joints)"
+    )
+    assert error(["--model", str(tmp_path / "nope.keras"), *lsp]) == (
+        f"error: {tmp_path / 'nope.keras'}: model artifact not found (--model)"
+    )
+    err = error(["--model", model, "--data", "lsp", "--data-dir", str(tmp_path / "none")])
+    assert err == f"error: {tmp_path / 'none'}: data folder not found (--data-dir)"
+    assert "need --model" in error(["--dataset", "lsp", "--annotations", "a", "--predictions",
+                                    "p", "--flip"])  # fmt: skip
+    assert "not with --model" in error(["--model", model, *lsp, "--predictions", "p"])
+    assert "needs --data-dir" in error(["--model", model, "--data", "lsp"])
+    assert "--split in file mode is for --dataset lsp" in error(
+        ["--dataset", "mpii", "--annotations", "a", "--predictions", "p", "--split", "val"]
+    )
+
+
+def test_flip_needs_heatmaps(tiny_lsp):
+    from training.datasets import load_records
+
+    records = load_records("lsp", tiny_lsp, "val")
+    with pytest.raises(EvaluationInputError, match="--flip needs heatmaps.*'oracle'"):
+        evaluate.predict_records(OracleRunner(records), records, tiny_lsp, flip=True)

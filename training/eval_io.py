@@ -170,7 +170,7 @@ def load_mpii_annotations(path) -> GroundTruth:
 
 
 # -------------------------------------------------------------------- LSP
-def load_lsp_annotations(path) -> GroundTruth:
+def load_lsp_annotations(path, rows=None) -> GroundTruth:
     """LSP ground truth from `joints.mat`, torso-normalised.
 
     Two layouts of `joints` (x, y and a flag per joint):
@@ -184,6 +184,8 @@ def load_lsp_annotations(path) -> GroundTruth:
 
     Args:
         path: str or Path.
+        rows: optional int sequence, the people (0-based columns of `joints`) to
+            keep, in this order, e.g. the images of one split. Default: all.
 
     Returns:
         `GroundTruth` with K = 14 joints in LSP order; normaliser = torso size (left
@@ -203,6 +205,14 @@ def load_lsp_annotations(path) -> GroundTruth:
         raise EvaluationInputError(
             f"{path}: field 'joints' has shape {joints.shape}; expected (3, 14, N) or (14, 3, N)"
         )
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        n = len(keypoints)
+        if rows.size and not (rows.min() >= 0 and rows.max() < n):
+            raise EvaluationInputError(
+                f"{path}: rows {rows.min()}..{rows.max()} asked for, but 'joints' holds {n} people"
+            )
+        keypoints, annotated = keypoints[rows], annotated[rows]
     keypoints = keypoints[..., :2]
     torso_index = [LSP.index(j) for j in metrics.TORSO_JOINTS]
     torso = metrics.torso_size(keypoints, LSP)
@@ -271,6 +281,40 @@ def load_keypoint_predictions(path, num_people: int, num_joints: int, key: str =
             "Every joint needs a finite prediction"
         )
     return preds
+
+
+def write_keypoint_predictions(path, keypoints, key: str = "preds", image_ids=None) -> pathlib.Path:
+    """Writes predicted keypoints as `load_keypoint_predictions` reads them.
+
+    Args:
+        path: str or Path; `.mat` (MATLAB v5, `scipy.io.savemat`) or `.h5`.
+        keypoints: float (N, K, 2|3), x, y in the annotation's pixel frame (a third
+            column, e.g. a score, is dropped).
+        key: str, the field. Default "preds".
+        image_ids: optional int (N,), written as the field `image_ids` (LSP: the
+            1-based image number of each row, so a split's file says which rows
+            of `joints.mat` it holds).
+
+    Returns:
+        The path written.
+    """
+    path = pathlib.Path(path)
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    if keypoints.ndim != 3 or keypoints.shape[-1] not in (2, 3):
+        raise ValueError(f"keypoints must be (N, K, 2|3). Received: shape={keypoints.shape}")
+    arrays = {key: keypoints[..., :2]}
+    if image_ids is not None:
+        arrays["image_ids"] = np.asarray(image_ids, dtype=np.int64).reshape(-1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".h5":
+        with h5py.File(path, "w") as f:
+            for name, value in arrays.items():
+                f[name] = value
+    elif path.suffix.lower() == ".mat":
+        scipy.io.savemat(path, arrays)
+    else:
+        raise ValueError(f"predictions file must end in .mat or .h5. Received: {path}")
+    return path
 
 
 # ------------------------------------------------------------------- COCO
@@ -367,4 +411,5 @@ __all__ = [
     "load_mpii_annotations",
     "read_arrays",
     "write_coco_results",
+    "write_keypoint_predictions",
 ]
