@@ -231,7 +231,8 @@ def people_evaluation(model_path: str, num_calibration: int = 64, pool: int = 25
     Held-out images: the validation split of the run's data source
     (`training.sources.make_source`, with the run's `config.json` beside the
     model when present), PCK@0.5 normalised by head size in original-image
-    pixels, as `Source.validate` computes it. Calibration: the first
+    pixels, as `Source.validate` computes it (the data set's own PCK: PCK@0.2 of
+    the torso for LSP, PCK@0.5 of head size otherwise). Calibration: the first
     `num_calibration` images of the TRAINING pipeline (augmented crops of the
     training split; for synthetic data a pool of `pool` rendered images, since
     only the training images depend on the pool size), never validation images.
@@ -269,7 +270,7 @@ def people_evaluation(model_path: str, num_calibration: int = 64, pool: int = 25
         return {"pck": source.pck_of(np.asarray(predictions, np.float32))}
 
     return {
-        "task": f"people model {model_path}, PCK@0.5 ({source.normalizer_name})",
+        "task": f"people model {model_path}, {source.pck_label}",
         "model": model,
         "codec": source.codec,
         "held_images": source.val_images,
@@ -387,7 +388,8 @@ def main(argv=None) -> int:
         "--people-model",
         default=None,
         help="accuracy part: judge this training.train model (its run's config.json beside it) "
-        "with PCK@0.5 on its validation split instead of the marker model",
+        "with its own PCK (LSP: PCK@0.2 of the torso) on its validation split instead of the "
+        "marker model",
     )
     args = parser.parse_args(argv)
     parts = args.part or ["latency", "accuracy"]

@@ -86,6 +86,37 @@ def test_device_defaults_and_paper_recipe_on_gpu():
     assert split.phases == ("A", "C") and sum(split.phase_epochs) == 7
 
 
+def test_real_photos_get_their_own_cpu_defaults_and_explicit_options_win():
+    lsp = resolve_config(TrainConfig(data="lsp", data_dir="lspet"), gpu=False)
+    for key, value in config_lib.CPU_REAL_DEFAULTS.items():
+        assert getattr(lsp, key) == value, key
+    assert lsp.input_size == config_lib.CPU_DEFAULTS["input_size"] and lsp.sigma == 2.0
+    synthetic = resolve_config(TrainConfig(), gpu=False)
+    assert synthetic.sigma == 1.0 and synthetic.phase_epochs == (16, 1, 6)
+    assert resolve_config(TrainConfig(data="lsp", data_dir="d", sigma=1.0), gpu=False).sigma == 1.0
+    gpu = resolve_config(TrainConfig(data="lsp", data_dir="d"), gpu=True)
+    assert gpu.sigma == config_lib.GPU_DEFAULTS["sigma"]
+
+
+def test_one_device_trainer_reads_its_dataset_without_a_distributed_iterator(tmp_path):
+    """TensorFlow's distributed iterator runs on a generator dataset whose kernel
+    lowers glibc's trim threshold for the whole process (a 2× slower CPU step)."""
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = kerashg.StackedHourglass(num_stacks=1, num_keypoints=K, filters=8, depth=1,
+                                         input_shape=(SIZE, SIZE, 3))  # fmt: skip
+        optimizer = keras.optimizers.Adam(1e-3)
+    seen = []
+
+    def train_data(epoch, skip, context):
+        seen.append((epoch, skip, context.num_replicas_in_sync))
+        return tf.data.Dataset.range(4)
+
+    trainer = Trainer(model, optimizer, joint_phase(1e-3, 1), strategy=strategy, train_data=train_data,
+                      global_batch_size=2, steps_per_epoch=1, out_dir=tmp_path, tensorboard=False)  # fmt: skip
+    assert isinstance(trainer._dataset(3, 1), tf.data.Dataset) and seen == [(3, 1, 1)]
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
