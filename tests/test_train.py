@@ -300,3 +300,16 @@ def test_short_training_on_coco_mini_runs_end_to_end(tmp_path):
     assert metrics["val_images"] == 16 and 0.0 <= metrics["pck"] <= 100.0
     assert "person box" in metrics["pck_normalizer"]  # COCO has no head boxes
     assert keras.saving.load_model(out / "model.keras").count_params() > 0
+
+
+def test_run_clock_eta_spans_the_remaining_phases_and_validations():
+    from training.loop import RunClock
+
+    clock = RunClock(epochs=4, steps_per_epoch=10)
+    assert "ETA" not in clock.describe()
+    clock.step(1, 30.0, timed=False)  # a tracing step does not set the pace
+    for done in range(2, 11):
+        clock.step(done, 2.0)
+    clock.validated(5.0)
+    assert clock.seconds_left() == pytest.approx(30 * 2.0 + 3 * 5.0)
+    assert clock.describe() == "run 25% done, ETA 1 min 15 s"

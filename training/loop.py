@@ -111,7 +111,8 @@ class Trainer:
             every epoch end). Default 200.
         tensorboard: write TensorBoard summaries to `<out_dir>/logs`. Default True.
         log_every: steps between TensorBoard scalar writes. Default 20.
-        verbose: 1 progress bar (TTY) / one line per epoch (otherwise), 0 silent.
+        verbose: 1 progress bar (TTY) or a line every quarter epoch (otherwise),
+            both with the whole run's ETA across phases; 0 silent.
     """
 
     def __init__(
@@ -161,6 +162,7 @@ class Trainer:
         self.log_every = int(log_every)
         self.verbose = verbose
         self.history: list[dict[str, Any]] = []
+        self._eta = RunClock(sum(p.epochs for p in self.phases), self.steps_per_epoch)
 
         self._initial_trainable = record_trainable(model)
         with strategy.scope():
@@ -347,11 +349,13 @@ class Trainer:
         iterator = iter(self._dataset(global_epoch, skip))
         if self.verbose:
             print(f"Phase {phase.name} ({phase.train}) epoch {epoch + 1}/{phase.epochs}")
+        tty = sys.stdout.isatty()
         bar = keras.utils.Progbar(
             self.steps_per_epoch,
-            stateful_metrics=["loss", "lr", "img/s"],
-            verbose=(1 if sys.stdout.isatty() else 2) if self.verbose else 0,
+            stateful_metrics=["loss", "lr", "img/s", "run ETA min"],
+            verbose=(1 if tty else 0) if self.verbose else 0,
         )
+        report_every = max(1, self.steps_per_epoch // 4)
         losses = []
         lr = float("nan")
         for step in range(skip, self.steps_per_epoch):
@@ -373,7 +377,18 @@ class Trainer:
             self._global_step.assign(global_step + 1)
             losses.append(loss)
             rate = self.global_batch_size / max(elapsed, 1e-9)
-            bar.update(step + 1, [("loss", loss), ("lr", lr), ("img/s", rate)])
+            # The first step of a phase traces its step function: not a step's cost.
+            self._eta.step(global_step + 1, elapsed, timed=step > skip)
+            bar.update(
+                step + 1,
+                [("loss", loss), ("lr", lr), ("img/s", rate), ("run ETA min", self._eta.minutes())],
+            )
+            if self.verbose and not tty and (step + 1) % report_every == 0:
+                print(
+                    f"  step {step + 1}/{self.steps_per_epoch} loss {loss:.4g} lr {lr:.3g} "
+                    f"{rate:.1f} img/s; {self._eta.describe()}",
+                    flush=True,
+                )
             if self._writer is not None and (global_step + 1) % self.log_every == 0:
                 with self._writer.as_default(step=global_step + 1):
                     tf.summary.scalar("train/loss", loss)
@@ -393,7 +408,9 @@ class Trainer:
             "seconds": self.train_seconds,
         }
         if self.validate is not None:
+            tic = time.perf_counter()
             results = self.validate(self.model)
+            self._eta.validated(time.perf_counter() - tic)
             images = results.pop("images", None) if isinstance(results, dict) else None
             record.update(results)
             if self._writer is not None:
@@ -421,6 +438,51 @@ class Trainer:
         self._manager.save(checkpoint_number=int(self._global_step.numpy()))
         if improved:
             self._best_manager.save(checkpoint_number=int(self._global_step.numpy()))
+
+
+class RunClock:
+    """The whole run's progress and ETA across phases, from this process's steps.
+
+    Seconds per step are the mean of the timed steps so far (the first step
+    of each phase, which traces, is left out); each remaining epoch also
+    costs the mean validation time.
+    """
+
+    def __init__(self, epochs: int, steps_per_epoch: int):
+        self.steps_per_epoch = max(int(steps_per_epoch), 1)
+        self.total_steps = max(int(epochs), 1) * self.steps_per_epoch
+        self.done = 0
+        self._step_seconds = self._steps = 0.0
+        self._val_seconds = self._vals = 0.0
+
+    def step(self, done: int, seconds: float, timed: bool = True) -> None:
+        self.done = int(done)
+        if timed:
+            self._step_seconds += seconds
+            self._steps += 1
+
+    def validated(self, seconds: float) -> None:
+        self._val_seconds += seconds
+        self._vals += 1
+
+    def seconds_left(self) -> float:
+        """Estimated seconds to the end of the last phase (NaN before a timed step)."""
+        if not self._steps:
+            return float("nan")
+        left = self.total_steps - self.done
+        per_step = self._step_seconds / self._steps
+        validation = self._val_seconds / self._vals if self._vals else 0.0
+        return left * per_step + math.ceil(left / self.steps_per_epoch) * validation
+
+    def minutes(self) -> float:
+        return self.seconds_left() / 60.0
+
+    def describe(self) -> str:
+        left = self.seconds_left()
+        share = 100.0 * self.done / self.total_steps
+        if not math.isfinite(left):
+            return f"run {share:.0f}% done"
+        return f"run {share:.0f}% done, ETA {int(left // 60)} min {int(left % 60):02d} s"
 
 
 def _summary_available() -> bool:
