@@ -58,6 +58,9 @@ LSP_GROUPS = {**MPII_GROUPS, "Head": ("neck", "head_top")}
 TORSO_JOINTS = ("l_shoulder", "r_hip")
 # MPII curve range of the official script: 0:0.01:0.5.
 MPII_CURVE_THRESHOLDS = np.round(np.arange(0.0, 0.5001, 0.01), 2)
+# Pixels a labelled COCO ground-truth joint may lie past the right or bottom
+# image edge (COCO writes x = width for a joint on the last column).
+COCO_EDGE_TOLERANCE = 1.0
 COCO_STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 
 
@@ -476,6 +479,130 @@ def keypoints_to_coco_results(image_ids, keypoints, scores, category_id=1):
     ]
 
 
+def _number_problem(field: str, value, size: int) -> str | None:
+    """None when `value` is `size` finite numbers, else what was found and expected."""
+    flat = np.ravel(np.asarray(value, dtype=object))
+    numbers = np.array([_as_float(v) for v in flat], dtype=np.float64)
+    expected = f"expected {size} finite number{'s' if size > 1 else ''}"
+    if numbers.size != size:
+        return f"holds {numbers.size} values; {expected}"
+    bad = np.flatnonzero(~np.isfinite(numbers))
+    if bad.size:
+        j = int(bad[0])
+        where = f"joint {j // 3} {'xyv'[j % 3]}" if field == "keypoints" else f"index {j}"
+        return (
+            f"holds {flat[j]!r} at {where} ({bad.size} non-finite or non-numeric values); "
+            f"{expected}"
+        )
+    return None
+
+
+def _as_float(value) -> float:
+    if isinstance(value, bool | int | float | np.number):
+        return float(value)
+    return float("nan")
+
+
+def check_coco_ground_truth(
+    dataset: dict,
+    source: str = "ground truth",
+    num_keypoints: int = 17,
+    tolerance: float = COCO_EDGE_TOLERANCE,
+) -> None:
+    """Refuses COCO ground truth that pycocotools would score silently wrong.
+
+    Checked, for every annotation of a scored category (the `categories` ids):
+    `keypoints` is 3K finite numbers, `bbox` four and `area` one finite number,
+    and every labelled joint (v > 0) lies in its image: 0 <= x <= width +
+    `tolerance` and 0 <= y <= height + `tolerance` (without a width and height
+    in `images`, only x, y >= 0). NaN ground truth would otherwise score any
+    detection as perfect.
+
+    Args:
+        dataset: the parsed annotation dict (`images`, `annotations`, `categories`).
+        source: str, named first in the message (the file).
+        num_keypoints: int, K. Default 17.
+        tolerance: float, pixels a joint may lie past the right or bottom edge.
+
+    Raises:
+        ValueError: `"{source}: annotation {i}: field {name!r}: ..."` for the first
+            bad annotation (i = its position in `annotations`).
+    """
+    scored = {c.get("id") for c in dataset.get("categories") or [] if isinstance(c, dict)}
+    sizes = {}
+    for image in dataset.get("images") or []:
+        if isinstance(image, dict):
+            size = (_as_float(image.get("width")), _as_float(image.get("height")))
+            if all(np.isfinite(size)) and min(size) > 0:
+                sizes[image.get("id")] = size
+    for i, annotation in enumerate(dataset.get("annotations") or []):
+        if not isinstance(annotation, dict):
+            raise ValueError(f"{source}: annotation {i}: is not an object")
+        if annotation.get("category_id") not in scored:
+            continue  # pycocotools never looks at it
+        label = f"{source}: annotation {i} (id {annotation.get('id')})"
+        for field, size in (("keypoints", 3 * int(num_keypoints)), ("bbox", 4), ("area", 1)):
+            if field not in annotation:
+                raise ValueError(f"{label}: field {field!r}: is missing; pycocotools needs it")
+            problem = _number_problem(field, annotation[field], size)
+            if problem:
+                raise ValueError(f"{label}: field {field!r}: {problem}")
+        keypoints = np.asarray(annotation["keypoints"], np.float64).reshape(-1, 3)
+        size = sizes.get(annotation.get("image_id"))
+        limit = (np.inf, np.inf) if size is None else (size[0] + tolerance, size[1] + tolerance)
+        x, y, v = keypoints.T
+        outside = (v > 0) & ((x < 0) | (y < 0) | (x > limit[0]) | (y > limit[1]))
+        if outside.any():
+            j = int(np.flatnonzero(outside)[0])
+            if size is None:
+                expected = "x >= 0 and y >= 0"
+            else:
+                expected = (
+                    f"0 <= x <= {limit[0]:g} and 0 <= y <= {limit[1]:g} (image "
+                    f"{annotation.get('image_id')} is {size[0]:g} x {size[1]:g}, "
+                    f"{tolerance:g} px tolerance)"
+                )
+            raise ValueError(
+                f"{label}: field 'keypoints': joint {j} (v={v[j]:g}) at x={x[j]:g}, "
+                f"y={y[j]:g} lies outside the image ({int(outside.sum())} labelled joints "
+                f"of this annotation do); expected {expected}"
+            )
+
+
+def check_coco_results(
+    results, category_ids, source: str = "results", num_keypoints: int = 17
+) -> None:
+    """Refuses COCO keypoint results that pycocotools would score silently wrong.
+
+    Each result needs 3K finite `keypoints`, a finite `score` and a `category_id`
+    among `category_ids` (pycocotools drops the others without a word: AP 0).
+
+    Args:
+        results: list of result dicts.
+        category_ids: the ground truth's scored category ids.
+        source: str, named first in the message (the file).
+        num_keypoints: int, K. Default 17.
+
+    Raises:
+        ValueError: `"{source}: entry {i}: field {name!r}: ..."` for the first bad result.
+    """
+    category_ids = set(category_ids)
+    for i, result in enumerate(results):
+        if not isinstance(result, dict):
+            raise ValueError(f"{source}: entry {i}: is not an object")
+        for field, size in (("keypoints", 3 * int(num_keypoints)), ("score", 1)):
+            if field not in result:
+                raise ValueError(f"{source}: entry {i}: field {field!r}: is missing")
+            problem = _number_problem(field, result[field], size)
+            if problem:
+                raise ValueError(f"{source}: entry {i}: field {field!r}: {problem}")
+        if result.get("category_id") not in category_ids:
+            raise ValueError(
+                f"{source}: entry {i}: field 'category_id': is {result.get('category_id')!r}, "
+                f"not a category the ground truth scores; expected one of {sorted(category_ids)}"
+            )
+
+
 def coco_keypoint_ap(ground_truth, results, image_ids=None, verbose=False):
     """COCO keypoint AP/AR through pycocotools (`COCOeval(iouType="keypoints")`).
 
@@ -504,6 +631,8 @@ def coco_keypoint_ap(ground_truth, results, image_ids=None, verbose=False):
     results = list(results)
     if not results:
         raise ValueError("results is empty: COCO AP needs at least one detection")
+    check_coco_ground_truth(coco_gt.dataset)
+    check_coco_results(results, coco_gt.getCatIds())
     unknown = {r["image_id"] for r in results} - set(coco_gt.getImgIds())
     if unknown:
         raise ValueError(
@@ -594,12 +723,15 @@ class PCKMetric(keras.metrics.Metric):
 
 
 __all__ = [
+    "COCO_EDGE_TOLERANCE",
     "COCO_STAT_NAMES",
     "MPII_CURVE_THRESHOLDS",
     "MPII_GROUPS",
     "LSP_GROUPS",
     "PCKMetric",
     "PCKResult",
+    "check_coco_ground_truth",
+    "check_coco_results",
     "coco_keypoint_ap",
     "flic_pck",
     "head_size_from_boxes",

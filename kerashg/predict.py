@@ -1,6 +1,6 @@
 """Inference on images, folders and videos from any exported artifact.
 
-    python -m kerashg.predict INPUT [--model ARTIFACT] [--out DIR]
+    python -m kerashg.predict INPUT [--model ARTIFACT] [--out DIR [--force]]
         [--box X,Y,W,H ... | --boxes FILE [--box-score-threshold S]]
         [--smooth [--smooth-min-cutoff HZ] [--smooth-beta B] [--smooth-d-cutoff HZ]]
 
@@ -29,10 +29,18 @@ written. Smoothing needs consecutive frames: `--smooth` on an image or a folder
 is an error.
 
 Outputs in `--out`: `keypoints.json`, the images with one skeleton per person
-drawn (`<name>_pose.jpg`, person boxes as grey rectangles), for ACNN the
-attention masks of every stage over each person's crop (`<name>_masks.jpg`,
-one row per person, as in the paper's Fig. 6), and for a video an annotated
-copy (`<name>_pose.mp4`). The layout of `keypoints.json`:
+drawn (`<name>_<ext>_pose.jpg`, person boxes as grey rectangles), for ACNN the
+attention masks of every stage over each person's crop
+(`<name>_<ext>_masks.jpg`, one row per person, as in the paper's Fig. 6), and
+for a video an annotated copy (`<name>_<ext>_pose.mp4`). Output names keep the
+whole input name, its extension's dot written as `_` (`output_name`):
+`a.jpg` → `a_jpg_pose.jpg`, `a.png` → `a_png_pose.jpg`, `clip.mp4` →
+`clip_mp4_pose.mp4`, so two inputs never share an output. Nothing is
+overwritten silently: when any output of the run already exists in `--out`
+(an earlier run, the user's own file) `predict` refuses before any work,
+with one error naming the file, unless `--force` is given; and no output may
+replace an input of the run (an image, the video, the `--boxes` file, the
+model), with `--force` or not. The layout of `keypoints.json`:
 
     {"model", "format", "keypoint_set", "joint_names", "coordinates",
      "boxes": "whole frame" | "--box" | the --boxes file,
@@ -581,6 +589,67 @@ def resolve_model(model):
     return DEFAULT_MODEL
 
 
+class OutputExistsError(ValueError):
+    """An output of the run would replace a file this run did not write."""
+
+
+def output_name(name: str, tag: str, suffix: str) -> str:
+    """The output file name of an input: `output_name("a.jpg", "pose", ".jpg")` →
+    `"a_jpg_pose.jpg"` (the whole input name, its extension's dot as `_`)."""
+    path = pathlib.PurePath(name)
+    base = path.stem + (f"_{path.suffix[1:]}" if path.suffix else "")
+    return f"{base}_{tag}{suffix}"
+
+
+def _planned_outputs(out: pathlib.Path, inputs, video: bool, masks: bool) -> list[pathlib.Path]:
+    """Every file a run writes in `out` (masks: the ACNN mask panels of images)."""
+    planned = [out / "keypoints.json"]
+    for path in inputs:
+        if video:
+            planned.append(out / output_name(path.name, "pose", ".mp4"))
+            continue
+        planned.append(out / output_name(path.name, "pose", ".jpg"))
+        if masks:
+            planned.append(out / output_name(path.name, "masks", ".jpg"))
+    return planned
+
+
+def check_outputs(planned, protected, force: bool = False) -> None:
+    """Refuses a run whose outputs would replace files it did not write.
+
+    Args:
+        planned: the paths the run will write.
+        protected: paths of the run's inputs (images, video, `--boxes`, model),
+            never written over, with `force` or not.
+        force: bool, replace outputs that already exist (`--force`).
+
+    Raises:
+        OutputExistsError: naming the first such file, before any work.
+    """
+    protected = {pathlib.Path(p).resolve() for p in protected}
+    seen = set()
+    for path in planned:
+        resolved = path.resolve()
+        if resolved in protected:
+            raise OutputExistsError(
+                f"{path}: --out: this output would replace an input of the run; expected an "
+                "--out folder whose output names are not the inputs' (--force does not "
+                "change this)"
+            )
+        if resolved in seen:
+            raise OutputExistsError(f"{path}: --out: two inputs of the run would write it")
+        seen.add(resolved)
+    if force:
+        return
+    existing = [path for path in planned if path.exists()]
+    if existing:
+        raise OutputExistsError(
+            f"{existing[0]}: --out: already exists ({len(existing)} of the run's "
+            f"{len(planned)} output files do: an earlier run's or your own); expected a new "
+            "or empty --out folder, or --force to replace them"
+        )
+
+
 def _rounded(values) -> list:
     return [round(float(v), 3) for v in values]
 
@@ -600,6 +669,7 @@ def predict(
     smooth_min_cutoff: float = 1.0,
     smooth_beta: float = DEFAULT_SMOOTH_BETA,
     smooth_d_cutoff: float = 1.0,
+    force: bool = False,
 ) -> dict:
     """Runs a model on an image, a folder of images or a video and writes the results.
 
@@ -621,6 +691,8 @@ def predict(
             per person track (video only).
         smooth_min_cutoff, smooth_beta, smooth_d_cutoff: the filter's
             parameters (`kerashg.smoothing.OneEuroFilter`), speeds in pixels / s.
+        force: bool, replace outputs that already exist in `out_dir` (never an
+            input). Default False: `OutputExistsError` before any work.
 
     Returns:
         dict: the `keypoints.json` layout of the module docstring.
@@ -665,9 +737,21 @@ def predict(
                 f"boxes dropped by score or category)"
             )
     model = resolve_model(model)
-    runner = model if isinstance(model, Runner) else load_runner(model, num_threads)
     out = pathlib.Path(out_dir) if out_dir is not None else None
+    inputs = files if files is not None else [input_path]
+    protected = [*inputs, *([detections.path] if detections is not None else [])]
+    if not isinstance(model, Runner):
+        protected.append(pathlib.Path(model))
     if out is not None:
+        if out.exists() and not out.is_dir():
+            raise OutputExistsError(f"{out}: --out: is a file; expected a folder")
+        # The outputs every run writes, before the model is loaded...
+        check_outputs(_planned_outputs(out, inputs, files is None, False), protected, force)
+    runner = model if isinstance(model, Runner) else load_runner(model, num_threads)
+    if out is not None:
+        # ... and with the mask panels of a model that has masks, before any image.
+        masks = files is not None and runner.has_masks
+        check_outputs(_planned_outputs(out, inputs, files is None, masks), protected, force)
         out.mkdir(parents=True, exist_ok=True)
     names = None if keypoint_set is None else get_keypoint_set(keypoint_set)
     results = []
@@ -744,15 +828,16 @@ def predict(
         if writer is not None:
             writer.write(drawn)
             return
-        stem = pathlib.Path(name).stem
-        cv2.imwrite(str(out / f"{stem}_pose.jpg"), drawn)
+        cv2.imwrite(str(out / output_name(name, "pose", ".jpg")), drawn)
         panels = [
             draw.overlay_masks(cv2.cvtColor(p["crop"], cv2.COLOR_RGB2BGR), p["masks"])
             for p in people
             if "masks" in p
         ]
         if panels:  # one row of stage panels per person
-            cv2.imwrite(str(out / f"{stem}_masks.jpg"), np.concatenate(panels, axis=0))
+            cv2.imwrite(
+                str(out / output_name(name, "masks", ".jpg")), np.concatenate(panels, axis=0)
+            )
 
     if files is not None:
         for path in files:
@@ -772,7 +857,7 @@ def predict(
                 if out is not None and writer is None:
                     height, width = frame_bgr.shape[:2]
                     writer = cv2.VideoWriter(
-                        str(out / f"{input_path.stem}_pose.mp4"),
+                        str(out / output_name(input_path.name, "pose", ".mp4")),
                         cv2.VideoWriter_fourcc(*"mp4v"),
                         fps,
                         (width, height),
@@ -834,6 +919,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--out", default=None, help="output folder (default: print JSON only)")
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace outputs that already exist in --out (default: refuse, before any "
+        "work); an input is never replaced",
+    )
+    parser.add_argument(
         "--keypoint-set", default=None, help="mpii, coco or lsp (default: from joint count)"
     )
     parser.add_argument("--score-threshold", type=float, default=0.0)
@@ -894,6 +985,7 @@ def main(argv=None) -> int:
             smooth_min_cutoff=args.smooth_min_cutoff,
             smooth_beta=args.smooth_beta,
             smooth_d_cutoff=args.smooth_d_cutoff,
+            force=args.force,
         )
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}".replace("\n", " "), file=sys.stderr)

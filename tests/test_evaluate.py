@@ -509,3 +509,118 @@ def test_flip_needs_heatmaps(tiny_lsp):
     records = load_records("lsp", tiny_lsp, "val")
     with pytest.raises(EvaluationInputError, match="--flip needs heatmaps.*'oracle'"):
         evaluate.predict_records(OracleRunner(records), records, tiny_lsp, flip=True)
+
+
+# ------------------------------------------------- COCO: bad input never scores
+def _coco_files(tmp_path, edit_gt=None, edit_results=None):
+    """A two-image COCO ground truth and its perfect results, optionally edited."""
+    rng = np.random.default_rng(0)
+    images = [{"id": i, "file_name": f"{i}.jpg", "width": 200, "height": 100} for i in (1, 2)]
+    annotations = []
+    for i, image_id in enumerate((1, 1, 2)):
+        xy = rng.uniform([10, 10], [190, 90], (17, 2)).round(1)
+        keypoints = np.column_stack([xy, np.full(17, 2.0)]).reshape(-1).tolist()
+        x0, y0 = xy.min(axis=0)
+        w, h = xy.max(axis=0) - xy.min(axis=0)
+        annotations.append(
+            {"id": 10 + i, "image_id": image_id, "category_id": 1, "iscrowd": 0,
+             "keypoints": keypoints, "num_keypoints": 17, "bbox": [x0, y0, w, h],
+             "area": float(w * h)}
+        )  # fmt: skip
+    gt = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "person"}]}
+    results = [
+        {"image_id": a["image_id"], "category_id": 1, "keypoints": list(a["keypoints"]),
+         "score": 1.0}
+        for a in annotations
+    ]  # fmt: skip
+    if edit_gt:
+        edit_gt(gt)
+    if edit_results:
+        edit_results(results)
+    (tmp_path / "gt.json").write_text(json.dumps(gt))  # NaN is written as NaN
+    (tmp_path / "res.json").write_text(json.dumps(results))
+    return ["--dataset", "coco", "--annotations", str(tmp_path / "gt.json"),
+            "--predictions", str(tmp_path / "res.json"), "--json"]  # fmt: skip
+
+
+def _set_keypoint(index, joint, value):
+    def edit(data):
+        items = data["annotations"] if "annotations" in data else data
+        items[index]["keypoints"][3 * joint : 3 * joint + len(value)] = value
+
+    return edit
+
+
+def test_coco_clean_files_score_ap_one_and_edge_tolerance(tmp_path, capsys):
+    assert evaluate.main(_coco_files(tmp_path)) == 0
+    assert json.loads(capsys.readouterr().out)["AP"] == pytest.approx(1.0)
+    # A joint up to 1 px past the right / bottom edge (COCO writes x = width) is fine.
+    at_edge = _set_keypoint(0, 3, [200.9, 100.5])
+    assert evaluate.main(_coco_files(tmp_path, at_edge, at_edge)) == 0
+    assert json.loads(capsys.readouterr().out)["AP"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        # NaN ground truth used to count as perfect: far-off detections scored AP 1.
+        (_set_keypoint(1, 4, [float("nan")]),
+         "annotation 1 (id 11): field 'keypoints': holds nan at joint 4 x"),
+        (_set_keypoint(2, 0, [float("inf"), 5.0]),
+         "annotation 2 (id 12): field 'keypoints': holds inf at joint 0 x"),
+        (_set_keypoint(0, 5, [250.0, 50.0]),
+         "annotation 0 (id 10): field 'keypoints': joint 5 (v=2) at x=250, y=50 lies outside "
+         "the image (1 labelled joints of this annotation do); expected 0 <= x <= 201 and "
+         "0 <= y <= 101 (image 1 is 200 x 100, 1 px tolerance)"),
+        (_set_keypoint(2, 16, [12.0, -3.0]),
+         "annotation 2 (id 12): field 'keypoints': joint 16 (v=2) at x=12, y=-3 lies outside"),
+        (lambda gt: gt["annotations"][1].update(area=float("nan")),
+         "annotation 1 (id 11): field 'area': holds nan at index 0"),
+        (lambda gt: gt["annotations"][0].pop("bbox"), "annotation 0 (id 10): field 'bbox': is missing"),
+    ],
+)  # fmt: skip
+def test_coco_bad_ground_truth_is_one_error_line(tmp_path, capsys, edit, expected):
+    assert evaluate.main(_coco_files(tmp_path, edit_gt=edit)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"error: {tmp_path / 'gt.json'}: "), err
+    assert expected in err, err
+
+
+def test_coco_unlabelled_joint_outside_the_image_is_fine(tmp_path, capsys):
+    hidden = _set_keypoint(0, 5, [-40.0, 500.0, 0.0])  # v = 0: pycocotools ignores it
+    assert evaluate.main(_coco_files(tmp_path, edit_gt=hidden)) == 0
+    assert json.loads(capsys.readouterr().out)["AP"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        # A category the ground truth does not score used to give AP 0 with exit 0.
+        (lambda r: r[1].update(category_id=2),
+         "entry 1: field 'category_id': is 2, not a category the ground truth scores; "
+         "expected one of [1]"),
+        (_set_keypoint(0, 2, [float("nan")]), "entry 0: field 'keypoints': holds nan at joint 2 x"),
+        (lambda r: r[2].update(score=float("inf")), "entry 2: field 'score': holds inf at index 0"),
+    ],
+)  # fmt: skip
+def test_coco_bad_results_are_one_error_line(tmp_path, capsys, edit, expected):
+    assert evaluate.main(_coco_files(tmp_path, edit_results=edit)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"error: {tmp_path / 'res.json'}: "), err
+    assert expected in err, err
+
+
+def test_coco_keypoint_ap_refuses_bad_input_without_files(tmp_path):
+    from kerashg import metrics
+
+    _coco_files(tmp_path, edit_gt=_set_keypoint(0, 1, [float("nan")]))
+    gt = json.loads((tmp_path / "gt.json").read_text())
+    results = json.loads((tmp_path / "res.json").read_text())
+    with pytest.raises(
+        ValueError, match=r"ground truth: annotation 0 \(id 10\): field 'keypoints'"
+    ):
+        metrics.coco_keypoint_ap(gt, results)
+    gt["annotations"][0]["keypoints"][3] = 5.0
+    results[0]["category_id"] = 3
+    with pytest.raises(ValueError, match="results: entry 0: field 'category_id': is 3"):
+        metrics.coco_keypoint_ap(gt, results)

@@ -89,7 +89,7 @@ def test_predict_image_and_folder_write_json_and_drawings(acnn_file, tmp_path):
     for result in saved["results"]:
         keypoints = np.asarray(result["keypoints"])
         assert keypoints.shape == (16, 3)
-    for stem in ("a", "b"):
+    for stem in ("a_png", "b_jpg"):  # the whole input name: a.png → a_png_pose.jpg
         drawn = cv2.imread(str(out / f"{stem}_pose.jpg"))
         assert drawn is not None
         masks = cv2.imread(str(out / f"{stem}_masks.jpg"))
@@ -118,7 +118,7 @@ def test_predict_video_writes_annotated_video(acnn_file, tmp_path):
     out = tmp_path / "out"
     report = predict.predict(video, acnn_file, out)
     assert [r["frame"] for r in report["results"]] == [0, 1, 2]
-    capture = cv2.VideoCapture(str(out / "clip_pose.mp4"))
+    capture = cv2.VideoCapture(str(out / "clip_mp4_pose.mp4"))
     frames = 0
     while capture.read()[0]:
         frames += 1
@@ -206,9 +206,9 @@ def test_two_boxes_on_a_coco_photo_give_two_people(coco_acnn_file, tmp_path, cap
     assert result["image"] == image.name and len(result["people"]) == 2
     _assert_inside_crops(result["people"], boxes)
     assert result["keypoints"] == result["people"][0]["keypoints"]  # one-person alias
-    drawn = cv2.imread(str(out / f"{image.stem}_pose.jpg"))
+    drawn = cv2.imread(str(out / predict.output_name(image.name, "pose", ".jpg")))
     assert drawn is not None and drawn.shape == cv2.imread(str(image)).shape
-    masks = cv2.imread(str(out / f"{image.stem}_masks.jpg"))
+    masks = cv2.imread(str(out / predict.output_name(image.name, "masks", ".jpg")))
     assert masks.shape == (2 * 64, 2 * 64, 3)  # one row per person, one panel per stage
 
     # The same people from a COCO detection-results file (matched by image_id),
@@ -230,7 +230,7 @@ def test_two_boxes_on_a_coco_photo_give_two_people(coco_acnn_file, tmp_path, cap
     people = from_file["results"][0]["people"]
     assert [p["box_score"] for p in people] == [0.9, 0.8]
     assert [p["keypoints"] for p in people] == [p["keypoints"] for p in result["people"]]
-    assert (out_file / f"{image.stem}_pose.jpg").is_file()
+    assert (out_file / predict.output_name(image.name, "pose", ".jpg")).is_file()
 
 
 def test_boxes_file_matches_by_file_name_and_leaves_unmatched_images_empty(tmp_path):
@@ -307,7 +307,7 @@ def test_smooth_filters_each_person_track_of_a_video(tmp_path):
             got = np.asarray(after["people"][track]["keypoints"])
             np.testing.assert_allclose(got[:, :2], expected, atol=2e-3)
             np.testing.assert_array_equal(got[:, 2], keypoints[:, 2])
-    assert (out / "clip_pose.mp4").is_file()
+    assert (out / "clip_mp4_pose.mp4").is_file()
 
 
 def test_boxes_file_on_a_video_matches_frames_and_keeps_tracks(tmp_path):
@@ -409,3 +409,86 @@ def test_draw_people_draws_every_person():
     assert (draw.draw_people(image, []) == image).all()
     with pytest.raises(ValueError, match="one box per person"):
         draw.draw_people(image, [left], [])
+
+
+# ------------------------------------------------- outputs never replace a file
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_output_names_keep_the_whole_input_name():
+    assert predict.output_name("a.jpg", "pose", ".jpg") == "a_jpg_pose.jpg"
+    assert predict.output_name("a.png", "pose", ".jpg") == "a_png_pose.jpg"
+    assert predict.output_name("x.y.JPEG", "masks", ".jpg") == "x.y_JPEG_masks.jpg"
+    assert predict.output_name("clip.mp4", "pose", ".mp4") == "clip_mp4_pose.mp4"
+
+
+def test_same_stem_images_get_their_own_outputs(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    _write_image(folder / "a.jpg", 0)
+    _write_image(folder / "a.png", 1, (100, 60, 3))
+    out = tmp_path / "out"
+    report = predict.predict(folder, JitterRunner(), out)
+    assert [r["image"] for r in report["results"]] == ["a.jpg", "a.png"]
+    assert cv2.imread(str(out / "a_jpg_pose.jpg")).shape == (80, 120, 3)
+    assert cv2.imread(str(out / "a_png_pose.jpg")).shape == (100, 60, 3)
+
+
+def test_existing_outputs_are_refused_without_force(tmp_path, capsys):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    _write_image(folder / "a.jpg", 0)
+    _write_image(folder / "b.png", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b_png_pose.jpg").write_bytes(b"the user's own file")
+    (out / "notes.txt").write_text("keep")
+    before = _snapshot(out)
+    args = [str(folder), "--model", "unused.keras", "--out", str(out)]
+    # Refused before any work: the (missing) model is not even opened.
+    assert predict.main(args) == 2
+    line = _error_line(capsys)
+    assert line == (
+        f"error: {out / 'b_png_pose.jpg'}: --out: already exists (1 of the run's 3 output "
+        "files do: an earlier run's or your own); expected a new or empty --out folder, or "
+        "--force to replace them"
+    )
+    assert _snapshot(out) == before
+    # An earlier run's results are refused too; --force replaces them.
+    (out / "b_png_pose.jpg").unlink()
+    predict.predict(folder, JitterRunner(), out)
+    with pytest.raises(predict.OutputExistsError, match="keypoints.json: --out: already exists"):
+        predict.predict(folder, JitterRunner(), out)
+    (out / "a_jpg_pose.jpg").write_bytes(b"stale")
+    predict.predict(folder, JitterRunner(), out, force=True)
+    assert cv2.imread(str(out / "a_jpg_pose.jpg")) is not None
+    assert (out / "notes.txt").read_text() == "keep"
+
+
+def test_out_in_the_input_folder_never_replaces_an_input(tmp_path, capsys):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    _write_image(folder / "a.jpg", 0)
+    _write_image(folder / "a_jpg_pose.jpg", 1)  # an input named like a.jpg's output
+    inputs = _snapshot(folder)
+    for force in ([], ["--force"]):
+        assert predict.main([str(folder), "--model", "m.keras", "--out", str(folder), *force]) == 2
+        line = _error_line(capsys)
+        assert line.startswith(f"error: {folder / 'a_jpg_pose.jpg'}: --out: this output would ")
+        assert "replace an input of the run" in line
+        assert _snapshot(folder) == inputs
+    # --out = the input folder without such a clash writes beside the inputs.
+    (folder / "a_jpg_pose.jpg").unlink()
+    predict.predict(folder, JitterRunner(), folder)
+    assert (folder / "a.jpg").read_bytes() == inputs["a.jpg"]
+    assert sorted(p.name for p in folder.iterdir()) == ["a.jpg", "a_jpg_pose.jpg", "keypoints.json"]
+    # A --boxes file named like an output is an input too.
+    boxes = tmp_path / "out" / "keypoints.json"
+    boxes.parent.mkdir()
+    boxes.write_text(json.dumps([{"file_name": "a.jpg", "bbox": [0, 0, 20, 20], "score": 1.0}]))
+    with pytest.raises(predict.OutputExistsError, match="would replace an input"):
+        predict.predict(
+            folder / "a.jpg", JitterRunner(), boxes.parent, boxes_file=boxes, force=True
+        )
+    assert json.loads(boxes.read_text())[0]["bbox"] == [0, 0, 20, 20]

@@ -338,6 +338,15 @@ def load_coco_annotations(path) -> dict:
             f"'categories'. Found: {found}"
         )
     data.setdefault("categories", [{"id": 1, "name": "person"}])
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data[key], list):
+            raise EvaluationInputError(
+                f"{path}: field {key!r}: is a {type(data[key]).__name__}; expected a list"
+            )
+    try:  # non-finite, misplaced or incomplete ground truth: pycocotools would score it
+        metrics.check_coco_ground_truth(data, str(path))
+    except ValueError as error:
+        raise EvaluationInputError(str(error)) from None
     return data
 
 
@@ -365,18 +374,21 @@ def load_coco_results(path, annotations: dict, num_joints: int = COCO.num_keypoi
         missing = [k for k in ("image_id", "category_id", "keypoints", "score") if k not in result]
         if missing:
             raise EvaluationInputError(f"{path}: entry {i} lacks {missing}; found {sorted(result)}")
-        values = np.asarray(result["keypoints"], dtype=np.float64)
+        values = np.ravel(np.asarray(result["keypoints"], dtype=object))
         if values.shape != (3 * num_joints,):
             raise EvaluationInputError(
                 f"{path}: entry {i} 'keypoints' has {values.size} numbers; expected "
                 f"{3 * num_joints} (x, y, score for {num_joints} joints)"
             )
-        if not np.isfinite(values).all() or not np.isfinite(float(result["score"])):
-            raise EvaluationInputError(f"{path}: entry {i} holds non-finite keypoints or score")
         if result["image_id"] not in image_ids:
             raise EvaluationInputError(
                 f"{path}: entry {i} names image_id={result['image_id']}, absent from the annotations"
             )
+    scored = [c.get("id") for c in annotations["categories"] if isinstance(c, dict)]
+    try:  # non-finite values, a category the ground truth does not score (AP 0)
+        metrics.check_coco_results(results, scored, str(path), num_joints)
+    except ValueError as error:
+        raise EvaluationInputError(str(error)) from None
     return results
 
 

@@ -47,7 +47,12 @@ keypoint decoding is used, as `kerashg.predict` does.
 
 Bad input (a missing file or folder, a wrong layout, a model whose keypoint
 count is not the data set's) exits with code 2 and a one-line `error:` message
-naming the file.
+naming the file. So does input pycocotools would score silently wrong: COCO
+ground truth whose `keypoints`, `bbox` or `area` are not finite, or with a
+labelled joint (v > 0) negative or more than 1 px past its image's width or
+height; results with non-finite values or a `category_id` the ground truth
+does not score (see `kerashg.metrics.check_coco_ground_truth` and
+`check_coco_results`).
 """
 
 from __future__ import annotations

@@ -234,17 +234,88 @@ class Trainer:
         return float(self._seconds.numpy())
 
     def restore(self) -> bool:
-        """Restores the latest checkpoint of `out_dir`; False when there is none."""
-        path = self._manager.latest_checkpoint
-        if path is None:
-            return False
-        self._checkpoint.restore(path).assert_existing_objects_matched()
-        if self.verbose:
-            print(
-                f"Resumed from {path}: phase {self.phases[int(self._phase.numpy())].name if int(self._phase.numpy()) < len(self.phases) else 'done'}, "
-                f"epoch {int(self._epoch.numpy())}, step {int(self._step.numpy())} "
-                f"(global step {int(self._global_step.numpy())})"
+        """Restores the newest checkpoint of `out_dir/ckpt` that restores.
+
+        The candidates are the `ckpt-N.index` files on disk, newest (highest N)
+        first, not only the one the `checkpoint` index file names: a damaged
+        index file or a damaged newest checkpoint (truncated data, unreadable
+        index) falls back to the next older one, and one line says which was
+        used and what was skipped. Nothing is deleted.
+
+        Returns:
+            True when a checkpoint was restored; False when the folder holds none.
+
+        Raises:
+            ValueError: checkpoint files are there but none restores (one line
+                naming each and why; `training.train` prints it as `error:`).
+        """
+        directory = pathlib.Path(self._manager.directory)
+        candidates = {}
+        for index_file in directory.glob("ckpt-*.index"):
+            number = index_file.name[len("ckpt-") : -len(".index")]
+            if number.isdigit():
+                candidates[int(number)] = str(directory / f"ckpt-{number}")
+        if not candidates:
+            # An index file or checkpoint data without any ckpt-N.index: a checkpoint
+            # was there (an unfinished first save leaves only a `_temp` folder).
+            present = sorted(
+                p.name for p in [*directory.glob("checkpoint"), *directory.glob("ckpt-*.data-*")]
             )
+            if present:
+                raise ValueError(
+                    f"{directory}: --resume: no checkpoint to restore (no ckpt-N.index file); "
+                    f"found {present[:6]}. Nothing was deleted; start a new run in another "
+                    "--out folder or restore the files"
+                )
+            return False
+        skipped = []
+        for number in sorted(candidates, reverse=True):
+            path = candidates[number]
+            try:
+                self._checkpoint.restore(path).assert_existing_objects_matched()
+            # What TensorFlow raises for a damaged file (a truncated shard:
+            # IndexError "Read less bytes than requested"; a bad index: DataLossError)
+            # or one of another model (AssertionError).
+            except (
+                tf.errors.OpError,
+                ValueError,
+                AssertionError,
+                IndexError,
+                KeyError,
+                OSError,
+                RuntimeError,
+            ) as error:
+                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                skipped.append(f"ckpt-{number} ({type(error).__name__}: {reason[:160]})")
+                continue
+            break
+        else:
+            raise ValueError(
+                f"{directory}: --resume: no checkpoint restores: {'; '.join(skipped)}. "
+                "Nothing was deleted; start a new run in another --out folder or restore "
+                "the files"
+            )
+        notes = []
+        if skipped:
+            notes.append(f"skipped damaged {', '.join(skipped)}")
+        index = self._manager.latest_checkpoint
+        if index is None:
+            notes.append(f"the index file {directory / 'checkpoint'} is missing or unreadable")
+        elif pathlib.Path(index).name not in [pathlib.Path(path).name] + [
+            s.split(" ")[0] for s in skipped
+        ]:
+            notes.append(f"the index file named {pathlib.Path(index).name}")
+        note = f" [{'; '.join(notes)}]" if notes else ""
+        if self.verbose:
+            phase = int(self._phase.numpy())
+            print(
+                f"Resumed from {path}: phase "
+                f"{self.phases[phase].name if phase < len(self.phases) else 'done'}, "
+                f"epoch {int(self._epoch.numpy())}, step {int(self._step.numpy())} "
+                f"(global step {int(self._global_step.numpy())}){note}"
+            )
+        elif notes:
+            print(f"warning: resumed from {path}{note}", file=sys.stderr)
         return True
 
     # ------------------------------------------------------------- step functions

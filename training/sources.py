@@ -325,6 +325,26 @@ def make_source(config: TrainConfig) -> Source:
     elif np.isfinite(head_size).all():
         normalizer, name = head_size, "head size"
     else:
+        if config.data == "mpii":
+            # MPII's PCKh is measured against each person's head size: a missing one
+            # is a broken annotation file, not a reason to measure against another size.
+            from training.datasets.records import AnnotationError
+
+            heads = np.asarray(val_records.head_size, np.float64)
+            bad = np.flatnonzero(~np.isfinite(heads))
+            i = int(bad[0]) if bad.size else 0
+            field = {".h5": "normalize", ".mat": "head box (x1, y1, x2, y2)"}.get(
+                pathlib.Path(val_records.source).suffix.lower(), "head box"
+            )
+            raise AnnotationError(
+                val_records.source,
+                int(val_records.id[i]),
+                field,
+                f"head size is {heads[i] if bad.size else 'not finite'} for "
+                f"{max(bad.size, 1)} of the {len(val_records)} validation people; expected "
+                "a finite head size for every MPII person (the PCKh normaliser: `normalize` "
+                "of valid.h5 or the head boxes of the official .mat)",
+            )
         # COCO has no head boxes: a tenth of the person box side stands in.
         normalizer = np.where(np.isfinite(head_size), head_size, PIXEL_STD * scale * BOX_FRACTION)
         name = f"head size, or {BOX_FRACTION} x person box where unknown"
