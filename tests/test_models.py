@@ -276,3 +276,24 @@ def test_stem_filters_narrow_only_the_stem_and_round_trip(model_class):
     assert wide.count_params() - narrow.count_params() == stem_params - narrow_stem_params
     clone = model_class.from_config(narrow.get_config())
     assert clone.get_config()["stem_filters"] == [8, 16]
+
+
+def test_shipped_model_loads_by_name_and_matches_its_preset():
+    from kerashg.models.presets import SHIPPED_WEIGHTS, weights_path
+
+    assert set(SHIPPED_WEIGHTS) <= set(ACNN.presets)
+    path = weights_path("acnn4_lsp_128")
+    assert path.stat().st_size <= 10 * 2**20  # the one shipped artifact stays small
+    model = ACNN.from_preset("acnn4_lsp_128", weights=True)
+    built = {k: v for k, v in model.get_config().items() if k in ACNN.presets["acnn4_lsp_128"]}
+    expected = dict(ACNN.presets["acnn4_lsp_128"])
+    expected["input_shape"] = tuple(expected["input_shape"])
+    expected["stem_filters"] = list(expected["stem_filters"])
+    built["input_shape"] = tuple(built["input_shape"])
+    assert built == expected
+    fresh = ACNN.from_preset("acnn4_lsp_128")  # random weights: differs from the trained one
+    assert not np.array_equal(fresh.get_layer("stem").weights[0], model.get_layer("stem").weights[0])
+    with pytest.raises(ValueError, match="no constructor arguments"):
+        ACNN.from_preset("acnn4_lsp_128", weights=True, filters=32)
+    with pytest.raises(ValueError, match="No trained weights .* acnn4_lsp_128"):
+        StackedHourglass.from_preset("hg2_mpii_256", weights=True)
