@@ -2,13 +2,67 @@
 
 Public names: the models (`StackedHourglass`, `ACNN`), the `HeatmapCodec`, the
 keypoint sets (`MPII`, `COCO`, `LSP`, `KeypointSet`), the crop transform and the
-metrics.
+metrics, and `load_model`.
+
+`import kerashg` itself imports no TensorFlow: the names that need Keras load
+on first use (PEP 562), so that the TensorFlow-free runtime (`kerashg.predict`
+with a `.tflite` or `.onnx` file) and every command's `--help` stay light. When
+Keras is already imported, the models are imported at once, which registers
+kerashg's layers for `keras.saving.load_model`; otherwise use
+`kerashg.load_model(path)` (or touch any model name first) to load a `.keras`
+file.
 """
+
+import importlib as _importlib
+import sys as _sys
 
 __version__ = "0.1.0"
 
-from kerashg import metrics, transforms
-from kerashg.codec import HeatmapCodec
-from kerashg.keypoints import COCO, LSP, MPII, KeypointSet, get_keypoint_set
-from kerashg.metrics import PCKMetric, coco_keypoint_ap, lsp_pck, mpii_pckh, mpii_pckh_curve, pck
-from kerashg.models import ACNN, StackedHourglass
+from kerashg import transforms  # noqa: E402  (NumPy only)
+from kerashg.keypoints import COCO, LSP, MPII, KeypointSet, get_keypoint_set  # noqa: E402
+
+# Names that import Keras / TensorFlow, loaded on first access.
+_LAZY = {
+    "HeatmapCodec": "kerashg.codec",
+    "PCKMetric": "kerashg.metrics",
+    "coco_keypoint_ap": "kerashg.metrics",
+    "lsp_pck": "kerashg.metrics",
+    "mpii_pckh": "kerashg.metrics",
+    "mpii_pckh_curve": "kerashg.metrics",
+    "pck": "kerashg.metrics",
+    "ACNN": "kerashg.models",
+    "StackedHourglass": "kerashg.models",
+}
+_LAZY_MODULES = ("metrics", "codec", "models", "layers")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+    elif name in _LAZY_MODULES:
+        value = _importlib.import_module(f"kerashg.{name}")
+    else:
+        raise AttributeError(f"module 'kerashg' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))
+
+
+def load_model(path, **kwargs):
+    """`keras.saving.load_model(path)` with kerashg's layers registered.
+
+    Args:
+        path: a `.keras` file.
+        **kwargs: passed to `keras.saving.load_model` (e.g. `compile=False`).
+    """
+    import keras
+
+    _importlib.import_module("kerashg.models")
+    return keras.saving.load_model(path, **kwargs)
+
+
+if "keras" in _sys.modules:
+    _importlib.import_module("kerashg.models")

@@ -1,0 +1,200 @@
+"""One front for every command line of the project.
+
+    from kerashg import cli
+
+    def build_parser():                      # imports no TensorFlow
+        parser = cli.parser("python -m kerashg.predict", __doc__)
+        ...
+        return parser
+
+    def run(args):                           # imports TensorFlow if it needs it
+        ...
+
+    def main(argv=None):
+        return cli.run(build_parser, run, argv)
+
+What `cli.run` does, in order:
+
+1. Silences TensorFlow's start-up logging *before* TensorFlow can load
+   (`quiet_tensorflow`): `TF_CPP_MIN_LOG_LEVEL`, and, for the lines TensorFlow's
+   shared libraries print before logging is set up (absl's preamble, the CUDA
+   stub, the CPU feature notice), the first `import tensorflow` runs with the
+   process's stderr captured; those known lines are dropped and anything else
+   it printed is written back. No oneDNN, CUDA or absl lines on a normal run;
+   `KERASHG_VERBOSE=1` keeps them all.
+2. Builds the parser and parses the arguments; `--help` and argument errors
+   answer before any TensorFlow import (well under a second).
+3. Calls `run(args)`. An `InputError` (the project's error for bad user input,
+   `kerashg.errors`), a missing file or a permission error becomes one line
+   `error: ...` on stderr and exit status 2; `KeyboardInterrupt` exits 130
+   quietly. Any other exception is a bug of ours and keeps its traceback.
+
+This module imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.abc
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kerashg.errors import InputError
+
+#: Exit status of a user error (as argparse uses for a bad option).
+USAGE_EXIT = 2
+
+_ENV_QUIET = {
+    # C++ logging: 0 all, 1 no INFO, 2 no WARNING, 3 no ERROR (the CUDA
+    # cuInit "error" on a CPU machine is logged at ERROR level).
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    # absl's "All log messages before absl::InitializeLog()" preamble.
+    "GLOG_minloglevel": "3",
+    # The oneDNN "custom operations are on" notice is an INFO line; level 3
+    # hides it too.
+}
+
+
+def quiet_tensorflow() -> None:
+    """Silences TensorFlow's start-up logging; call before TensorFlow is imported.
+
+    Does nothing when `KERASHG_VERBOSE` is set to a non-empty value other than
+    `0`. Environment variables the user set explicitly are kept.
+    """
+    if os.environ.get("KERASHG_VERBOSE", "0") not in ("", "0"):
+        return
+    for key, value in _ENV_QUIET.items():
+        os.environ.setdefault(key, value)
+    if "tensorflow" in sys.modules:
+        _quiet_python_loggers()
+    elif not any(isinstance(finder, _QuietImportFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _QuietImportFinder())
+
+
+# Lines TensorFlow's libraries print to the process's stderr while it loads,
+# before its logging settings apply.
+_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|[IW]\d{4} [\d:. ]+\d+ \S+\.cc:\d+\]"
+    r"|To enable the following instructions:"
+    r"|oneDNN custom operations are on)"
+)
+
+
+class _QuietImportFinder(importlib.abc.MetaPathFinder):
+    """Runs the first `import tensorflow` with file descriptor 2 captured."""
+
+    _busy = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow" or self._busy:
+            return None
+        type(self)._busy = True
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            type(self)._busy = False
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+class _QuietLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile(mode="w+b") as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                self.loader.exec_module(module)
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                captured.seek(0)
+                text = captured.read().decode("utf-8", "replace")
+                kept = [line for line in text.splitlines() if line and not _NOISE.match(line)]
+                if kept:
+                    print("\n".join(kept), file=sys.stderr)
+        _quiet_python_loggers()
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+def _quiet_python_loggers() -> None:
+    import logging
+
+    for name in ("tensorflow", "absl", "h5py", "tf2onnx"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks and shows every option's default."""
+
+
+def parser(prog: str, description: str | None = None, **kwargs: Any) -> argparse.ArgumentParser:
+    """An `ArgumentParser` named as the user types the command, defaults shown.
+
+    Args:
+        prog: the command as typed, e.g. `"python -m training.train"`.
+        description: usually the module's docstring.
+        **kwargs: passed to `argparse.ArgumentParser` (e.g. `epilog`).
+    """
+    kwargs.setdefault("formatter_class", HelpFormatter)
+    return argparse.ArgumentParser(prog=prog, description=description, **kwargs)
+
+
+def error_line(error: BaseException) -> str:
+    """The one line printed for a user error."""
+    if isinstance(
+        error, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+    ) and getattr(error, "filename", None):
+        reason = error.strerror or type(error).__name__
+        return f"error: {error.filename}: {reason}"
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"error: {text}"
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exception types a command reports as one `error:` line."""
+    return (InputError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+def run(
+    build_parser: Callable[[], argparse.ArgumentParser],
+    command: Callable[[argparse.Namespace], Any],
+    argv: Sequence[str] | None = None,
+) -> Any:
+    """Parses `argv`, runs `command(args)` and turns user errors into one line.
+
+    Returns:
+        What `command` returned (an int is the caller's exit status).
+
+    Raises:
+        SystemExit: 2 after printing `error: ...` for a user error; 130 on
+            Ctrl-C.
+    """
+    quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    quiet_tensorflow()
+    try:
+        return command(args)
+    except user_errors() as error:
+        print(error_line(error), file=sys.stderr)
+        raise SystemExit(USAGE_EXIT) from None
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
