@@ -10,28 +10,23 @@ Sources (`--calibration-data`):
 - any folder: every image in it, whole frame letterboxed into the model input
   (what `kerashg.predict` does without a person box).
 
-`<data>` is `$KERASHG_DATA`, default `../shared/data` beside the repository.
+`<data>` is `kerashg.datadir.data_root()`: `$KERASHG_DATA`, default `../shared/data`
+beside the repository.
 Images come back as float32 `(N, H, W, 3)` RGB in [0, 1], the model's input.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 
 import numpy as np
 
 from kerashg import transforms
+from kerashg.datadir import data_root
 
 SOURCES = ("synthetic", "mpii", "coco")
-_DEFAULT_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-
-
-def data_root() -> pathlib.Path:
-    """The real-data folder: `$KERASHG_DATA` or `../shared/data` beside the repository."""
-    return pathlib.Path(os.environ.get("KERASHG_DATA", _DEFAULT_DATA))
 
 
 def _read_rgb(path: pathlib.Path) -> np.ndarray:
