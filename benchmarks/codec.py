@@ -18,13 +18,11 @@ import json
 import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import kerashg  # noqa: E402
+import kerashg  # no TensorFlow until a model or codec is used
+from kerashg import cli
+from kerashg.errors import InputError
 
 BATCH = 64
 HEATMAP = 64
@@ -69,6 +67,9 @@ def run(
     input_size: int = 256,
 ) -> dict:
     """Runs the benchmark and returns the figures (ms per 64 people and ratios)."""
+    import keras
+    import tensorflow as tf
+
     codec = kerashg.HeatmapCodec(input_size=input_size, heatmap_size=HEATMAP)
     heatmaps = make_heatmaps(codec)
     heatmaps_tf = tf.constant(heatmaps)
@@ -133,23 +134,30 @@ def format_report(figures: dict) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.codec", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m benchmarks.codec`."""
+    parser = cli.parser("python -m benchmarks.codec", __doc__)
     parser.add_argument(
         "--model-batch", type=int, default=4, help="forward-pass batch (scaled to 64)"
     )
     parser.add_argument("--repeats", type=int, default=20, help="timed decode calls")
     parser.add_argument("--model-repeats", type=int, default=3, help="timed forward passes")
-    parser.add_argument("--stacks", type=int, default=2)
-    parser.add_argument("--filters", type=int, default=256)
-    parser.add_argument("--input-size", type=int, default=256)
+    parser.add_argument("--stacks", type=int, default=2, help="stacks of the hourglass")
+    parser.add_argument("--filters", type=int, default=256, help="channels of the hourglass")
+    parser.add_argument(
+        "--input-size", type=int, default=256, help="model input side in pixels (multiple of 64)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _command(args: argparse.Namespace) -> int:
     for name in ("model_batch", "repeats", "model_repeats", "stacks", "filters", "input_size"):
         if getattr(args, name) < 1:
-            parser.error(
-                f"--{name.replace('_', '-')} must be >= 1. Received: {getattr(args, name)}"
-            )
+            option = f"--{name.replace('_', '-')}"
+            raise InputError(f"{option} must be >= 1. Received: {getattr(args, name)}")
+    if args.input_size % 64:
+        raise InputError(f"--input-size must be a multiple of 64. Received: {args.input_size}")
     figures = run(
         model_batch=args.model_batch,
         repeats=args.repeats,
@@ -160,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(json.dumps(figures) if args.json else format_report(figures))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m benchmarks.codec`; returns the exit status."""
+    return cli.run(build_parser, _command, argv)
 
 
 if __name__ == "__main__":

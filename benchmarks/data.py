@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import time
 from collections.abc import Sequence
+
+from kerashg import cli
+from kerashg.errors import InputError
 
 DATA_CHOICES = ("synthetic", "mpii", "coco", "lsp")
 
@@ -61,10 +63,21 @@ def run_benchmark(
         rendering the pool) and the settings.
     """
     import cv2
+
+    from training.datasets import load_records
+
+    start = time.perf_counter()
+    if data != "synthetic":
+        # Before TensorFlow loads: a wrong folder or annotation answers at once.
+        if data_dir is None:
+            raise InputError(f"--data {data} needs --data-dir (the data set's root folder)")
+        records = load_records(data, data_dir, split, annotation=annotation)
+        images, root = None, data_dir
+    prepare_s = time.perf_counter() - start
+
     import tensorflow as tf
 
     from training.data import PipelineStats, make_dataset, synthetic_source
-    from training.datasets import load_records
 
     if threads is not None:
         cv2.setNumThreads(1)
@@ -78,18 +91,13 @@ def run_benchmark(
                 error,
                 threads,
             )
-    start = time.perf_counter()
     if data == "synthetic":
+        start = time.perf_counter()
         records, images = synthetic_source(
             synthetic_samples, seed=seed, split=split, image_size=input_size, workers=threads
         )
         root = None
-    else:
-        if data_dir is None:
-            raise ValueError(f"data_dir is required for data={data!r}")
-        records = load_records(data, data_dir, split, annotation=annotation)
-        images, root = None, data_dir
-    prepare_s = time.perf_counter() - start
+        prepare_s = time.perf_counter() - start
     stats = PipelineStats()
     dataset = make_dataset(
         records, root, images=images, input_size=input_size, train=train, batch_size=batch_size,
@@ -124,22 +132,44 @@ def run_benchmark(
     }
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="synthetic", choices=DATA_CHOICES)
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--split", default="train")
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m benchmarks.data`."""
+    parser = cli.parser("python -m benchmarks.data", __doc__)
+    parser.add_argument("--data", default="synthetic", choices=DATA_CHOICES, help="data set")
+    parser.add_argument("--data-dir", default=None, help="root folder of a real data set")
+    parser.add_argument("--split", default="train", help="train or val (LSP: all too)")
     parser.add_argument("--annotation", default=None, help="explicit annotation file (real data)")
-    parser.add_argument("--input-size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--batches", type=int, default=30)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--synthetic-samples", type=int, default=512)
+    parser.add_argument("--input-size", type=int, default=256, help="crop side in pixels")
+    parser.add_argument("--batch-size", type=int, default=32, help="samples per batch")
+    parser.add_argument("--batches", type=int, default=30, help="timed batches")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="tf.data and TensorFlow threads, OpenCV limited to 1 (default: TensorFlow's own)",
+    )
+    parser.add_argument(
+        "--synthetic-samples", type=int, default=512, help="rendered in-memory pool (synthetic)"
+    )
     parser.add_argument("--no-augment", action="store_true", help="evaluation crops only")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `python -m benchmarks.data` (bad input: one `error:` line, exit 2)."""
+    cli.run(build_parser, run, argv)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Runs the benchmark the parsed arguments describe and prints its figures."""
+    for name in ("input_size", "batch_size", "batches", "synthetic_samples", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 1. Received: {value}")
+    if args.warmup < 0:
+        raise InputError(f"--warmup must be >= 0. Received: {args.warmup}")
     logging.basicConfig(level=logging.WARNING)
     result = run_benchmark(
         data=args.data, data_dir=args.data_dir, split=args.split, input_size=args.input_size,

@@ -46,25 +46,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import export  # noqa: E402
-import kerashg  # noqa: E402
-from export.verify import format_report, median_latency_ms  # noqa: E402
-from kerashg import metrics  # noqa: E402
-from kerashg.predict import KerasRunner, load_runner  # noqa: E402
+import export  # these four import TensorFlow only when a model is built or converted
+import kerashg
+from export.verify import format_report, median_latency_ms
+from kerashg import cli
+from kerashg.errors import InputError
+from kerashg.predict import KerasRunner, load_runner
 
 
 def _threads(n: int) -> None:
+    import tensorflow as tf
+
     try:
         tf.config.threading.set_intra_op_parallelism_threads(n)
         tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -170,6 +168,8 @@ def marker_task(count: int, size: int = 64, num_keypoints: int = 16, seed: int =
 
 def train_small_model(images, keypoints, epochs: int, log=print):
     """A 2-stack, depth-2, 32-filter StackedHourglass fitted to the marker task."""
+    import keras
+
     size = images.shape[1]
     keras.utils.set_random_seed(0)
     model = kerashg.StackedHourglass(
@@ -197,11 +197,13 @@ def marker_evaluation(model_path: str | None, epochs: int, log=print) -> dict:
     seed. With `model_path`: reuse that `.keras` file if it exists, else train
     and save the model there.
     """
+    from kerashg import metrics
+
     train_images, train_keypoints = marker_task(256, seed=0)
     held_images, held_keypoints = marker_task(256, seed=1)
     calibration, _ = marker_task(64, seed=2)
     if model_path and pathlib.Path(model_path).is_file():
-        model = keras.saving.load_model(model_path, compile=False)
+        model = kerashg.load_model(model_path, compile=False)
         log(f"loaded trained model {model_path}")
     else:
         model = train_small_model(train_images, train_keypoints, epochs, log=log)
@@ -244,7 +246,7 @@ def people_evaluation(model_path: str, num_calibration: int = 64, pool: int = 25
     from training.config import TrainConfig, resolve_config
     from training.sources import make_source
 
-    model = keras.saving.load_model(model_path, compile=False)
+    model = kerashg.load_model(model_path, compile=False)
     config_path = pathlib.Path(model_path).parent / "config.json"
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     saved = json.loads(config_path.read_text()) if config_path.is_file() else {}
@@ -372,10 +374,19 @@ def interleaved_latency_ms(runners: dict, image: np.ndarray, rounds: int = 15) -
     return {name: float(np.median(values)) for name, values in times.items()}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.export", description=__doc__)
-    parser.add_argument("--part", nargs="+", choices=("latency", "accuracy"), default=None)
-    parser.add_argument("--threads", type=int, default=2)
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m benchmarks.export`."""
+    parser = cli.parser("python -m benchmarks.export", __doc__)
+    parser.add_argument(
+        "--part",
+        nargs="+",
+        choices=("latency", "accuracy"),
+        default=["latency", "accuracy"],
+        help="which parts to run",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="TensorFlow, LiteRT and onnxruntime threads"
+    )
     parser.add_argument("--runs", type=int, default=20, help="timed calls per artifact")
     parser.add_argument("--epochs", type=int, default=60, help="training epochs (accuracy)")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
@@ -391,8 +402,22 @@ def main(argv=None) -> int:
         "with its own PCK (LSP: PCK@0.2 of the torso) on its validation split instead of the "
         "marker model",
     )
-    args = parser.parse_args(argv)
-    parts = args.part or ["latency", "accuracy"]
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of `python -m benchmarks.export`; returns the exit status."""
+    return cli.run(build_parser, run, argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the parts the parsed arguments name and prints their tables."""
+    for name in ("threads", "runs", "epochs"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name} must be >= 1. Received: {getattr(args, name)}")
+    if args.people_model and not pathlib.Path(args.people_model).is_file():
+        raise InputError(f"--people-model {args.people_model}: no such file")
+    parts = args.part
     _threads(args.threads)
     output = {}
     with tempfile.TemporaryDirectory(prefix="kerashg-bench-export-") as work:

@@ -24,23 +24,24 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import kerashg  # no TensorFlow until a model is built
+from kerashg import cli
+from kerashg.errors import InputError
 
-from kerashg import ACNN, StackedHourglass  # noqa: E402
-
-MODELS = {"acnn": ACNN, "hourglass": StackedHourglass}
+# Model name → kerashg class name.
+MODELS = {"acnn": "ACNN", "hourglass": "StackedHourglass"}
 DEPTH = 4
 NUM_KEYPOINTS = 16
 
 
 def build_model(args, policy):
+    import keras
+
     keras.config.set_dtype_policy(policy)
     try:
-        return MODELS[args.model](
+        return getattr(kerashg, MODELS[args.model])(
             num_stacks=args.stacks,
             num_keypoints=NUM_KEYPOINTS,
             filters=args.filters,
@@ -53,6 +54,8 @@ def build_model(args, policy):
 
 def conv_flops(model, input_size):
     """FLOPs (2 × MACs) per image of every Conv2D in the traced forward graph."""
+    import tensorflow as tf
+
     forward = tf.function(lambda x: model(x, training=False))
     graph = forward.get_concrete_function(
         tf.TensorSpec((1, input_size, input_size, 3), tf.float32)
@@ -76,11 +79,16 @@ def time_calls(fn, warmup, steps, batch_size):
 
 
 def _block(result):
+    import keras
+
     return keras.tree.map_structure(lambda t: t.numpy(), result)
 
 
 def benchmark_keras(args, policy, jit_compile):
     """Forward and train-step images/s of the Keras model under `policy`."""
+    import keras
+    import tensorflow as tf
+
     model = build_model(args, policy)
     rng = np.random.default_rng(0)
     heatmap_size = args.input_size // 4
@@ -146,6 +154,8 @@ def benchmark_torch(args, precision, layout):
 
 def run(args):
     """Benchmark every requested precision; return {column name: result dict}."""
+    import tensorflow as tf
+
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
     results = {}
@@ -205,22 +215,29 @@ def report(args, results):
             )
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(MODELS), default="hourglass")
-    parser.add_argument("--stacks", type=int, default=2)
-    parser.add_argument("--filters", type=int, default=256)
-    parser.add_argument("--input-size", type=int, default=256)
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m benchmarks.model`."""
+    parser = cli.parser("python -m benchmarks.model", __doc__)
+    parser.add_argument("--model", choices=sorted(MODELS), default="hourglass", help="network")
+    parser.add_argument("--stacks", type=int, default=2, help="number of stacks")
+    parser.add_argument("--filters", type=int, default=256, help="hourglass channels")
+    parser.add_argument(
+        "--input-size", type=int, default=256, help="input side in pixels (multiple of 64)"
+    )
+    parser.add_argument("--batch-size", type=int, default=4, help="images per call")
+    parser.add_argument("--steps", type=int, default=10, help="timed calls")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
     parser.add_argument(
         "--precision",
         nargs="+",
         default=["float32", "mixed_bfloat16"],
         choices=["float32", "mixed_bfloat16", "mixed_float16"],
+        metavar="POLICY",
+        help="Keras dtype policies (float32, mixed_bfloat16, mixed_float16), one column each",
     )
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count(), help="intra-op threads (TF and PyTorch)"
+    )
     parser.add_argument(
         "--inter-op-threads",
         type=int,
@@ -236,12 +253,26 @@ def parse_args(argv=None):
         help="XLA-compile the Keras steps: off, on (bare flag) or both (one column each)",
     )
     parser.add_argument("--torch", action="store_true", help="also run the PyTorch reference")
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def _command(args: argparse.Namespace) -> None:
+    for name in ("stacks", "filters", "input_size", "batch_size", "steps", "threads"):
+        if getattr(args, name) < 1:
+            option = f"--{name.replace('_', '-')}"
+            raise InputError(f"{option} must be >= 1. Received: {getattr(args, name)}")
+    if args.warmup < 0 or args.inter_op_threads < 0:
+        raise InputError("--warmup and --inter-op-threads must be >= 0")
+    if args.input_size % 2 ** (DEPTH + 2):
+        raise InputError(
+            f"--input-size must be a multiple of {2 ** (DEPTH + 2)}. Received: {args.input_size}"
+        )
     report(args, run(args))
+
+
+def main(argv=None) -> None:
+    """Entry point of `python -m benchmarks.model` (bad input: one `error:` line, exit 2)."""
+    cli.run(build_parser, _command, argv)
 
 
 if __name__ == "__main__":

@@ -13,31 +13,36 @@ Python API (the CLI `python -m export` is a thin front over `export_model`):
 Every artifact is written under a temporary name in its folder, verified
 against Keras, and only then renamed into place; an existing output is not
 replaced without `force=True`. `<out>/report.json` lists every artifact.
+
+`import export` imports no TensorFlow: the converters (`to_savedmodel`,
+`to_tflite`, `to_onnx`) and the modules `export.savedmodel`, `export.tflite`,
+`export.onnx` and `export.calibration` load on first use, so that
+`python -m export --help` answers at once.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pathlib
 import tempfile
 from collections.abc import Sequence
 
-from export._files import atomic_output, check_writable
-from export.onnx import to_onnx
-from export.savedmodel import save_serving_model, to_savedmodel
+from export._files import OutputExistsError, atomic_output, check_writable
+from export.options import (
+    DEFAULT_CALIBRATION_STEPS,
+    DEFAULT_INT8_RECIPE,
+    FORMATS,
+    INT8_RECIPES,
+    QUANTIZE,
+)
 from export.tensorrt import (
     TensorRTUnavailableError,
     check_onnx_for_tensorrt,
     tensorrt_status,
     tftrt_status,
     to_tensorrt,
-)
-from export.tflite import (
-    DEFAULT_CALIBRATION_STEPS,
-    DEFAULT_INT8_RECIPE,
-    INT8_RECIPES,
-    to_tflite,
 )
 from export.verify import (
     DEFAULT_THREADS,
@@ -49,8 +54,27 @@ from export.verify import (
     verify,
 )
 
-FORMATS = ("savedmodel", "tflite", "onnx", "tensorrt")
-QUANTIZE = ("float16", "int8")
+# Names that import TensorFlow, loaded on first access (PEP 562).
+_LAZY = {
+    "to_onnx": "export.onnx",
+    "save_serving_model": "export.savedmodel",
+    "to_savedmodel": "export.savedmodel",
+    "to_tflite": "export.tflite",
+}
+_LAZY_MODULES = ("calibration", "onnx", "savedmodel", "tflite")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _LAZY_MODULES:
+        value = importlib.import_module(f"export.{name}")
+    else:
+        raise AttributeError(f"module 'export' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
 # TensorRT precision names of the quantisation options.
 _TRT_PRECISION = {"float32": "fp32", "float16": "fp16", "int8": "int8"}
 
@@ -131,14 +155,14 @@ def export_model(
         passed), `tensorrt_operator_check`.
 
     Raises:
-        FileExistsError: an output exists and `force` is False.
+        OutputExistsError (a FileExistsError): an output exists and `force` is
+            False.
         ExportError: an artifact failed its verification (the report is written
             first; the failed file is not left in place).
     """
     import numpy as np
 
     from export import calibration as calib
-    from export.savedmodel import model_input_size
 
     log = log or (lambda *_: None)
     unknown = set(formats) - set(FORMATS)
@@ -147,17 +171,23 @@ def export_model(
     unknown = set(quantize) - set(QUANTIZE)
     if unknown:
         raise ValueError(f"quantize must be a subset of {QUANTIZE}. Received: {quantize}")
-    model_path = None
-    if isinstance(model, (str, os.PathLike)):
-        model_path = pathlib.Path(model)
-        model = load_keras_model(model_path)
+    if isinstance(calibration_data, (str, os.PathLike)):
+        calib.check_source(calibration_data)  # before the (slow) model load
+    model_path = pathlib.Path(model) if isinstance(model, (str, os.PathLike)) else None
     stem = stem or (model_path.stem if model_path else "model")
     out = pathlib.Path(out)
     paths = artifact_paths(out, stem, formats, quantize)
     report_path = out / "report.json"
     for path in [*paths.values(), report_path]:
-        check_writable(path, force)
+        check_writable(path, force)  # before the (slow) model load
+    if model_path is not None:
+        model = load_keras_model(model_path)
     out.mkdir(parents=True, exist_ok=True)
+
+    # The converters import TensorFlow: only now that the input is known good.
+    from export.onnx import to_onnx
+    from export.savedmodel import model_input_size, save_serving_model, to_savedmodel
+    from export.tflite import to_tflite
 
     input_size = model_input_size(model)
     if isinstance(calibration_data, (str, os.PathLike)):
@@ -318,6 +348,7 @@ __all__ = [
     "ExportError",
     "ExportVerificationError",
     "FORMATS",
+    "OutputExistsError",
     "QUANTIZE",
     "TensorRTUnavailableError",
     "check_onnx_for_tensorrt",

@@ -3,6 +3,10 @@
     python -m export --model MODEL.keras --format savedmodel tflite onnx tensorrt \
         [--quantize float16 int8] [--calibration-data synthetic|mpii|coco|DIR] \
         [--int8-recipe percentile full float_heads float_last_stage] --out DIR [--force]
+
+Exit status: 0 when every artifact passed its verification; 1 (one `error:`
+line naming report.json) when one failed; 2 (one `error:` line) for bad input,
+such as a missing model or an output that exists without `--force`.
 """
 
 from __future__ import annotations
@@ -10,21 +14,33 @@ from __future__ import annotations
 import argparse
 import sys
 
-from export import FORMATS, QUANTIZE, ExportError, export_model
-from export.tflite import INT8_RECIPES
+from export.options import FORMATS, INT8_RECIPES, QUANTIZE
+from kerashg import cli
+from kerashg.errors import InputError
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m export",
-        description="Export a kerashg .keras model, verify every artifact, write report.json.",
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m export`."""
+    parser = cli.parser(
+        "python -m export",
+        "Export a kerashg .keras model, verify every artifact, write report.json.",
     )
     parser.add_argument("--model", required=True, help="the .keras file to export")
     parser.add_argument(
-        "--format", nargs="+", choices=FORMATS, default=["savedmodel", "tflite", "onnx"]
+        "--format",
+        nargs="+",
+        choices=FORMATS,
+        default=["savedmodel", "tflite", "onnx"],
+        metavar="FORMAT",
+        help=f"formats to write: {', '.join(FORMATS)}",
     )
     parser.add_argument(
-        "--quantize", nargs="*", choices=QUANTIZE, default=[], help="extra precisions"
+        "--quantize",
+        nargs="*",
+        choices=QUANTIZE,
+        default=[],
+        metavar="PRECISION",
+        help=f"extra precisions besides float32 (TFLite, TensorRT): {', '.join(QUANTIZE)}",
     )
     parser.add_argument(
         "--calibration-data",
@@ -36,13 +52,22 @@ def main(argv=None) -> int:
         nargs="+",
         choices=INT8_RECIPES,
         default=list(INT8_RECIPES),
-        help="int8 recipes tried in this order until one passes verification "
-        f"(default: all, {INT8_RECIPES[0]} first; see export.tflite)",
+        metavar="RECIPE",
+        help=f"int8 recipes ({', '.join(INT8_RECIPES)}) tried in this order until one "
+        "passes verification (see export.tflite)",
     )
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--force", action="store_true", help="overwrite existing artifacts")
     parser.add_argument("--threads", type=int, default=2, help="runtime threads for latency")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exports as the parsed arguments say; returns the exit status (see above)."""
+    from export import ExportError, export_model
+
+    if args.threads < 1:
+        raise InputError(f"--threads must be >= 1. Received: {args.threads}")
     try:
         export_model(
             args.model,
@@ -54,13 +79,15 @@ def main(argv=None) -> int:
             num_threads=args.threads,
             int8_recipes=args.int8_recipe,
         )
-    except FileExistsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except ExportError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except ExportError as error:  # an artifact failed its verification: see the report
+        print(cli.error_line(error), file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of `python -m export`; returns the exit status."""
+    return cli.run(build_parser, run, argv)
 
 
 if __name__ == "__main__":

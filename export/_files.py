@@ -8,12 +8,18 @@ import pathlib
 import shutil
 import tempfile
 
+from kerashg.errors import InputError
+
+
+class OutputExistsError(InputError, FileExistsError):
+    """An artifact would replace an existing file without `force` (`--force`)."""
+
 
 def check_writable(out: str | os.PathLike, force: bool) -> None:
-    """Raises FileExistsError if `out` exists and `force` is False."""
+    """Raises `OutputExistsError` (a FileExistsError) if `out` exists and `force` is False."""
     out = pathlib.Path(out)
     if out.exists() and not force:
-        raise FileExistsError(f"{out} already exists; pass force=True (--force) to overwrite it")
+        raise OutputExistsError(f"{out} already exists; pass force=True (--force) to overwrite it")
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ import numpy as np
 
 from kerashg import transforms
 from kerashg.datadir import data_root
+from kerashg.errors import InputError
 
 SOURCES = ("synthetic", "mpii", "coco")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -34,7 +35,7 @@ def _read_rgb(path: pathlib.Path) -> np.ndarray:
 
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise ValueError(f"could not read image {path}")
+        raise InputError("is not a readable image (calibration data)", path=path)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -89,7 +90,9 @@ def folder_images(folder, input_size, count: int | None = None) -> np.ndarray:
     folder = pathlib.Path(folder)
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in calibration folder {folder}")
+        raise InputError(
+            f"calibration folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path=folder
+        )
     crops = []
     for path in files[:count]:
         image = _read_rgb(path)
@@ -97,6 +100,27 @@ def folder_images(folder, input_size, count: int | None = None) -> np.ndarray:
         center = ((width - 1) / 2.0, (height - 1) / 2.0)
         crops.append(_crop(image, center, max(width, height) / transforms.PIXEL_STD, input_size))
     return np.stack(crops)
+
+
+def check_source(source: str) -> None:
+    """Refuses a calibration source that cannot give images, before any model is loaded.
+
+    Raises:
+        InputError: not one of `SOURCES` and not a folder, or a folder without
+            images (`IMAGE_SUFFIXES`).
+    """
+    if str(source) in SOURCES:
+        return
+    folder = pathlib.Path(source)
+    if not folder.is_dir():
+        raise InputError(
+            f"Unknown calibration data. Received: calibration_data={str(source)!r}; expected one "
+            f"of {SOURCES} or an existing folder of images"
+        )
+    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+        raise InputError(
+            f"calibration folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path=folder
+        )
 
 
 def load_images(source: str, input_size, count: int = 32, start: int = 0) -> np.ndarray:
@@ -124,7 +148,7 @@ def load_images(source: str, input_size, count: int = 32, start: int = 0) -> np.
         return np.stack(crops)
     folder = pathlib.Path(source)
     if not folder.is_dir():
-        raise ValueError(
+        raise InputError(
             f"Unknown calibration data. Received: calibration_data={source!r}; expected one of "
             f"{SOURCES} or an existing folder of images"
         )

@@ -64,6 +64,15 @@ import numpy as np
 import tensorflow as tf
 
 from export._files import atomic_output, check_writable
+from export.options import (  # noqa: F401  (export.tflite's names since the first version)
+    DEFAULT_CALIBRATION_STEPS,
+    DEFAULT_INT8_RECIPE,
+    INT8_FLOAT_HEADS,
+    INT8_FLOAT_LAST_STAGE,
+    INT8_FULL,
+    INT8_PERCENTILE,
+    INT8_RECIPES,
+)
 from export.savedmodel import (
     HEATMAPS_SIGNATURE,
     IMAGE_INPUT,
@@ -73,16 +82,8 @@ from export.savedmodel import (
 from kerashg.codec import HeatmapCodec
 
 QUANTIZATIONS = ("float32", "float16", "int8")
-# Int8 recipes: "full" quantises every op that has an int8 kernel; "float_heads"
-# keeps the heatmap convolutions (and what follows) in float32.
-INT8_FULL = "full"
-INT8_FLOAT_HEADS = "float_heads"
-# The whole last stage (hourglass and head) in float32, earlier stages in int8.
-INT8_FLOAT_LAST_STAGE = "float_last_stage"
-# Every layer int8 with percentile activation ranges; the decoding tail in float32.
-INT8_PERCENTILE = "percentile"
-INT8_RECIPES = (INT8_PERCENTILE, INT8_FULL, INT8_FLOAT_HEADS, INT8_FLOAT_LAST_STAGE)
-DEFAULT_INT8_RECIPE = INT8_PERCENTILE
+# Int8 recipes (`INT8_PERCENTILE`, ...) and `DEFAULT_CALIBRATION_STEPS`: see
+# `export.options`, where `python -m export --help` reads them without TensorFlow.
 # Activation range of `INT8_PERCENTILE`: the (100 - p) % and p % quantiles of each
 # tensor, per calibration image, averaged over the images.
 RANGE_PERCENTILE = 99.99
@@ -92,8 +93,6 @@ RANGE_PERCENTILE = 99.99
 _QUANTILE_SAMPLE = 1 << 16
 # Alignment of tensor data in the flatbuffer (what the converter writes).
 _BUFFER_ALIGNMENT = 16
-# Calibration images the int8 converter reads by default (more gives little).
-DEFAULT_CALIBRATION_STEPS = 64
 
 
 def _check_quantize(quantize):

@@ -142,7 +142,20 @@ def _quiet_python_loggers() -> None:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's line breaks and shows every option's default."""
+    """Keeps the description's line breaks and shows every option's default.
+
+    Options whose default is None and flags (no value) show none: their help
+    says what happens without them, rather than `(default: None)`. A list
+    default reads as typed: `(default: savedmodel tflite)`.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.nargs == 0:
+            return action.help or ""
+        if isinstance(action.default, (list, tuple)) and "%(default)" not in (action.help or ""):
+            typed = " ".join(map(str, action.default)) or "none"
+            return f"{action.help or ''} (default: {typed.replace('%', '%%')})"
+        return super()._get_help_string(action)
 
 
 def parser(prog: str, description: str | None = None, **kwargs: Any) -> argparse.ArgumentParser:

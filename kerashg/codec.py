@@ -16,13 +16,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# Refinement of the original hourglass code: move the argmax a quarter heatmap pixel
-# toward the higher of its two neighbours along each axis.
-SUBPIXEL_SHIFT = 0.25
-# Sub-pixel refinements `decode` offers (see `HeatmapCodec`).
-REFINEMENTS = ("quarter", "dark")
-# Floor of the smoothed heatmap before its logarithm (DARK refinement).
-_LOG_FLOOR = 1e-10
+from kerashg import decoding
+
+# The quarter-pixel shift, the refinements and the log floor are the NumPy
+# decoder's (`kerashg.decoding`, the one NumPy implementation, TensorFlow-free).
+SUBPIXEL_SHIFT = decoding.SUBPIXEL_SHIFT
+REFINEMENTS = decoding.REFINEMENTS
+_LOG_FLOOR = decoding.LOG_FLOOR
+# Where the flip test's mapped-back heatmaps put a peak, in input pixels right of
+# the truth (`HeatmapCodec.flip_heatmaps`); the decoded average is half of it off.
+FLIP_OFFSET = 1.0
 
 
 def _pair(value, name):
@@ -44,8 +47,14 @@ class HeatmapCodec:
             Default 256.
         heatmap_size: int or (width, height), heatmap size. Default
             `input_size / 4` (the hourglass stride).
-        sigma: float, Gaussian standard deviation in heatmap pixels. Default 1.0
-            (the original code's value at 64×64).
+        sigma: float, Gaussian standard deviation in heatmap pixels. Default
+            1.0. Not the original code's width: pose-hg-train's `-hmGauss 1`
+            only sizes the window of `drawGaussian` (util/img.lua: 2·ceil(3·1)
+            + 1 = 7 pixels), which draws Torch's `image.gaussian(7)`, whose
+            default relative sigma 0.25 of the size makes a standard deviation
+            of 0.25 × 7 = 1.75 heatmap pixels (at 64×64), peak 1, cut off
+            ±3 pixels from the centre, and centred on a whole pixel (no
+            sub-pixel position). `sigma=1.75` is the original's width.
         refine: sub-pixel refinement of the argmax, "quarter" (the original
             hourglass code: a quarter pixel toward the higher neighbour) or
             "dark" (Zhang et al., CVPR 2020, "Distribution-Aware Coordinate
@@ -169,14 +178,8 @@ class HeatmapCodec:
         return tf.stack([x * self.stride[0], y * self.stride[1], score], axis=-1)
 
     def _blur_kernel(self):
-        """The normalised 1-D Gaussian (std `sigma`, radius ceil(2 sigma)) of DARK.
-
-        The radius is capped below the heatmap side, as mirroring requires.
-        """
-        radius = max(1, int(np.ceil(2.0 * self.sigma)))
-        radius = min(radius, min(self.heatmap_size) - 1)
-        taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / self.sigma) ** 2)
-        return (taps / taps.sum()).astype(np.float32)
+        """The normalised 1-D Gaussian of DARK (`kerashg.decoding.blur_kernel`)."""
+        return decoding.blur_kernel(self.sigma, self.heatmap_size)
 
     def _dark_tf(self, heatmaps, at_peak, ix, iy, fallback_x, fallback_y):
         """DARK's Newton step at the argmax (TF ops, gather-free); see `refine`."""
@@ -227,100 +230,75 @@ class HeatmapCodec:
         return tf.where(ok, ix + step_x, fallback_x), tf.where(ok, iy + step_y, fallback_y)
 
     def decode_numpy(self, heatmaps):
-        """NumPy twin of `decode` for evaluation code: (B, h, w, K) → (B, K, 3)."""
-        heatmaps = np.asarray(heatmaps, dtype=np.float32)
-        if heatmaps.ndim != 4:
-            raise ValueError(
-                f"heatmaps must have shape (B, h, w, K). Received: shape={heatmaps.shape}"
-            )
-        b, h, w, k = heatmaps.shape
-        flat = heatmaps.transpose(0, 3, 1, 2).reshape(b, k, h * w)
-        index = flat.argmax(-1)
-        score = flat.max(-1)
-        iy, ix = np.divmod(index, w)
-        bi, ki = np.meshgrid(np.arange(b), np.arange(k), indexing="ij")
-        maps = heatmaps.transpose(0, 3, 1, 2)  # (B, K, h, w)
-        interior_x = (ix > 0) & (ix < w - 1)
-        interior_y = (iy > 0) & (iy < h - 1)
-        right = maps[bi, ki, iy, np.minimum(ix + 1, w - 1)]
-        left = maps[bi, ki, iy, np.maximum(ix - 1, 0)]
-        down = maps[bi, ki, np.minimum(iy + 1, h - 1), ix]
-        up = maps[bi, ki, np.maximum(iy - 1, 0), ix]
-        x = ix + SUBPIXEL_SHIFT * np.sign(right - left) * interior_x
-        y = iy + SUBPIXEL_SHIFT * np.sign(down - up) * interior_y
-        if self.refine == "dark":
-            x, y = self._dark_numpy(maps, bi, ki, ix, iy, x, y)
-        return np.stack([x * self.stride[0], y * self.stride[1], score], axis=-1).astype(np.float32)
-
-    def _dark_numpy(self, maps, bi, ki, ix, iy, fallback_x, fallback_y):
-        """NumPy twin of `_dark_tf`; `maps` is (B, K, h, w)."""
-        taps = self._blur_kernel()
-        radius = len(taps) // 2
-        b, k, h, w = maps.shape
-        pad = [(0, 0), (0, 0), (radius, radius), (radius, radius)]
-        padded = np.pad(maps, pad, mode="reflect")
-        rows = sum(t * padded[:, :, i : i + h] for i, t in enumerate(taps))
-        blurred = sum(t * rows[:, :, :, i : i + w] for i, t in enumerate(taps))
-        logs = np.pad(np.log(np.maximum(blurred, _LOG_FLOOR)), [(0, 0), (0, 0), (1, 1), (1, 1)])
-
-        def at(dy, dx):  # logs[y + dy, x + dx] at every argmax
-            return logs[bi, ki, iy + 1 + dy, ix + 1 + dx]
-
-        gx = 0.5 * (at(0, 1) - at(0, -1))
-        gy = 0.5 * (at(1, 0) - at(-1, 0))
-        hxx = at(0, 1) - 2.0 * at(0, 0) + at(0, -1)
-        hyy = at(1, 0) - 2.0 * at(0, 0) + at(-1, 0)
-        hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
-        det = hxx * hyy - hxy * hxy
-        safe = np.where(det > 0, det, 1.0)
-        margin = radius + 1
-        step_x = -(hyy * gx - hxy * gy) / safe
-        step_y = -(hxx * gy - hxy * gx) / safe
-        ok = (
-            (det > 0)
-            & (hxx < 0)
-            & (np.abs(step_x) <= 1.0)
-            & (np.abs(step_y) <= 1.0)
-            & (ix >= margin)
-            & (ix <= w - 1 - margin)
-            & (iy >= margin)
-            & (iy <= h - 1 - margin)
-        )
-        return np.where(ok, ix + step_x, fallback_x), np.where(ok, iy + step_y, fallback_y)
+        """`decode` in NumPy (`kerashg.decoding.decode`): (B, h, w, K) → (B, K, 3)."""
+        return decoding.decode(heatmaps, self.stride, self.refine, self.sigma)
 
     # --------------------------------------------------------------- flip test
+    # Alignment. A heatmap pixel u is input pixel x = stride * u (pixel centres at
+    # integers in both). A horizontal image flip maps x to W - 1 - x (see
+    # `training.augment.flip_matrix`), i.e. u to w - 1/stride - u in heatmap
+    # pixels, where W = stride * w. Reversing the heatmap columns maps u to
+    # w - 1 - u: 1 - 1/stride heatmap pixels (3 input pixels at stride 4) left of
+    # the true position. No whole-column shift aligns it, and an interpolating
+    # resampling biases the decode (measured 0.04 input px for linear, sigma 1).
+    # So `flip_heatmaps` moves the reversed maps one column right, to u → w - u
+    # (x → W - x): exactly one input pixel right of the truth at any stride, the
+    # `FLIP_OFFSET`. The average with the unflipped maps is then two equal peaks
+    # FLIP_OFFSET apart, symmetric about truth + FLIP_OFFSET / 2, which DARK
+    # decodes to within 1e-3 px; `decode_flip` and `flip_test` subtract
+    # FLIP_OFFSET / 2 from the decoded x.
     @staticmethod
-    def flip_heatmaps(heatmaps, flip_index, shift=False):
-        """Heatmaps of a horizontally flipped image, mapped back to the original.
+    def flip_heatmaps(heatmaps, flip_index):
+        """Heatmaps of horizontally flipped images, mapped back to the originals.
+
+        Reverses the columns, swaps left and right joints and moves the maps one
+        column right: a peak lands exactly `FLIP_OFFSET` (one input pixel) right
+        of where the unflipped image's heatmaps put it (see the derivation
+        above). Use `decode_flip` or `flip_test` for keypoints, which remove
+        that offset.
 
         Args:
-            heatmaps: tensor (B, h, w, K) predicted for the flipped image.
+            heatmaps: tensor (B, h, w, K) predicted for the flipped images.
             flip_index: int sequence (K,), `KeypointSet.flip_index`.
-            shift: bool, move the result one pixel right, as modern code does to
-                compensate the flip's half-pixel misalignment. Default False (the
-                original hourglass code's behaviour).
 
         Returns:
-            tensor (B, h, w, K) aligned with the unflipped image.
+            tensor (B, h, w, K) in the unflipped images' frame, shifted
+            `FLIP_OFFSET` input pixels right.
         """
         heatmaps = tf.convert_to_tensor(heatmaps)
         flipped = tf.gather(tf.reverse(heatmaps, axis=[2]), flip_index, axis=3)
-        if shift:
-            flipped = tf.concat([flipped[:, :, :1], flipped[:, :, :-1]], axis=2)
-        return flipped
+        return tf.concat([flipped[:, :, :1], flipped[:, :, :-1]], axis=2)
 
-    def flip_test(self, predict_fn, images, flip_index, shift=False):
-        """Averages heatmaps of `images` and their mirror images.
+    def decode_flip(self, heatmaps, mirrored, flip_index):
+        """Keypoints of the flip test, in NumPy: the average of `heatmaps` and the
+        mapped-back `mirrored` decoded, then the flip's offset removed.
+
+        Args:
+            heatmaps: float (B, h, w, K) predicted for the images.
+            mirrored: float (B, h, w, K) predicted for their mirror images
+                (columns reversed).
+            flip_index: int sequence (K,), `KeypointSet.flip_index`.
+
+        Returns:
+            float32 NumPy (B, K, 3): x, y in input-crop pixels and the score.
+        """
+        back = np.asarray(self.flip_heatmaps(np.asarray(mirrored, np.float32), flip_index))
+        keypoints = self.decode_numpy(0.5 * (np.asarray(heatmaps, np.float32) + back))
+        keypoints[..., 0] -= 0.5 * FLIP_OFFSET
+        return keypoints
+
+    def flip_test(self, predict_fn, images, flip_index):
+        """Keypoints of the flip test in TensorFlow ops (see `decode_flip`).
 
         Args:
             predict_fn: callable, images (B, H, W, 3) → heatmaps (B, h, w, K).
             images: tensor (B, H, W, 3).
             flip_index: `KeypointSet.flip_index`.
-            shift: see `flip_heatmaps`.
 
         Returns:
-            tensor (B, h, w, K), the averaged heatmaps.
+            float32 tensor (B, K, 3): x, y in input-crop pixels and the score.
         """
         heatmaps = tf.cast(predict_fn(images), tf.float32)
         mirrored = tf.cast(predict_fn(tf.reverse(images, axis=[2])), tf.float32)
-        return 0.5 * (heatmaps + self.flip_heatmaps(mirrored, flip_index, shift=shift))
+        averaged = 0.5 * (heatmaps + self.flip_heatmaps(mirrored, flip_index))
+        return self.decode(averaged) - tf.constant([0.5 * FLIP_OFFSET, 0.0, 0.0])

@@ -497,6 +497,18 @@ def _number_problem(field: str, value, size: int) -> str | None:
     return None
 
 
+def _is_int(value) -> bool:
+    """An integer JSON value (not a bool, which JSON keeps apart)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _brief(value, limit: int = 60) -> str:
+    """`type value` for a message, cut to `limit` characters."""
+    text = repr(value)
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{type(value).__name__} {text}"
+
+
 def _as_float(value) -> float:
     if isinstance(value, bool | int | float | np.number):
         return float(value)
@@ -528,19 +540,62 @@ def check_coco_ground_truth(
         ValueError: `"{source}: annotation {i}: field {name!r}: ..."` for the first
             bad annotation (i = its position in `annotations`).
     """
-    scored = {c.get("id") for c in dataset.get("categories") or [] if isinstance(c, dict)}
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(dataset.get(key) or [], list):
+            raise ValueError(
+                f"{source}: field {key!r}: is a {type(dataset[key]).__name__}; expected a list"
+            )
+    scored = set()
+    for i, category in enumerate(dataset.get("categories") or []):
+        if not isinstance(category, dict) or not _is_int(category.get("id")):
+            raise ValueError(
+                f"{source}: category {i}: is {_brief(category)}; expected an object with an "
+                "integer 'id'"
+            )
+        scored.add(category["id"])
     sizes = {}
-    for image in dataset.get("images") or []:
-        if isinstance(image, dict):
-            size = (_as_float(image.get("width")), _as_float(image.get("height")))
-            if all(np.isfinite(size)) and min(size) > 0:
-                sizes[image.get("id")] = size
+    for i, image in enumerate(dataset.get("images") or []):
+        if not isinstance(image, dict) or not _is_int(image.get("id")):
+            raise ValueError(
+                f"{source}: image {i}: is {_brief(image)}; expected an object with an integer "
+                "'id' (and 'width', 'height')"
+            )
+        size = (_as_float(image.get("width")), _as_float(image.get("height")))
+        if all(np.isfinite(size)) and min(size) > 0:
+            sizes[image["id"]] = size
+    image_ids = {image["id"] for image in dataset.get("images") or []}
+    annotation_ids = {}
     for i, annotation in enumerate(dataset.get("annotations") or []):
         if not isinstance(annotation, dict):
-            raise ValueError(f"{source}: annotation {i}: is not an object")
-        if annotation.get("category_id") not in scored:
-            continue  # pycocotools never looks at it
+            raise ValueError(
+                f"{source}: annotation {i}: is {_brief(annotation)}; expected an object"
+            )
         label = f"{source}: annotation {i} (id {annotation.get('id')})"
+        # pycocotools indexes every annotation by these, scored or not.
+        for field in ("id", "image_id", "category_id"):
+            if not _is_int(annotation.get(field)):
+                found = "missing" if field not in annotation else _brief(annotation[field])
+                raise ValueError(f"{label}: field {field!r}: is {found}; expected an integer")
+        if annotation["id"] in annotation_ids:
+            raise ValueError(
+                f"{label}: field 'id': repeats annotation {annotation_ids[annotation['id']]}'s "
+                "id; pycocotools would keep only one of them"
+            )
+        annotation_ids[annotation["id"]] = i
+        if annotation["category_id"] not in scored:
+            continue  # pycocotools never looks at it
+        if annotation["image_id"] not in image_ids:
+            raise ValueError(
+                f"{label}: field 'image_id': {annotation['image_id']} names no entry of "
+                "'images'; pycocotools would never score this person"
+            )
+        if "num_keypoints" not in annotation:
+            raise ValueError(f"{label}: field 'num_keypoints': is missing; pycocotools needs it")
+        if not _is_int(annotation["num_keypoints"]) or annotation["num_keypoints"] < 0:
+            raise ValueError(
+                f"{label}: field 'num_keypoints': is {_brief(annotation['num_keypoints'])}; "
+                "expected a count >= 0"
+            )
         for field, size in (("keypoints", 3 * int(num_keypoints)), ("bbox", 4), ("area", 1)):
             if field not in annotation:
                 raise ValueError(f"{label}: field {field!r}: is missing; pycocotools needs it")
@@ -596,7 +651,12 @@ def check_coco_results(
             problem = _number_problem(field, result[field], size)
             if problem:
                 raise ValueError(f"{source}: entry {i}: field {field!r}: {problem}")
-        if result.get("category_id") not in category_ids:
+        if not _is_int(result.get("image_id")):
+            found = "missing" if "image_id" not in result else _brief(result["image_id"])
+            raise ValueError(
+                f"{source}: entry {i}: field 'image_id': is {found}; expected an integer"
+            )
+        if not _is_int(result.get("category_id")) or result["category_id"] not in category_ids:
             raise ValueError(
                 f"{source}: entry {i}: field 'category_id': is {result.get('category_id')!r}, "
                 f"not a category the ground truth scores; expected one of {sorted(category_ids)}"

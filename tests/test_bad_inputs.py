@@ -1,9 +1,18 @@
 """Bad user input: one clear error naming the file and field, never a silently wrong number."""
 
+import copy
+import hashlib
+import io
+import json
+import logging
+import pathlib
+import zipfile
+
 import cv2
 import h5py
 import numpy as np
 import pytest
+import scipy.io
 
 from training.datasets.records import AnnotationError
 
@@ -76,3 +85,551 @@ def test_coco_without_head_boxes_keeps_the_box_normaliser():
     source = make_source(_config(data_path("coco-mini"), "coco", val_images=8))
     assert source.normalizer_name.startswith("head size, or ")
     assert np.isfinite(source.val_normalizer).all() and (source.val_normalizer > 0).all()
+
+
+# ================================================================= the bad-input corpus
+# Every command, given a bad file, prints ONE `error:` line naming the file and
+# exits 2: no traceback, and no good file deleted or overwritten. Each case
+# builds its files in tmp_path and calls the command's `main` in-process. The
+# table of cases and messages is docs/BAD_INPUTS.md.
+
+
+def _image(path, seed=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 255, (48, 48, 3), dtype=np.uint8)
+    assert cv2.imwrite(str(path), pixels)
+
+
+def _write(path, content):
+    """Writes bytes, text, or anything else as JSON; returns the path."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_text(json.dumps(content))
+    return path
+
+
+def _coco_gt(num_joints=17):
+    """Two images, two people: a clean COCO keypoint file."""
+    images = [{"id": i, "file_name": f"{i}.jpg", "width": 48, "height": 48} for i in (1, 2)]
+    annotations = [
+        {"id": 10 + i, "image_id": i, "category_id": 1, "iscrowd": 0, "area": 400.0,
+         "bbox": [10.0, 10.0, 20.0, 20.0], "num_keypoints": num_joints,
+         "keypoints": [float(15 + j % 10) if c < 2 else 2.0
+                       for j in range(num_joints) for c in range(3)]}
+        for i in (1, 2)
+    ]  # fmt: skip
+    return {
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "person"}],
+    }
+
+
+def _coco_results(gt):
+    return [
+        {"image_id": a["image_id"], "category_id": 1, "keypoints": list(a["keypoints"]),
+         "score": 1.0}
+        for a in gt["annotations"]
+    ]  # fmt: skip
+
+
+def _edited(edit, data):
+    data = copy.deepcopy(data)
+    if edit is not None:
+        out = edit(data)
+        data = data if out is None else out
+    return data
+
+
+def _coco_root(tmp, train=None, images=True):
+    """A COCO folder (annotations/ beside images/{train,val}2017/); `train` replaces
+    the training JSON (bytes, text or a JSON value)."""
+    root = tmp / "coco"
+    gt = _coco_gt()
+    for split in ("train", "val"):
+        content = gt if split == "val" or train is None else train
+        _write(root / "annotations" / f"person_keypoints_{split}2017.json", content)
+        (root / "images" / f"{split}2017").mkdir(parents=True, exist_ok=True)
+        if images:
+            for image in gt["images"]:
+                _image(root / "images" / f"{split}2017" / image["file_name"])
+    return root, root / "annotations" / "person_keypoints_train2017.json"
+
+
+def _mpii_h5(path, n=2, **replace):
+    fields = {
+        "imgname": np.array([f"{i}.jpg".encode() for i in range(n)]),
+        "part": np.full((n, 16, 2), 20.0),
+        "center": np.full((n, 2), 24.0),
+        "scale": np.full(n, 0.2),
+        "visible": np.ones((n, 16)),
+        "normalize": np.full(n, 8.0),
+    }
+    fields.update(replace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        for key, value in fields.items():
+            if value is not None:
+                f[key] = value
+    return path
+
+
+def _mpii_root(tmp, train=None, images="good", **replace):
+    """An MPII folder in the hourglass layout; `train` bytes replace annot/train.h5."""
+    root = tmp / "mpii"
+    for split in ("train", "valid"):
+        path = root / "annot" / f"{split}.h5"
+        if split == "train" and train is not None:
+            _write(path, train)
+        else:
+            _mpii_h5(path, **(replace if split == "train" else {}))
+    for i in range(2):
+        if images == "good":
+            _image(root / "images" / f"{i}.jpg", i)
+        elif images == "text":
+            _write(root / "images" / f"{i}.jpg", "not an image\n")
+    (root / "images").mkdir(exist_ok=True)
+    return root, root / "annot" / "train.h5"
+
+
+def _lsp_joints(n=10):
+    joints = np.zeros((14, 3, n))
+    joints[:, :2] = np.random.default_rng(0).uniform(10, 38, (14, 2, n))
+    joints[:, 2] = 1.0
+    return joints
+
+
+def _lsp_root(tmp, joints=None, raw=None, images=range(10)):
+    """An LSP-extended folder: joints.mat (14, 3, N) beside images/im%05d.jpg."""
+    root = tmp / "lsp"
+    (root / "images").mkdir(parents=True)
+    path = root / "joints.mat"
+    if raw is not None:
+        _write(path, raw)
+    else:
+        scipy.io.savemat(path, {"joints": _lsp_joints() if joints is None else joints})
+    for i in images:
+        _image(root / "images" / f"im{i + 1:05d}.jpg", i)
+    return root, path
+
+
+def _out_run(tmp):
+    """A previous run's folder whose files a failed command must leave alone."""
+    out = tmp / "run"
+    protect = [
+        _write(out / "config.json", '{"previous": "run"}'),
+        _write(out / "model.keras", b"PK"),
+    ]
+    return out, protect
+
+
+# ---------------------------------------------------------------- training.train
+def _train(root, data, tmp, bad=None):
+    out, protect = _out_run(tmp)
+    argv = ["--data", data, "--data-dir", str(root), "--input-size", "32", "--out", str(out)]
+    return argv, bad or root, protect
+
+
+def _train_coco(train=None, images=True):
+    def build(tmp):
+        root, bad = _coco_root(tmp, train, images)
+        return _train(root, "coco", tmp, bad)
+
+    return build
+
+
+def _train_coco_edit(edit):
+    return _train_coco(train=_edited(edit, _coco_gt()))
+
+
+def _train_mpii(train=None, images="good", **replace):
+    def build(tmp):
+        root, bad = _mpii_root(tmp, train, images, **replace)
+        return _train(root, "mpii", tmp, bad)
+
+    return build
+
+
+def _train_mpii_json(items):
+    def build(tmp):
+        root = tmp / "mpii"
+        bad = _write(root / "annotations" / "mpii_train.json", items)
+        _write(root / "annotations" / "mpii_valid.json", items)
+        return _train(root, "mpii", tmp, bad)
+
+    return build
+
+
+def _train_lsp(**kwargs):
+    def build(tmp):
+        root, bad = _lsp_root(tmp, **kwargs)
+        return _train(root, "lsp", tmp, bad if "images" not in kwargs else bad)
+
+    return build
+
+
+def _train_missing_dir(tmp):
+    return _train(tmp / "no-such-folder", "lsp", tmp)
+
+
+def _zero_people(data):
+    data["annotations"] = []
+
+
+def _images_entry(data):
+    data["images"][0] = 5
+
+
+def _annotation_entry(data):
+    data["annotations"][1] = "person"
+
+
+def _kp_text(data):
+    data["annotations"][0]["keypoints"][4] = "a"
+
+
+def _set_ann(field, value, index=0):
+    def edit(data):
+        data["annotations"][index][field] = value
+
+    return edit
+
+
+def _pop_ann(field):
+    def edit(data):
+        data["annotations"][0].pop(field)
+
+    return edit
+
+
+# ------------------------------------------------------------- training.evaluate
+def _eval_coco(gt_edit=None, gt_raw=None, res_edit=None, res_raw=None, bad="gt"):
+    def build(tmp):
+        gt = _edited(gt_edit, _coco_gt())
+        gt_path = _write(tmp / "gt.json", gt_raw if gt_raw is not None else gt)
+        results = _coco_results(_coco_gt())
+        res_path = _write(
+            tmp / "res.json", res_raw if res_raw is not None else _edited(res_edit, results)
+        )
+        argv = ["--dataset", "coco", "--annotations", str(gt_path), "--predictions", str(res_path)]
+        return argv, gt_path if bad == "gt" else res_path, [gt_path, res_path]
+
+    return build
+
+
+def _eval_coco_16_joints(tmp):
+    gt = _coco_gt(num_joints=16)
+    gt_path = _write(tmp / "gt.json", gt)
+    res_path = _write(tmp / "res.json", _coco_results(gt))
+    argv = ["--dataset", "coco", "--annotations", str(gt_path), "--predictions", str(res_path)]
+    return argv, gt_path, [res_path]
+
+
+def _eval_missing_gt(tmp):
+    res_path = _write(tmp / "res.json", _coco_results(_coco_gt()))
+    gt_path = tmp / "missing.json"
+    argv = ["--dataset", "coco", "--annotations", str(gt_path), "--predictions", str(res_path)]
+    return argv, gt_path, [res_path]
+
+
+def _eval_mpii(annotations=None, predictions=None, bad="annotations", suffix=(".h5", ".h5")):
+    """MPII file mode; `annotations`/`predictions` bytes replace the good file."""
+
+    def build(tmp):
+        gt_path, pred_path = tmp / f"gt{suffix[0]}", tmp / f"preds{suffix[1]}"
+        if isinstance(annotations, bytes | str):
+            _write(gt_path, annotations)
+        else:
+            _mpii_h5(gt_path, n=3, **(annotations or {}))
+        if isinstance(predictions, bytes | str):
+            _write(pred_path, predictions)
+        else:
+            with h5py.File(pred_path, "w") as f:
+                f["preds"] = np.full((3, 16, 2), 21.0) if predictions is None else predictions
+        argv = ["--dataset", "mpii", "--annotations", str(gt_path), "--predictions", str(pred_path)]
+        named = gt_path if bad == "annotations" else pred_path
+        return argv, named, [p for p in (gt_path, pred_path) if p != named]
+
+    return build
+
+
+def _eval_lsp(raw):
+    def build(tmp):
+        gt_path = _write(tmp / "joints.mat", raw)
+        pred_path = tmp / "preds.mat"
+        scipy.io.savemat(pred_path, {"preds": np.zeros((10, 14, 2))})
+        argv = ["--dataset", "lsp", "--annotations", str(gt_path), "--predictions", str(pred_path)]
+        return argv, gt_path, [pred_path]
+
+    return build
+
+
+# ------------------------------------------------ training.visualize, benchmarks.data
+def _visualize(make_root, data):
+    def build(tmp):
+        root, bad = make_root(tmp)
+        png = _write(tmp / "grid.png", b"an earlier grid")
+        argv = ["--data", data, "--data-dir", str(root), "--split", "all" if data == "lsp" else
+                "train", "--input-size", "32", "--num-samples", "2", "--out", str(png)]  # fmt: skip
+        return argv, bad, [png]
+
+    return build
+
+
+def _benchmark(make_root, data):
+    def build(tmp):
+        root, bad = make_root(tmp)
+        argv = ["--data", data, "--data-dir", str(root), "--split", "all" if data == "lsp" else
+                "train", "--input-size", "32", "--batch-size", "2", "--batches", "2",
+                "--warmup", "1"]  # fmt: skip
+        return argv, bad, []
+
+    return build
+
+
+def _lsp_no_images(tmp):
+    root, _ = _lsp_root(tmp, images=())
+    return root, root / "joints.mat"
+
+
+def _lsp_text_images(tmp):
+    root, _ = _lsp_root(tmp, images=())
+    for i in range(10):
+        _write(root / "images" / f"im{i + 1:05d}.jpg", "not an image\n")
+    return root, root / "joints.mat"
+
+
+def _lsp_some_images(tmp):
+    return _lsp_root(tmp, images=range(0, 10, 2))
+
+
+def _mpii_text_h5(tmp):
+    return _mpii_root(tmp, train=b"hello\n")
+
+
+# ------------------------------------------------------------------ python -m export
+def _export(model=None, raw=None, calibration=None):
+    """`python -m export` of a bad model file (raw bytes) or with a bad calibration folder.
+
+    The calibration source is checked before the model is loaded, so no model is
+    needed for that case (a missing one stands in).
+    """
+
+    def build(tmp):
+        out = tmp / "exported"
+        protect = [_write(out / "report.json", '{"earlier": "report"}')]
+        path = _write(tmp / "model.keras", raw) if raw is not None else tmp / "missing.keras"
+        argv = ["--model", str(path), "--format", "tflite", "--out", str(out), "--force"]
+        named = path
+        if calibration == "empty":
+            named = tmp / "calibration"
+            _write(named / "notes.txt", "no images here")
+            argv += ["--calibration-data", str(named)]
+        return argv, named, protect
+
+    return build
+
+
+def _zip_bytes(members, keep=None):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    data = buffer.getvalue()
+    return data if keep is None else data[:keep]
+
+
+# ------------------------------------------------------------------------ the corpus
+# (command, case id, build(tmp) -> (argv, the file the error must name, files to keep)).
+BAD_INPUTS = [
+    # training.evaluate --dataset coco
+    ("evaluate", "coco-gt-top-level-number", _eval_coco(gt_raw="3")),
+    ("evaluate", "coco-gt-top-level-string", _eval_coco(gt_raw='"annotations"')),
+    ("evaluate", "coco-gt-list-of-ints", _eval_coco(gt_raw="[1, 2, 3]")),
+    ("evaluate", "coco-gt-empty-file", _eval_coco(gt_raw="")),
+    ("evaluate", "coco-gt-not-json", _eval_coco(gt_raw="images: [1, 2]\n")),
+    ("evaluate", "coco-gt-binary", _eval_coco(gt_raw=b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")),
+    ("evaluate", "coco-gt-images-not-objects", _eval_coco(gt_edit=_images_entry)),
+    ("evaluate", "coco-gt-annotations-a-dict", _eval_coco(gt_edit=lambda d: d.update(annotations={}))),
+    ("evaluate", "coco-gt-annotation-a-string", _eval_coco(gt_edit=_annotation_entry)),
+    ("evaluate", "coco-gt-no-area", _eval_coco(gt_edit=_pop_ann("area"))),
+    ("evaluate", "coco-gt-no-num-keypoints", _eval_coco(gt_edit=_pop_ann("num_keypoints"))),
+    ("evaluate", "coco-gt-duplicate-id", _eval_coco(gt_edit=_set_ann("id", 12))),
+    ("evaluate", "coco-gt-image-id-text", _eval_coco(gt_edit=_set_ann("image_id", "1"))),
+    ("evaluate", "coco-gt-keypoint-text", _eval_coco(gt_edit=_kp_text)),
+    ("evaluate", "coco-gt-16-joints", _eval_coco_16_joints),
+    ("evaluate", "coco-gt-missing", _eval_missing_gt),
+    ("evaluate", "coco-results-score-list", _eval_coco(
+        res_edit=lambda r: r[0].update(score=[0.5, 0.2]), bad="res")),
+    ("evaluate", "coco-results-object", _eval_coco(res_raw={"image_id": 1}, bad="res")),
+    ("evaluate", "coco-results-empty-list", _eval_coco(res_raw=[], bad="res")),
+    ("evaluate", "coco-results-entry-int", _eval_coco(res_raw=[7], bad="res")),
+    ("evaluate", "coco-results-image-id-list", _eval_coco(
+        res_edit=lambda r: r[0].update(image_id=[1]), bad="res")),
+    ("evaluate", "coco-results-keypoint-text", _eval_coco(
+        res_edit=lambda r: r[1]["keypoints"].__setitem__(3, "x"), bad="res")),
+    # training.evaluate --dataset mpii / lsp
+    ("evaluate", "mpii-gt-empty-h5", _eval_mpii(annotations=b"")),
+    ("evaluate", "mpii-gt-text-h5", _eval_mpii(annotations="hello\n")),
+    ("evaluate", "mpii-gt-empty-mat", _eval_mpii(annotations=b"", suffix=(".mat", ".h5"))),
+    ("evaluate", "mpii-gt-text-mat", _eval_mpii(annotations="x" * 200, suffix=(".mat", ".h5"))),
+    ("evaluate", "mpii-gt-unknown-layout", _eval_mpii(annotations={"part": None})),
+    ("evaluate", "mpii-gt-part-text", _eval_mpii(
+        annotations={"part": np.array([b"a"] * 96).reshape(3, 16, 2)})),
+    ("evaluate", "mpii-preds-empty-h5", _eval_mpii(predictions=b"", bad="predictions")),
+    ("evaluate", "mpii-preds-text-mat", _eval_mpii(
+        predictions="hello world\n" * 20, bad="predictions", suffix=(".h5", ".mat"))),
+    ("evaluate", "mpii-preds-wrong-shape", _eval_mpii(
+        predictions=np.zeros((3, 14, 2)), bad="predictions")),
+    ("evaluate", "mpii-preds-nan", _eval_mpii(
+        predictions=np.full((3, 16, 2), np.nan), bad="predictions")),
+    ("evaluate", "lsp-gt-empty-mat", _eval_lsp(b"")),
+    ("evaluate", "lsp-gt-text-mat", _eval_lsp("not a MATLAB file\n" * 10)),
+    # training.train --data coco
+    ("train", "coco-top-level-number", _train_coco(train="3")),
+    ("train", "coco-top-level-list", _train_coco(train=[1, 2])),
+    ("train", "coco-empty-file", _train_coco(train="")),
+    ("train", "coco-images-a-dict", _train_coco_edit(lambda d: d.update(images={"a": 1}))),
+    ("train", "coco-images-not-objects", _train_coco_edit(_images_entry)),
+    ("train", "coco-annotations-a-number", _train_coco_edit(lambda d: d.update(annotations=7))),
+    ("train", "coco-annotation-a-string", _train_coco_edit(_annotation_entry)),
+    ("train", "coco-keypoint-text", _train_coco_edit(_kp_text)),
+    ("train", "coco-bbox-text", _train_coco_edit(_set_ann("bbox", "abcd"))),
+    ("train", "coco-image-id-list", _train_coco_edit(_set_ann("image_id", [1]))),
+    ("train", "coco-iscrowd-text", _train_coco_edit(_set_ann("iscrowd", "no"))),
+    ("train", "coco-file-name-number", _train_coco_edit(
+        lambda d: d["images"][0].update(file_name=5))),
+    ("train", "coco-no-people", _train_coco_edit(_zero_people)),
+    ("train", "coco-all-images-missing", _train_coco(images=False)),
+    # training.train --data mpii
+    ("train", "mpii-empty-h5", _train_mpii(train=b"")),
+    ("train", "mpii-text-h5", _train_mpii(train="hello\n")),
+    ("train", "mpii-part-text", _train_mpii(part=np.array([b"a"] * 64).reshape(2, 16, 2))),
+    ("train", "mpii-scale-text", _train_mpii(scale=np.array([b"a", b"b"]))),
+    ("train", "mpii-imgname-numbers", _train_mpii(imgname=np.array([1, 2]))),
+    ("train", "mpii-no-people", _train_mpii(
+        imgname=np.array([], "S5"), part=np.zeros((0, 16, 2)), center=np.zeros((0, 2)),
+        scale=np.zeros(0), visible=np.zeros((0, 16)), normalize=np.zeros(0))),
+    ("train", "mpii-all-images-text", _train_mpii(images="text")),
+    ("train", "mpii-json-scale-text", _train_mpii_json(
+        [{"image": "0.jpg", "joints": [[20, 20]] * 16, "joints_vis": [1] * 16,
+          "center": [24, 24], "scale": "a"}])),
+    ("train", "mpii-json-list-of-ints", _train_mpii_json([1, 2])),
+    ("train", "mpii-json-empty-list", _train_mpii_json([])),
+    # training.train --data lsp
+    ("train", "lsp-empty-mat", _train_lsp(raw=b"")),
+    ("train", "lsp-text-mat", _train_lsp(raw="not a MATLAB file\n" * 10)),
+    ("train", "lsp-joints-text", _train_lsp(joints="abc")),
+    ("train", "lsp-no-people", _train_lsp(joints=np.zeros((14, 3, 0)))),
+    ("train", "lsp-missing-data-dir", _train_missing_dir),
+    # training.visualize, benchmarks.data
+    ("visualize", "lsp-all-images-missing", _visualize(_lsp_no_images, "lsp")),
+    ("visualize", "lsp-all-images-text", _visualize(_lsp_text_images, "lsp")),
+    ("visualize", "coco-top-level-number", _visualize(lambda t: _coco_root(t, "3"), "coco")),
+    ("benchmark", "lsp-all-images-missing", _benchmark(_lsp_no_images, "lsp")),
+    ("benchmark", "mpii-text-h5", _benchmark(_mpii_text_h5, "mpii")),
+    # python -m export
+    ("export", "model-text-file", _export(raw="this is not a model\n")),
+    ("export", "model-empty-file", _export(raw=b"")),
+    ("export", "model-truncated", _export(raw=_zip_bytes({"config.json": "{}" * 400}, keep=300))),
+    ("export", "model-zip-without-config", _export(raw=_zip_bytes({"notes.txt": "hello"}))),
+    ("export", "model-missing", _export(model="missing")),
+    ("export", "calibration-folder-empty", _export(calibration="empty")),
+]  # fmt: skip
+
+
+def _command(name):
+    if name == "train":
+        from training.train import main
+    elif name == "evaluate":
+        from training.evaluate import main
+    elif name == "visualize":
+        from training.visualize import main
+    elif name == "benchmark":
+        from benchmarks.data import main
+    else:
+        from export.__main__ import main
+    return main
+
+
+def _digest(path):
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def _run(name, argv, capsys):
+    """(exit status, stdout, stderr) of a command's `main(argv)` run in-process."""
+    main = _command(name)
+    try:
+        returned = main(argv)
+        code = returned if isinstance(returned, int) else 0
+    except SystemExit as exit_info:
+        code = exit_info.code
+    except Exception as error:  # a traceback: the failure this corpus is about
+        captured = capsys.readouterr()
+        pytest.fail(f"{name} raised {type(error).__name__}: {error}\n{captured.err[-2000:]}")
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def _keep_logging():
+    """Commands may configure logging (benchmarks.data): restore the root logger."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.parametrize(
+    "command, build", [pytest.param(c, b, id=f"{c}-{i}") for c, i, b in BAD_INPUTS]
+)
+def test_bad_input_is_one_error_line_naming_the_file(
+    command, build, tmp_path, capsys, _keep_logging
+):
+    argv, named, protect = build(tmp_path)
+    before = {str(p): _digest(p) for p in protect}
+    code, out, err = _run(command, argv, capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2, f"exit status {code}; stderr:\n{err}"
+    assert len(errors) == 1, f"expected one error: line; stderr:\n{err}"
+    assert str(named) in errors[0], f"{errors[0]!r} does not name {named}"
+    assert "Traceback" not in out + err, err
+    assert {str(p): _digest(p) for p in protect} == before, "a good file was changed"
+
+
+def test_some_unreadable_images_are_a_counted_warning(tmp_path, caplog):
+    """Half the images missing: no error; the people with images are used, the rest counted."""
+    from training.data import check_image_files
+    from training.datasets import load_records
+
+    root, joints = _lsp_some_images(tmp_path)
+    records = load_records("lsp", root, "all")
+    with caplog.at_level(logging.WARNING, logger="training.data"):
+        problems = check_image_files(records, root)
+    assert len(problems) == 5 and set(problems.values()) == {"file not found"}
+    assert (
+        f"5 of 10 images listed in {joints} cannot be read (missing, empty or not an image); "
+        "their 5 people are skipped"
+    ) in caplog.text
+
+
+def test_no_readable_image_fails_before_any_pipeline(tmp_path):
+    from kerashg.errors import InputError
+    from training.data import make_dataset
+    from training.datasets import load_records
+
+    root, joints = _lsp_text_images(tmp_path)
+    records = load_records("lsp", root, "all")
+    with pytest.raises(InputError) as error:
+        make_dataset(records, root, input_size=32)
+    assert str(error.value) == (
+        f"10 of 10 images listed in {joints} cannot be read (first: "
+        f"{root / 'images' / 'im00001.jpg'}: not a decodable image); expected image files "
+        f"under {root}"
+    )

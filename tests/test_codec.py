@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerashg import COCO, LSP, MPII, HeatmapCodec
+from kerashg import COCO, LSP, MPII, HeatmapCodec, KeypointSet
+from kerashg.codec import FLIP_OFFSET
 
 
 def _random_keypoints(rng, batch, k, size, stride=4):
@@ -51,36 +52,58 @@ def test_decode_tf_and_numpy_agree_on_noisy_maps(refine):
     )
 
 
+def _ideal_flip_pair(codec, keypoints, keypoint_set):
+    """The codec's own heatmaps of `keypoints` and of the mirror image's keypoints.
+
+    An image flip maps input x to W - 1 - x (`training.augment.flip_matrix`) and
+    swaps left and right joints: an ideal network's heatmaps of the mirror image.
+    """
+    width = codec.input_size[0]
+    flipped = keypoints.copy()
+    flipped[..., 0] = width - 1 - keypoints[..., 0]
+    flipped = flipped[:, keypoint_set.flip_index]
+    return codec.encode(keypoints)[0].numpy(), codec.encode(flipped)[0].numpy()
+
+
 @pytest.mark.parametrize("keypoint_set", [MPII, COCO, LSP])
-def test_flip_test_of_symmetric_prediction_returns_the_original(keypoint_set):
-    codec = HeatmapCodec(64)
+@pytest.mark.parametrize("input_size,sigma", [(256, 1.0), (128, 1.75), (64, 2.0)])
+def test_flip_averaged_decode_of_ideal_heatmaps_is_unbiased(keypoint_set, input_size, sigma):
+    """Within 0.05 input px at sub-pixel positions: the flip test's alignment is exact."""
+    codec = HeatmapCodec(input_size, sigma=sigma)
     k = keypoint_set.num_keypoints
-    keypoints = _random_keypoints(np.random.default_rng(2), 2, k, 64)
-    heatmaps, _ = codec.encode(keypoints)
-    flipped_keypoints = keypoints.copy()
-    # x' = (W_heatmap - 1) * stride - x mirrors heatmap columns exactly.
-    flipped_keypoints[..., 0] = (16 - 1) * 4.0 - keypoints[..., 0]
-    flipped_keypoints = flipped_keypoints[:, keypoint_set.flip_index]
-    mirrored, _ = codec.encode(flipped_keypoints)
-    restored = codec.flip_heatmaps(mirrored, keypoint_set.flip_index).numpy()
-    np.testing.assert_allclose(restored, heatmaps.numpy(), atol=1e-5)
-    # flip_test on a predictor whose mirror-image output is exactly `mirrored`.
-    images = tf.random.uniform((2, 64, 64, 3), seed=0)
+    # Away from the border (DARK's blur needs its margin); x at quarter input
+    # pixel steps across one heatmap pixel, and at random sub-pixel positions.
+    rng = np.random.default_rng(4)
+    margin = 4 * (int(np.ceil(2 * sigma)) + 2)
+    x = rng.uniform(margin, input_size - margin, size=(8, k))
+    x[0] = margin + np.arange(k) % 17 * 0.25
+    y = rng.uniform(margin, input_size - margin, size=(8, k))
+    keypoints = np.stack([x, y, np.full_like(x, 2.0)], -1).astype(np.float32)
+    heatmaps, mirrored = _ideal_flip_pair(codec, keypoints, keypoint_set)
+    decoded = codec.decode_flip(heatmaps, mirrored, keypoint_set.flip_index)
+    error = np.abs(decoded[..., :2] - keypoints[..., :2])
+    assert error.max() <= 0.05, error.max()
+    # The TF version, with a predictor whose mirror-image output is `mirrored`.
+    images = tf.random.uniform((8, input_size, input_size, 3), seed=0)
 
     def predict(batch):
         is_mirror = tf.reduce_all(tf.equal(batch, tf.reverse(images, axis=[2])))
-        return tf.cond(is_mirror, lambda: mirrored, lambda: heatmaps)
+        return tf.cond(is_mirror, lambda: tf.constant(mirrored), lambda: tf.constant(heatmaps))
 
-    averaged = codec.flip_test(predict, images, keypoint_set.flip_index).numpy()
-    np.testing.assert_allclose(averaged, heatmaps.numpy(), atol=1e-5)
+    in_tf = codec.flip_test(predict, images, keypoint_set.flip_index).numpy()
+    np.testing.assert_allclose(in_tf, decoded, atol=2e-3)
 
 
-def test_flip_shift_moves_one_pixel_right():
-    codec = HeatmapCodec(64)
-    heatmaps = np.zeros((1, 16, 16, 1), np.float32)
-    heatmaps[0, 5, 3, 0] = 1.0
-    out = codec.flip_heatmaps(heatmaps, [0], shift=True).numpy()
-    assert out[0, 5, 16 - 1 - 3 + 1, 0] == 1.0
+def test_flipped_back_peak_lands_one_input_pixel_right():
+    """Reversed columns alone put a peak 3 input px left (1 - 1/stride heatmap px);
+    `flip_heatmaps` moves it one column right: FLIP_OFFSET = 1 input px right."""
+    codec = HeatmapCodec(64, refine="dark")
+    keypoints = np.array([[[30.0, 28.0, 2.0]]], np.float32)
+    _, mirrored = _ideal_flip_pair(codec, keypoints, KeypointSet.custom("dot", ["dot"]))
+    reversed_only = codec.decode_numpy(mirrored[:, :, ::-1])
+    assert reversed_only[0, 0, 0] == pytest.approx(30.0 - 3.0, abs=0.01)
+    back = codec.flip_heatmaps(mirrored, [0]).numpy()
+    assert codec.decode_numpy(back)[0, 0, 0] == pytest.approx(30.0 + FLIP_OFFSET, abs=0.01)
 
 
 def test_flip_index_is_an_involution_and_swaps_left_right():

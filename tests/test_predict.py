@@ -14,6 +14,14 @@ from kerashg.smoothing import OneEuroFilter
 from tests.conftest import DATA_ROOT, TINY, data_path
 
 
+def _main(argv) -> int:
+    """`predict.main`'s exit status: 0, or the `SystemExit` code of a user error."""
+    try:
+        return predict.main(argv)
+    except SystemExit as exit_:
+        return exit_.code
+
+
 class FixedRunner(predict.Runner):
     """Returns the same crop keypoints for every image: isolates the geometry."""
 
@@ -93,7 +101,9 @@ def test_predict_image_and_folder_write_json_and_drawings(acnn_file, tmp_path):
         drawn = cv2.imread(str(out / f"{stem}_pose.jpg"))
         assert drawn is not None
         masks = cv2.imread(str(out / f"{stem}_masks.jpg"))
-        assert masks.shape == (64, 2 * 64, 3)  # one panel per stage (Fig. 6)
+        # One panel per stage (Fig. 6), the letterbox of the whole-frame crop cut
+        # away: a 120×80 image fills 64×43 of the 64×64 crop, a 60×100 one 39×64.
+        assert masks.shape == ((43, 128, 3) if stem == "a_png" else (64, 2 * 39, 3))
     # Keras runner agrees with the model's own decoding on the crop.
     runner = predict.load_runner(acnn_file)
     image = cv2.cvtColor(cv2.imread(str(folder / "a.png")), cv2.COLOR_BGR2RGB)
@@ -197,7 +207,7 @@ def test_two_boxes_on_a_coco_photo_give_two_people(coco_acnn_file, tmp_path, cap
     args = [str(image), "--model", str(coco_acnn_file), "--out", str(out)]
     for box in boxes:
         args += ["--box", ",".join(str(v) for v in box)]
-    assert predict.main(args) == 0
+    assert _main(args) == 0
     assert "2 people" in capsys.readouterr().out
     report = json.loads((out / "keypoints.json").read_text())
     assert report["boxes"] == "--box" and report["smoothed"] is False
@@ -209,7 +219,17 @@ def test_two_boxes_on_a_coco_photo_give_two_people(coco_acnn_file, tmp_path, cap
     drawn = cv2.imread(str(out / predict.output_name(image.name, "pose", ".jpg")))
     assert drawn is not None and drawn.shape == cv2.imread(str(image)).shape
     masks = cv2.imread(str(out / predict.output_name(image.name, "masks", ".jpg")))
-    assert masks.shape == (2 * 64, 2 * 64, 3)  # one row per person, one panel per stage
+    # One row per person, one panel per stage, each cut to the part of the crop
+    # the photo covers.
+    regions = [
+        p["region"]
+        for p in predict.predict_people(
+            predict.load_runner(coco_acnn_file), cv2.imread(str(image))[..., ::-1], boxes
+        )
+    ]
+    heights = [y1 - y0 for _, y0, _, y1 in regions]
+    widths = [x1 - x0 for x0, _, x1, _ in regions]
+    assert masks.shape == (sum(heights), 2 * max(widths), 3)
 
     # The same people from a COCO detection-results file (matched by image_id),
     # next to a box of another image, a low-score box and a non-person box.
@@ -224,7 +244,7 @@ def test_two_boxes_on_a_coco_photo_give_two_people(coco_acnn_file, tmp_path, cap
     results_file.write_text(json.dumps(detections))
     out_file = tmp_path / "file"
     args = [str(image), "--model", str(coco_acnn_file), "--out", str(out_file)]
-    assert predict.main([*args, "--boxes", str(results_file), "--box-score-threshold", "0.5"]) == 0
+    assert _main([*args, "--boxes", str(results_file), "--box-score-threshold", "0.5"]) == 0
     from_file = json.loads((out_file / "keypoints.json").read_text())
     assert from_file["boxes"] == str(results_file)
     people = from_file["results"][0]["people"]
@@ -344,7 +364,7 @@ def test_missing_default_model_is_one_error_line(tmp_path, monkeypatch, capsys):
     _write_image(tmp_path / "a.png")
     missing = tmp_path / "weights" / "acnn4_lsp_128.keras"
     monkeypatch.setattr(predict, "DEFAULT_MODEL", missing)
-    assert predict.main([str(tmp_path / "a.png")]) == 2
+    assert _main([str(tmp_path / "a.png")]) == 2
     line = _error_line(capsys)
     assert "no --model was given" in line and str(missing) in line
     with pytest.raises(FileNotFoundError, match="acnn4_lsp_128.keras"):
@@ -362,7 +382,7 @@ def test_default_model_is_used_without_model(acnn_file, tmp_path, monkeypatch):
 def test_bad_box_is_one_error_line(acnn_file, tmp_path, capsys, value):
     _write_image(tmp_path / "a.png")
     args = [str(tmp_path / "a.png"), "--model", str(acnn_file), "--box", "0,0,10,10"]
-    assert predict.main([*args, "--box", value]) == 2
+    assert _main([*args, "--box", value]) == 2
     line = _error_line(capsys)
     assert "--box" in line and repr(value) in line
 
@@ -387,7 +407,7 @@ def test_bad_boxes_file_is_one_error_line(acnn_file, tmp_path, capsys, content, 
     if content is not None:
         path.write_text(content)
     args = [str(tmp_path / "a.png"), "--model", str(acnn_file), "--boxes", str(path)]
-    assert predict.main(args) == 2
+    assert _main(args) == 2
     line = _error_line(capsys)
     assert str(path) in line
     assert re.search(expected, line), line
@@ -395,7 +415,7 @@ def test_bad_boxes_file_is_one_error_line(acnn_file, tmp_path, capsys, content, 
 
 def test_smooth_without_a_video_is_an_error(acnn_file, tmp_path, capsys):
     _write_image(tmp_path / "a.png")
-    assert predict.main([str(tmp_path / "a.png"), "--model", str(acnn_file), "--smooth"]) == 2
+    assert _main([str(tmp_path / "a.png"), "--model", str(acnn_file), "--smooth"]) == 2
     line = _error_line(capsys)
     assert "--smooth" in line and "not a video" in line
 
@@ -447,7 +467,7 @@ def test_existing_outputs_are_refused_without_force(tmp_path, capsys):
     before = _snapshot(out)
     args = [str(folder), "--model", "unused.keras", "--out", str(out)]
     # Refused before any work: the (missing) model is not even opened.
-    assert predict.main(args) == 2
+    assert _main(args) == 2
     line = _error_line(capsys)
     assert line == (
         f"error: {out / 'b_png_pose.jpg'}: --out: already exists (1 of the run's 3 output "
@@ -473,7 +493,7 @@ def test_out_in_the_input_folder_never_replaces_an_input(tmp_path, capsys):
     _write_image(folder / "a_jpg_pose.jpg", 1)  # an input named like a.jpg's output
     inputs = _snapshot(folder)
     for force in ([], ["--force"]):
-        assert predict.main([str(folder), "--model", "m.keras", "--out", str(folder), *force]) == 2
+        assert _main([str(folder), "--model", "m.keras", "--out", str(folder), *force]) == 2
         line = _error_line(capsys)
         assert line.startswith(f"error: {folder / 'a_jpg_pose.jpg'}: --out: this output would ")
         assert "replace an input of the run" in line
@@ -492,3 +512,264 @@ def test_out_in_the_input_folder_never_replaces_an_input(tmp_path, capsys):
             folder / "a.jpg", JitterRunner(), boxes.parent, boxes_file=boxes, force=True
         )
     assert json.loads(boxes.read_text())[0]["bbox"] == [0, 0, 20, 20]
+
+
+# ------------------------------------------------ TensorFlow-free runtime (LiteRT)
+SHIPPED_TFLITE = predict.DEFAULT_MODEL.parent / "acnn4_lsp_128_int8.tflite"
+# Run in a fresh interpreter where `import tensorflow` / `import keras` fail.
+_WITHOUT_TF = """
+import importlib.abc, sys
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("tensorflow", "keras", "tf_keras"):
+            raise ImportError(f"blocked for this test: {name}")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+from kerashg import predict
+try:
+    code = predict.main(sys.argv[1:])
+except SystemExit as stop:
+    code = stop.code
+heavy = ("tensorflow", "keras", "cv2", "ai_edge_litert", "onnxruntime")
+print("LOADED", sorted({m.partition(".")[0] for m in sys.modules} & set(heavy)))
+sys.exit(code)
+"""
+
+
+def _run_without_tf(*args):
+    import os
+    import subprocess
+    import sys
+
+    root = str(predict.DEFAULT_MODEL.parents[2])
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT_TF, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=root,
+    )
+
+
+def test_tflite_predicts_without_tensorflow_or_keras(tmp_path):
+    if not SHIPPED_TFLITE.is_file():
+        pytest.skip(f"shipped model missing: {SHIPPED_TFLITE}")
+    image = tmp_path / "person.jpg"
+    _write_image(image, 3, (150, 100, 3))
+    out = tmp_path / "out"
+    done = _run_without_tf(image, "--model", SHIPPED_TFLITE, "--out", out)
+    assert done.returncode == 0, done.stderr
+    # LiteRT and OpenCV load; TensorFlow and Keras are never imported.
+    assert "LOADED ['ai_edge_litert', 'cv2']" in done.stdout, done.stdout
+    report = json.loads((out / "keypoints.json").read_text())
+    assert report["format"] == "tflite" and report["keypoint_set"] == "lsp"
+    [result] = report["results"]
+    keypoints = np.asarray(result["keypoints"])
+    assert keypoints.shape == (14, 3) and np.isfinite(keypoints).all()
+    # Whole-frame crop: every joint lies in the letterboxed square around the image.
+    assert (keypoints[:, 0] >= -26).all() and (keypoints[:, 0] <= 125).all()
+    assert (keypoints[:, 1] >= -1).all() and (keypoints[:, 1] <= 150).all()
+    assert cv2.imread(str(out / "person_jpg_pose.jpg")).shape == (150, 100, 3)
+    assert (out / "person_jpg_masks.jpg").is_file()  # ACNN masks from the .tflite too
+
+
+def test_help_imports_no_tensorflow():
+    done = _run_without_tf("--help")
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout
+    # Every option says what it does.
+    parser = predict.build_parser()
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    assert "MMPose" in done.stdout and "--score-threshold" in done.stdout
+
+
+def test_user_errors_are_input_errors():
+    from kerashg.errors import InputError
+
+    assert issubclass(predict.BoxError, InputError)
+    assert issubclass(predict.OutputExistsError, InputError)
+
+
+# ------------------------------------------------------------- COCO results
+def _coco_images(count):
+    """`count` COCO-mini val images (with their files) that have annotated people."""
+    annotations = json.loads(data_path(*COCO_ANNOTATIONS).read_text())
+    people = {a["image_id"] for a in annotations["annotations"] if a["num_keypoints"] > 0}
+    folder = DATA_ROOT / "coco-mini" / "images" / "val2017"
+    found = [
+        folder / image["file_name"]
+        for image in annotations["images"]
+        if image["id"] in people and (folder / image["file_name"]).is_file()
+    ]
+    if len(found) < count:
+        pytest.skip(f"fewer than {count} COCO-mini val images with people")
+    return found[:count]
+
+
+def test_format_coco_writes_results_that_evaluate_scores(coco_acnn_file, tmp_path, capsys):
+    import shutil
+
+    from training import evaluate
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    images = _coco_images(2)
+    for image in images:
+        shutil.copy(image, folder / image.name)
+    out = tmp_path / "out"
+    args = [str(folder), "--model", str(coco_acnn_file), "--out", str(out), "--format", "coco"]
+    assert _main(args) == 0
+    results = json.loads((out / predict.COCO_RESULTS).read_text())
+    assert [r["image_id"] for r in results] == [int(p.stem) for p in sorted(images)]
+    for result in results:
+        assert result["category_id"] == 1 and len(result["keypoints"]) == 3 * 17
+        assert 0.0 <= result["score"] <= 1.5
+    report = json.loads((out / "keypoints.json").read_text())
+    assert report["coco_results"] == predict.COCO_RESULTS
+    assert [r["image_id"] for r in report["results"]] == [r["image_id"] for r in results]
+    people = [person for r in report["results"] for person in r["people"]]
+    assert [p["score"] for p in people] == pytest.approx([r["score"] for r in results])
+    capsys.readouterr()
+    annotations = data_path(*COCO_ANNOTATIONS)
+    code = evaluate.main(
+        ["--dataset", "coco", "--annotations", str(annotations), "--predictions",
+         str(out / predict.COCO_RESULTS)]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "AP" in captured.out
+
+
+def test_format_coco_needs_coco_keypoints_and_image_ids(acnn_file, tmp_path, capsys):
+    from kerashg.errors import InputError
+
+    _write_image(tmp_path / "000000000139.jpg")
+    args = [str(tmp_path / "000000000139.jpg"), "--model", str(acnn_file), "--format", "coco"]
+    assert _main(args) == 2
+    line = _error_line(capsys)
+    assert "--format coco" in line and "17 COCO keypoints" in line and "'mpii'" in line
+    _write_image(tmp_path / "holiday.jpg")
+    coco_runner = FixedRunner([[32.0, 32.0, 0.9]] * 17)
+    with pytest.raises(InputError, match="holiday.jpg.*needs a COCO image id"):
+        predict.predict(tmp_path / "holiday.jpg", coco_runner, output_format="coco")
+    # The id of a --boxes entry names the image whatever its file name.
+    (tmp_path / "det.json").write_text(
+        json.dumps([{"file_name": "holiday.jpg", "image_id": 42, "bbox": [5, 5, 30, 40]}])
+    )
+    report = predict.predict(
+        tmp_path / "holiday.jpg", coco_runner, boxes_file=tmp_path / "det.json",
+        output_format="coco",
+    )  # fmt: skip
+    [entry] = predict.coco_results(report["results"])
+    assert entry["image_id"] == 42 and entry["score"] == pytest.approx(0.9)
+
+
+# ---------------------------------------------------- folders, videos, drawings
+def test_a_bad_image_in_a_folder_is_skipped_and_counted(tmp_path, capsys):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    _write_image(folder / "a.png", 0)
+    (folder / "b.jpg").write_text("not an image")
+    _write_image(folder / "c.png", 1)
+    out = tmp_path / "out"
+    report = predict.predict(folder, JitterRunner(), out)
+    assert [r["image"] for r in report["results"]] == ["a.png", "c.png"]
+    assert [s["image"] for s in report["skipped"]] == ["b.jpg"]
+    assert json.loads((out / "keypoints.json").read_text()) == report
+    err = capsys.readouterr().err
+    assert f"warning: skipped {folder / 'b.jpg'}" in err and "image 2 of 3" in err
+    assert "skipped 1 of 3 images" in err
+    (folder / "a.png").write_text("broken too")
+    (folder / "c.png").write_text("and this")
+    with pytest.raises(predict.InputError, match="none of its 3 images could be read"):
+        predict.predict(folder, JitterRunner())
+
+
+def _avi(path, frames=3, size=(96, 64)):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, size)
+    rng = np.random.default_rng(2)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    writer.release()
+
+
+def _frames(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def test_video_keeps_its_container_and_can_show_masks(acnn_file, tmp_path):
+    video = tmp_path / "clip.avi"
+    _avi(video)
+    plain, masked = tmp_path / "plain", tmp_path / "masked"
+    predict.predict(video, acnn_file, plain)
+    predict.predict(video, acnn_file, masked, video_masks=True)
+    assert sorted(p.name for p in plain.iterdir()) == ["clip_avi_pose.avi", "keypoints.json"]
+    without, with_masks = (
+        _frames(plain / "clip_avi_pose.avi"),
+        _frames(masked / "clip_avi_pose.avi"),
+    )
+    assert len(without) == len(with_masks) == 3
+    # The masks colour the frame (JET) where the crop lies: the whole frame here.
+    difference = np.abs(without[0].astype(int) - with_masks[0].astype(int)).mean(axis=2)
+    assert (difference > 10).mean() > 0.5
+
+
+def test_drawing_threshold_off_image_joints_and_legend():
+    image = np.zeros((80, 80, 3), np.uint8)
+    keypoints = np.array([[20.0, 20.0, 0.9], [60.0, 60.0, 0.3], [40.0, 200.0, 0.9]])
+    drawn = draw.draw_skeleton(image, keypoints)
+    assert draw.DEFAULT_SCORE_THRESHOLD == 0.3
+    assert drawn[20, 20].any()  # scored above 0.3
+    assert not drawn[55:66, 55:66].any()  # scored 0.3: hidden by default
+    assert draw.draw_skeleton(image, keypoints, score_threshold=0.2)[60, 60].any()
+    # A joint below the image is dropped, and with it its edges.
+    lsp = kerashg.LSP
+    joints = np.tile([[40.0, 40.0, 0.9]], (14, 1))
+    a, b = lsp.skeleton[0]
+    joints[a], joints[b] = [10.0, 70.0, 0.9], [10.0, 500.0, 0.9]
+    edges = draw.draw_skeleton(image, joints, lsp)
+    assert edges[70, 10].any() and not edges[75:80, 5:15].any()
+    # The legend names the sides and the threshold, in the top-left corner.
+    legend = draw.pose_legend()
+    assert [text for text, _ in legend][:3] == ["person's left", "person's right", "centre"]
+    assert "score > 0.3" in legend[3][0]
+    with_legend = draw.draw_people(np.full((200, 300, 3), 128, np.uint8), [], legend=True)
+    assert (with_legend[:20, :20] != 128).any() and (with_legend[150:, 250:] == 128).all()
+
+
+def test_mask_panels_cut_the_letterbox_and_name_the_stages():
+    crop = np.full((64, 64, 3), 100, np.uint8)
+    masks = np.zeros((3, 16, 16, 1), np.float32)
+    cut = draw.overlay_masks(crop, masks, region=(0, 10, 64, 54))
+    assert cut.shape == (44, 3 * 64, 3)
+    unlabelled = draw.overlay_masks(crop, masks, region=(0, 10, 64, 54), labels=False)
+    assert (cut[:10, :40] != unlabelled[:10, :40]).any()  # "stage 1" written
+    rows = draw.stack_rows([cut, unlabelled[:, :64]])
+    assert rows.shape == (88, 192, 3) and not rows[44:, 64:].any()
+
+
+def test_summary_images_draw_prediction_over_truth():
+    from training.sources import summary_images
+
+    images = np.full((1, 64, 64, 3), 0.5, np.float32)
+    truth = np.column_stack([np.linspace(8, 56, 16), np.linspace(8, 56, 16), np.full(16, 2.0)])
+    prediction = truth.copy()
+    prediction[:, 0] = 56 - prediction[:, 0] + 8  # mirrored: drawn elsewhere
+    masks = {"masks": np.ones((1, 2, 16, 16, 1), np.float32)}
+    both = summary_images(images, prediction[None], masks, truth[None], MPII)
+    only = summary_images(images, prediction[None], masks)
+    assert both["predictions"].shape == (1, 64, 64, 3) and both["masks"].shape == (1, 64, 128, 3)
+    assert (np.abs(both["predictions"] - only["predictions"]) > 0.05).any()  # truth drawn

@@ -98,6 +98,23 @@ def test_real_photos_get_their_own_cpu_defaults_and_explicit_options_win():
     assert gpu.sigma == config_lib.GPU_DEFAULTS["sigma"]
 
 
+def test_epochs_is_the_total_number_of_epochs_over_the_phases():
+    # `--epochs 2` over A, B, C used to run 3 (each phase got at least one on top
+    # of the split): now A and C get one each and B, the smallest share, none.
+    assert resolve_config(TrainConfig(epochs=2), gpu=False).phase_epochs == (1, 0, 1)
+    assert resolve_config(TrainConfig(epochs=1), gpu=False).phase_epochs == (1, 0, 0)
+    assert resolve_config(TrainConfig(epochs=23), gpu=False).phase_epochs == (16, 1, 6)
+    assert resolve_config(TrainConfig(epochs=150), gpu=True).phase_epochs == (100, 25, 25)
+    for gpu in (False, True):
+        for phases in (None, ("A", "C"), ("B", "C"), ("A", "B")):
+            for total in range(1, 40):
+                config = TrainConfig(epochs=total, phases=phases)
+                epochs = resolve_config(config, gpu=gpu).phase_epochs
+                assert sum(epochs) == total, (phases, total, epochs)
+                if total >= len(epochs):
+                    assert min(epochs) >= 1, (phases, total, epochs)
+
+
 def test_one_device_trainer_reads_its_dataset_without_a_distributed_iterator(tmp_path):
     """TensorFlow's distributed iterator runs on a generator dataset whose kernel
     lowers glibc's trim threshold for the whole process (a 2× slower CPU step)."""

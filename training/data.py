@@ -40,6 +40,7 @@ import dataclasses
 import logging
 import os
 import pathlib
+import stat
 import threading
 from collections.abc import Callable
 
@@ -48,6 +49,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerashg.codec import HeatmapCodec
+from kerashg.errors import InputError
 from kerashg.transforms import affine_matrix_tf, invert_affine_tf, transform_points_tf
 from training import augment as augment_lib
 from training.datasets.records import Records
@@ -101,7 +103,7 @@ class PipelineStats:
             logger.warning("More unreadable images; only counting them from now on")
 
 
-class ImageError(Exception):
+class ImageError(InputError):
     """An image file that cannot be used (missing, empty, truncated, not an image)."""
 
 
@@ -248,6 +250,72 @@ class _CropLoader:
         return images, sizes, ok
 
 
+def check_image_files(records: Records, data_root: str | os.PathLike) -> dict[str, str]:
+    """Refuses a data set none of whose image files can be read, before any work starts.
+
+    Every distinct image file the records list is looked up (exists, is a file,
+    is not empty); then files are decoded (at reduced size, in order) until one
+    decodes. Without that check a data set of missing images makes the
+    pipeline filter out every sample: training dies inside the TensorFlow
+    iterator and a benchmark waits forever.
+
+    Args:
+        records: `Records` whose `image_path`s are relative to `data_root`.
+        data_root: the data set root.
+
+    Returns:
+        dict image path (relative) → reason, for the files found unusable (the
+        pipeline skips their people; a counted warning is logged when any).
+        Damaged files past the first readable one are found by the pipeline.
+
+    Raises:
+        InputError: `N of N images listed in FILE cannot be read (first: PATH: why)`.
+    """
+    root = pathlib.Path(data_root)
+    paths = [str(p) for p in records.unique_images()]
+    problems: dict[str, str] = {}
+    candidates = []
+    for relative in paths:
+        try:
+            info = os.stat(root / relative)
+        except FileNotFoundError:
+            problems[relative] = "file not found"
+            continue
+        except OSError as error:
+            problems[relative] = f"cannot be read ({error.strerror})"
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            problems[relative] = "not a file"
+        elif info.st_size == 0:
+            problems[relative] = "empty file"
+        else:
+            candidates.append(relative)
+    for relative in candidates:
+        try:
+            read_image_file(root / relative, reduction=8)
+            break
+        except ImageError as error:
+            problems[relative] = str(error)
+    else:
+        first = next(iter(problems), None)
+        where = f" (first: {root / first}: {problems[first]})" if first else ""
+        error = InputError(
+            f"{len(paths)} of {len(paths)} images listed in {records.source} cannot be read"
+            f"{where}; expected image files under {root}"
+        )
+        error.path = records.source
+        raise error
+    if problems:
+        # Counted here; each file is named once when the pipeline meets it.
+        people = int(np.isin(records.image_path, list(problems)).sum())
+        logger.warning(
+            "%d of %d images listed in %s cannot be read (missing, empty or not an image); "
+            "their %d people are skipped",
+            len(problems), len(paths), records.source, people,
+        )  # fmt: skip
+    return problems
+
+
 def _size_pair(size) -> tuple[int, int]:
     if np.isscalar(size):
         return int(size), int(size)
@@ -275,6 +343,7 @@ def make_dataset(
     drop_remainder: bool | None = None,
     fast_decode: bool = True,
     stats: PipelineStats | None = None,
+    check_files: bool = True,
 ) -> tf.data.Dataset:
     """Builds the input pipeline of a set of records.
 
@@ -308,6 +377,9 @@ def make_dataset(
         fast_decode: bool, decode large JPEGs at reduced size when the crop does
             not need full resolution. Default True.
         stats: `PipelineStats` to collect skipped images into (optional).
+        check_files: bool, run `check_image_files` first (image files only), so
+            that a data set with no readable image is an `InputError` at once.
+            Default True.
 
     Returns:
         `tf.data.Dataset` of `(images, {"heatmaps", "weights"}, meta)`, see the
@@ -317,7 +389,7 @@ def make_dataset(
         raise TypeError(f"records must be a Records. Received: {type(records).__name__}")
     n = len(records)
     if n == 0:
-        raise ValueError(f"records from {records.source} are empty: nothing to load")
+        raise InputError("holds no person: nothing to load", path=records.source)
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
     if not 0 <= shard_index < num_shards:
@@ -339,6 +411,8 @@ def make_dataset(
                 f"images must be uint8 (N, H, W, 3) with N = len(records) = {n}. "
                 f"Received: dtype={images.dtype}, shape={images.shape}"
             )
+    if images is None and check_files:
+        check_image_files(records, data_root)
     width, height = _size_pair(input_size)
     codec = codec or HeatmapCodec(input_size=(width, height))
     if codec.input_size != (width, height):

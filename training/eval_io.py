@@ -20,10 +20,11 @@ import numpy as np
 import scipy.io
 
 from kerashg import metrics
+from kerashg.errors import InputError
 from kerashg.keypoints import COCO, LSP
 
 
-class EvaluationInputError(ValueError):
+class EvaluationInputError(InputError):
     """An annotation or prediction file that cannot be evaluated as it is."""
 
 
@@ -78,18 +79,26 @@ def read_arrays(path) -> dict[str, np.ndarray]:
         `__header__`-style entries left out).
     """
     path = _existing(path)
+    suffix = path.suffix.lower()
+    kind = {".h5": "HDF5 (.h5)", ".mat": "MATLAB .mat"}.get(suffix, "HDF5 or MATLAB")
+    if path.stat().st_size == 0:
+        article = "a" if suffix == ".mat" else "an"
+        raise EvaluationInputError(f"{path}: empty file (0 bytes); expected {article} {kind} file")
     try:
         if h5py.is_hdf5(path):
             with h5py.File(path, "r") as f:
                 arrays = {k: f[k][()] for k in f if isinstance(f[k], h5py.Dataset)}
-            if path.suffix.lower() == ".mat":
+            if suffix == ".mat":
                 arrays = {k: np.asarray(v).T for k, v in arrays.items()}
             return arrays
         mat = scipy.io.loadmat(path)
-    except (OSError, ValueError, NotImplementedError) as error:
-        raise EvaluationInputError(
-            f"{path}: not a readable HDF5 or MATLAB file ({error})"
-        ) from None
+    except (FileNotFoundError, PermissionError):
+        raise
+    except Exception as error:  # h5py and scipy raise many types for a damaged file
+        reason = " ".join(str(error).split()) or type(error).__name__
+        if suffix == ".h5" and not h5py.is_hdf5(path):
+            reason = "no HDF5 signature"
+        raise EvaluationInputError(f"{path}: not a readable {kind} file ({reason})") from None
     return {k: v for k, v in mat.items() if not k.startswith("__")}
 
 
@@ -370,7 +379,10 @@ def load_coco_results(path, annotations: dict, num_joints: int = COCO.num_keypoi
     image_ids = {image["id"] for image in annotations["images"]}
     for i, result in enumerate(results):
         if not isinstance(result, dict):
-            raise EvaluationInputError(f"{path}: entry {i} is not an object")
+            raise EvaluationInputError(
+                f"{path}: entry {i}: is {type(result).__name__} {result!r:.60}; expected an "
+                "object with 'image_id', 'category_id', 'keypoints', 'score'"
+            )
         missing = [k for k in ("image_id", "category_id", "keypoints", "score") if k not in result]
         if missing:
             raise EvaluationInputError(f"{path}: entry {i} lacks {missing}; found {sorted(result)}")
@@ -380,7 +392,13 @@ def load_coco_results(path, annotations: dict, num_joints: int = COCO.num_keypoi
                 f"{path}: entry {i} 'keypoints' has {values.size} numbers; expected "
                 f"{3 * num_joints} (x, y, score for {num_joints} joints)"
             )
-        if result["image_id"] not in image_ids:
+        image_id = result["image_id"]
+        if not isinstance(image_id, int) or isinstance(image_id, bool):
+            raise EvaluationInputError(
+                f"{path}: entry {i}: field 'image_id': is {type(image_id).__name__} "
+                f"{image_id!r}; expected an integer image id"
+            )
+        if image_id not in image_ids:
             raise EvaluationInputError(
                 f"{path}: entry {i} names image_id={result['image_id']}, absent from the annotations"
             )

@@ -15,6 +15,10 @@ folder, `.tflite`, `.onnx`) on one split of a data set in its usual layout
 
     python -m training.evaluate --model model.keras --data lsp --data-dir ../shared/data/lspet \
         [--split val] [--flip] [--json] [--out lsp-val-preds.mat] [--batch-size 32]
+    python -m training.evaluate --model model.keras --data mpii --data-dir D --split valid \
+        --write-predictions preds.h5 [--no-flip]
+    python -m training.evaluate --model model.keras --data mpii --data-dir D --split test \
+        --write-predictions pred_keypoints_mpii.mat
 
 Model mode crops every person of the split from its record's center and scale
 with the validation pipeline (`training.data.make_dataset(train=False)`, as
@@ -35,15 +39,23 @@ table it prints is the file mode's on that file, so running the file mode on it
   joints annotated have no torso size: they are left out and counted in a note.
 - MPII: PCKh@0.5 with the official rules, against `detections_our_format.mat`
   when the data folder holds one with the split's people in the same rows,
-  else against the hourglass `valid.h5` the records came from.
+  else against the hourglass `valid.h5` the records came from. The file is
+  `preds` (N, 16, 2), one row per person of the annotation file, in the
+  published layout; a person whose image is not in the folder gets (0, 0), a
+  miss for each of its joints (`training.mpii_files`). `--split test` instead
+  writes the single-person test people of the official
+  `mpii_human_pose_v1_u12_1.mat` as the `.mat` the MPII evaluation server takes
+  (`pred`, annolist-like); the test labels are not public, so nothing is scored.
 - COCO: keypoint AP through pycocotools against the split's annotation JSON
   (ground-truth person boxes; person score = mean keypoint score).
 
 `--flip` is the flip test: the heatmaps of each crop and of its mirror image
-are averaged (the mirror's mapped back with the keypoint set's `flip_index` and
-shifted one heatmap pixel, `HeatmapCodec.flip_heatmaps(..., shift=True)`), then
-decoded; it needs a runner that gives heatmaps. Without it the artifact's own
-keypoint decoding is used, as `kerashg.predict` does.
+are averaged (the mirror's mapped back with the keypoint set's `flip_index`),
+then decoded, with the flip's pixel alignment corrected (`HeatmapCodec.decode_flip`);
+it needs a runner that gives heatmaps. It is on by default for MPII (the
+hourglass paper's evaluation; a keypoints-only runner falls back to none, with
+a note), off for LSP and COCO; `--no-flip` turns it off. Without it the
+artifact's own keypoint decoding is used, as `kerashg.predict` does.
 
 Bad input (a missing file or folder, a wrong layout, a model whose keypoint
 count is not the data set's) exits with code 2 and a one-line `error:` message
@@ -63,26 +75,35 @@ import json
 import pathlib
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kerashg import metrics, transforms
-from kerashg.codec import HeatmapCodec
-from training import eval_io
-from training.eval_io import EvaluationInputError
+from kerashg import cli
+from kerashg.errors import InputError
+from training.eval_model import (
+    MODEL_BATCH,
+    Progress,
+    batch_size_for,
+    check_num_keypoints,
+    default_predictions_path,
+    has_heatmaps,
+    predict_records,
+    write_model_predictions,
+)
+
+if TYPE_CHECKING:
+    from kerashg import metrics
+
+# `kerashg.metrics`, `kerashg.codec` and `training.eval_io` import Keras: the
+# functions that need them import them, so that `--help` and option errors
+# answer at once.
 
 DEFAULT_THRESHOLDS = {"mpii": 0.5, "lsp": 0.2}
-SPLITS = ("all", "train", "val")
-# Model mode: the split evaluated by default, crops per model call, and the
-# predictions file's suffix per data set (what the file mode reads).
+# "valid" is another name for "val"; "test" is MPII's test split (model mode).
+SPLITS = ("all", "train", "val", "valid", "test")
+# Model mode: the split evaluated by default.
 DEFAULT_MODEL_SPLIT = "val"
-MODEL_BATCH = 32
-PREDICTION_SUFFIXES = {"lsp": ".mat", "mpii": ".h5", "coco": ".json"}
-# MPII official ground truth looked for in the data folder, and how far (pixels)
-# its joints may lie from the records' for the rows to count as the same
-# people (`valid.h5` stores the neck and head top in whole pixels).
-MPII_OFFICIAL_ANNOTATIONS = ("detections_our_format.mat", "annot/detections_our_format.mat")
-MPII_ROW_TOLERANCE = 2.0
 
 
 def evaluate_mpii(
@@ -104,6 +125,9 @@ def evaluate_mpii(
     Returns:
         `kerashg.metrics.PCKResult`.
     """
+    from kerashg import metrics
+    from training import eval_io
+
     gt = eval_io.load_mpii_annotations(annotations)
     preds = eval_io.load_keypoint_predictions(predictions, gt.num_people, gt.num_joints, key)
     return metrics.mpii_pckh(preds, gt.keypoints, gt.normalizer, gt.annotated, threshold)
@@ -112,10 +136,15 @@ def evaluate_mpii(
 def mpii_curve(
     annotations: str | pathlib.Path,
     predictions: str | pathlib.Path,
-    thresholds=metrics.MPII_CURVE_THRESHOLDS,
+    thresholds=None,
     key: str = "preds",
 ) -> dict:
     """PCKh-vs-threshold curve of a predictions file (see `kerashg.metrics.mpii_pckh_curve`)."""
+    from kerashg import metrics
+    from training import eval_io
+
+    if thresholds is None:
+        thresholds = metrics.MPII_CURVE_THRESHOLDS
     gt = eval_io.load_mpii_annotations(annotations)
     preds = eval_io.load_keypoint_predictions(predictions, gt.num_people, gt.num_joints, key)
     return metrics.mpii_pckh_curve(preds, gt.keypoints, gt.normalizer, gt.annotated, thresholds)
@@ -136,6 +165,8 @@ def lsp_split_rows(annotations: str | pathlib.Path, split: str | None = None) ->
     Returns:
         int64 (N,) in image order, or None for `split=None`.
     """
+    from training.eval_io import EvaluationInputError
+
     if split is None:
         return None
     if not pathlib.Path(annotations).is_file():
@@ -153,13 +184,15 @@ def _check_image_ids(
     predictions, rows: np.ndarray | None, num_people: int, split: str | None
 ) -> None:
     """Refuses an LSP predictions file whose `image_ids` (if any) are not the split's."""
+    from training import eval_io
+
     arrays = eval_io.read_arrays(predictions)
     if "image_ids" not in arrays:
         return
     ids = np.asarray(arrays["image_ids"]).reshape(-1).astype(np.int64)
     expected = np.arange(1, num_people + 1) if rows is None else rows + 1
     if ids.shape != expected.shape or (ids != expected).any():
-        raise EvaluationInputError(
+        raise eval_io.EvaluationInputError(
             f"{predictions}: field 'image_ids' names {ids.size} images ({_span(ids)}) but "
             f"split {split!r} of the annotations has {expected.size} ({_span(expected)}); "
             "pass the --split the file was written for"
@@ -191,6 +224,9 @@ def evaluate_lsp(
     Returns:
         `kerashg.metrics.PCKResult`, with `notes` on people left out.
     """
+    from kerashg import metrics
+    from training import eval_io
+
     rows = lsp_split_rows(annotations, split)
     gt = eval_io.load_lsp_annotations(annotations, rows=rows)
     _check_image_ids(predictions, rows, gt.num_people, split)
@@ -211,6 +247,9 @@ def evaluate_coco(annotations: str | pathlib.Path, predictions: str | pathlib.Pa
     Returns:
         dict: AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl (fractions).
     """
+    from kerashg import metrics
+    from training import eval_io
+
     gt = eval_io.load_coco_annotations(annotations)
     results = eval_io.load_coco_results(predictions, gt)
     return metrics.coco_keypoint_ap(gt, results)
@@ -236,268 +275,37 @@ def score_coco_keypoints(
     Returns:
         dict: AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl.
     """
+    from training import eval_io
+
     path = eval_io.write_coco_results(results_path, image_ids, keypoints, scores)
     return evaluate_coco(annotations, path)
 
 
 # ------------------------------------------------------------------ model mode
-class Progress:
-    """People done, elapsed time and ETA on stderr.
-
-    On a terminal one line is rewritten with a bar twice a second; otherwise
-    (a log file, a pipe) a plain line is printed every `interval` seconds and
-    at the end.
-
-    Args:
-        total: int, people to run.
-        label: str, shown in front, e.g. "lsp val".
-        interval: float, seconds between lines when stderr is not a terminal.
-    """
-
-    def __init__(self, total: int, label: str, interval: float = 10.0):
-        self.total, self.label = int(total), label
-        self.stream = sys.stderr
-        self.tty = self.stream.isatty()
-        self.interval = 0.5 if self.tty else float(interval)
-        self.start = self.last = time.perf_counter()
-
-    def __call__(self, done: int) -> None:
-        now = time.perf_counter()
-        final = done >= self.total
-        if not final and now - self.last < self.interval:
-            return
-        self.last = now
-        elapsed = now - self.start
-        text = f"{self.label}: {done}/{self.total} people, {elapsed:.0f} s"
-        if not final and done:
-            text += f", ETA {elapsed / done * (self.total - done):.0f} s"
-        if self.tty:
-            filled = int(20 * done / max(self.total, 1))
-            text = f"\r[{'=' * filled}{'.' * (20 - filled)}] {text}\033[K" + ("\n" if final else "")
-        else:
-            text += "\n"
-        self.stream.write(text)
-        self.stream.flush()
-
-
-def _has_heatmaps(runner) -> bool:
-    from kerashg.predict import Runner
-
-    return getattr(type(runner), "heatmaps", Runner.heatmaps) is not Runner.heatmaps
-
-
-def batch_size_for(runner, requested: int, num_people: int) -> int:
-    """Crops per model call: `requested`, at most `num_people`, or the fixed batch
-    dimension of a SavedModel's signatures."""
-    from kerashg.predict import SavedModelRunner
-
-    if isinstance(runner, SavedModelRunner):
-        spec = runner.loaded.signatures["heatmaps"].structured_input_signature[1]["images"]
-        if spec.shape[0] is not None:
-            return int(spec.shape[0])
-    return max(1, min(int(requested), int(num_people)))
-
-
-def check_num_keypoints(
-    runner, keypoint_set, model_name: str, dataset: str, batch_size: int = 1
-) -> None:
-    """Refuses a model whose keypoint count is not the data set's.
-
-    Runs one batch of blank crops (of the size `predict_records` will use, so a
-    traced model is traced once).
-    """
-    from kerashg.predict import guess_keypoint_set
-
-    width, height = runner.input_size
-    blank = np.zeros((batch_size, height, width, 3), np.uint8)
-    k = int(np.asarray(runner.keypoints(blank)).shape[1])
-    if k != keypoint_set.num_keypoints:
-        guess = guess_keypoint_set(k)
-        hint = f" (a {guess.name} model?)" if guess is not None else ""
-        raise EvaluationInputError(
-            f"{model_name}: the model gives {k} keypoints{hint} but --data {dataset} has "
-            f"{keypoint_set.num_keypoints} ({keypoint_set.name} joints)"
-        )
-
-
-def _predict_crops(runner, images: np.ndarray, flip_index=None) -> np.ndarray:
-    """(B, K, 3) keypoints in crop pixels and scores of crops (B, H, W, 3) in [0, 1]."""
-    if flip_index is None:
-        # The pipeline's crops are uint8 / 255: rounding gives the uint8 crop back.
-        pixels = np.rint(images * 255.0).astype(np.uint8)
-        return np.asarray(runner.keypoints(pixels), np.float64)
-    heatmaps = np.asarray(runner.heatmaps(images)["heatmaps"], np.float32)
-    mirror = runner.heatmaps(np.ascontiguousarray(images[:, :, ::-1]))["heatmaps"]
-    mirror = HeatmapCodec.flip_heatmaps(mirror, flip_index, shift=True).numpy()
-    h, w = heatmaps.shape[1:3]
-    codec = getattr(runner, "codec", None) or HeatmapCodec(runner.input_size, (w, h))
-    return np.asarray(codec.decode_numpy(0.5 * (heatmaps + mirror)), np.float64)
-
-
-def predict_records(
-    runner,
-    records,
-    data_dir: str | pathlib.Path,
-    *,
-    flip: bool = False,
-    batch_size: int = MODEL_BATCH,
-    progress=None,
-) -> np.ndarray:
-    """Keypoints of every person of `records` by a model, in original-image pixels.
-
-    Each person is cropped from its record's center and scale by the validation
-    pipeline (`training.data.make_dataset(train=False)`: ordered, no
-    augmentation), the crops run through the model `batch_size` at a time and
-    the crop keypoints mapped back with the inverse of each crop's transform.
-
-    Args:
-        runner: a `kerashg.predict.Runner`.
-        records: `training.datasets.Records`, image paths relative to `data_dir`.
-        data_dir: the data set root.
-        flip: bool, flip test (average of the heatmaps of each crop and of its
-            mirror image; needs `runner.heatmaps`). Default False.
-        batch_size: int, crops per model call. Default 32. A last, shorter
-            batch is padded with blank crops: every call has one shape, so a
-            traced model (Keras' `tf.function`) is traced once.
-        progress: optional callable, given the number of people done after
-            each batch.
-
-    Returns:
-        float64 (N, K, 3): x, y in original-image pixels and the keypoint score,
-        in record order.
-
-    Raises:
-        EvaluationInputError: `flip` with a runner that gives keypoints only, or
-            an image of the records that cannot be read.
-    """
-    from training import data as data_lib
-
-    if flip and not _has_heatmaps(runner):
-        raise EvaluationInputError(
-            f"--flip needs heatmaps, but the {runner.format!r} runner gives keypoints only"
-        )
-    stats = data_lib.PipelineStats()
-    dataset = data_lib.make_dataset(
-        records,
-        data_dir,
-        input_size=runner.input_size,
-        train=False,
-        batch_size=batch_size,
-        stats=stats,
+def _flip_setting(args: argparse.Namespace, runner) -> bool:
+    """`--flip` / `--no-flip` as given; by default the flip test for MPII (the
+    hourglass paper's recipe) where the runner gives heatmaps, off otherwise."""
+    if args.flip is not None:
+        return args.flip
+    if args.dataset != "mpii":
+        return False
+    if has_heatmaps(runner):
+        return True
+    print(
+        f"note: no flip test: the {runner.format!r} runner gives keypoints only "
+        "(--no-flip says so and silences this note)",
+        file=sys.stderr,
     )
-    flip_index = records.keypoint_set.flip_index if flip else None
-    keypoints = np.zeros((len(records), records.keypoint_set.num_keypoints, 3))
-    done = 0
-    for images, _, meta in dataset:
-        images = images.numpy()
-        count = len(images)
-        if count < batch_size:
-            blank = np.zeros((batch_size - count, *images.shape[1:]), images.dtype)
-            images = np.concatenate([images, blank])
-        crops = _predict_crops(runner, images, flip_index)[:count]
-        for index, points, inverse in zip(
-            meta["index"].numpy(), crops, meta["inverse"].numpy(), strict=True
-        ):
-            keypoints[index, :, :2] = transforms.transform_points(points[:, :2], inverse)
-            keypoints[index, :, 2] = points[:, 2]
-        done += len(crops)
-        if progress is not None:
-            progress(done)
-    if stats.skipped:
-        path, reason = next(iter(stats.skipped_files.items()))
-        raise EvaluationInputError(
-            f"{pathlib.Path(data_dir) / path}: {reason} ({stats.skipped} of the "
-            f"{len(records)} people of {records.source} have an unreadable image)"
-        )
-    return keypoints
-
-
-def _coco_image_ids(annotations, records) -> np.ndarray:
-    """The COCO image id of each record (records' `id` is the annotation id)."""
-    data = eval_io.load_coco_annotations(annotations)
-    # `training.datasets.coco` uses the annotation's position when it has no id.
-    image_of = {int(a.get("id", i)): a["image_id"] for i, a in enumerate(data["annotations"])}
-    missing = [int(i) for i in records.id if int(i) not in image_of]
-    if missing:
-        raise EvaluationInputError(
-            f"{annotations}: no annotation with id {missing[0]} ({len(missing)} people missing)"
-        )
-    return np.array([image_of[int(i)] for i in records.id])
-
-
-def mpii_annotations(records, data_dir: str | pathlib.Path) -> pathlib.Path:
-    """The MPII ground-truth file whose rows are the people of `records`.
-
-    `detections_our_format.mat` (official) in `data_dir` or `data_dir/annot`
-    when it has the same people in the same rows, else the hourglass `.h5` the
-    records were read from.
-    """
-    root = pathlib.Path(data_dir)
-    candidates = [root / name for name in MPII_OFFICIAL_ANNOTATIONS]
-    if pathlib.Path(records.source).suffix == ".h5":
-        candidates.append(pathlib.Path(records.source))
-    truth = records.keypoints.astype(np.float64)
-    for path in candidates:
-        if not path.is_file():
-            continue
-        try:
-            gt = eval_io.load_mpii_annotations(path)
-        except EvaluationInputError:
-            continue
-        if gt.num_people != len(records):
-            continue
-        both = gt.annotated & (truth[..., 2] > 0)
-        if np.abs(gt.keypoints - truth[..., :2])[both].max(initial=0.0) <= MPII_ROW_TOLERANCE:
-            return path
-    raise EvaluationInputError(
-        f"{records.source}: no MPII ground truth of the official evaluation has these "
-        f"{len(records)} people in the same rows; expected detections_our_format.mat in "
-        f"{root} or an hourglass valid.h5 (part, normalize)"
-    )
-
-
-def write_model_predictions(
-    dataset: str, records, split: str, keypoints: np.ndarray, out: pathlib.Path, data_dir
-) -> tuple[pathlib.Path, str | None]:
-    """Writes a model's keypoints as the file mode's predictions file.
-
-    Args:
-        dataset: "lsp", "mpii" or "coco".
-        records: the `Records` the keypoints are of.
-        split: the split they were read as.
-        keypoints: float (N, K, 3) in original-image pixels, with scores.
-        out: the file to write.
-        data_dir: the data set root.
-
-    Returns:
-        (annotations, split): the ground-truth file and the file mode's
-        `--split` (None: none) that score `out`.
-    """
-    if dataset == "coco":
-        annotations = pathlib.Path(records.source)
-        image_ids = _coco_image_ids(annotations, records)
-        eval_io.write_coco_results(out, image_ids, keypoints, keypoints[..., 2].mean(axis=1))
-        return annotations, None
-    if dataset == "mpii":
-        annotations = mpii_annotations(records, data_dir)
-        eval_io.write_keypoint_predictions(out, keypoints)
-        return annotations, None
-    eval_io.write_keypoint_predictions(out, keypoints, image_ids=records.id)
-    return pathlib.Path(records.source), split
-
-
-def default_predictions_path(model: str, dataset: str, split: str, flip: bool) -> pathlib.Path:
-    """`{data}-{split}-{model name}[-flip]-preds.{mat|h5|json}` in the current folder."""
-    stem = pathlib.Path(model).name.split(".")[0] or "model"
-    suffix = PREDICTION_SUFFIXES[dataset]
-    return pathlib.Path(f"{dataset}-{split}-{stem}{'-flip' if flip else ''}-preds{suffix}")
+    return False
 
 
 def run_model(args: argparse.Namespace) -> str:
     """Runs `args.model` over a data set's split, writes the predictions file and
     returns the file mode's text for it (see the module docstring)."""
     from kerashg.predict import load_runner
+    from training import mpii_files
     from training.datasets import load_records
+    from training.eval_io import EvaluationInputError
 
     model = pathlib.Path(args.model)
     if not model.exists():
@@ -506,32 +314,70 @@ def run_model(args: argparse.Namespace) -> str:
     if not data_dir.is_dir():
         raise EvaluationInputError(f"{data_dir}: data folder not found (--data-dir)")
     split = args.split or DEFAULT_MODEL_SPLIT
-    records = load_records(args.dataset, data_dir, split)
+    test = None
+    if split == "test":
+        test = mpii_files.read_test_people(mpii_files.official_mat(data_dir))
+        records = test.records
+    else:
+        records = load_records(args.dataset, data_dir, split)
+    # MPII validation: a row for every person of the annotation file; people whose
+    # image is not in the folder get `MISSING_PREDICTION` (misses when scored).
+    predicted = None
+    if args.dataset == "mpii" and test is None:
+        predicted = mpii_files.people_with_images(records, data_dir)
+        if not predicted.any():
+            raise EvaluationInputError(
+                f"{data_dir}: none of the {len(records)} people of {records.source} has its "
+                f"image in the folder (e.g. {records.image_path[0]})"
+            )
+    rows = np.arange(len(records)) if predicted is None else np.flatnonzero(predicted)
     runner = load_runner(model)
-    batch_size = batch_size_for(runner, args.batch_size, len(records))
+    flip = _flip_setting(args, runner)
+    batch_size = batch_size_for(runner, args.batch_size, len(rows))
     check_num_keypoints(runner, records.keypoint_set, str(model), args.dataset, batch_size)
-    out = pathlib.Path(
-        args.out or default_predictions_path(args.model, args.dataset, split, args.flip)
-    )
+    out = pathlib.Path(args.out or default_predictions_path(args.model, args.dataset, split, flip))
+    if test is not None and out.suffix.lower() != ".mat":
+        raise EvaluationInputError(
+            f"{out}: the MPII test predictions are a .mat (the evaluation server's `pred`)"
+        )
     start = time.perf_counter()
-    keypoints = predict_records(
+    keypoints = np.zeros((len(records), records.keypoint_set.num_keypoints, 3))
+    keypoints[rows] = predict_records(
         runner,
-        records,
+        records[rows],
         data_dir,
-        flip=args.flip,
+        flip=flip,
         batch_size=batch_size,
-        progress=Progress(len(records), f"{args.dataset} {split}"),
+        progress=Progress(len(rows), f"{args.dataset} {split}"),
     )
     seconds = time.perf_counter() - start
-    annotations, file_split = write_model_predictions(
-        args.dataset, records, split, keypoints, out, data_dir
-    )
     skipped = ", ".join(f"{n} {why}" for why, n in records.skipped.items() if n)
     print(
-        f"{len(records)} people of {args.dataset} {split} ({data_dir}"
+        f"{len(rows)} people of {args.dataset} {split} ({data_dir}"
         f"{'; annotations skipped: ' + skipped if skipped else ''}) through {model} "
-        f"({runner.format}{', flip test' if args.flip else ''}) in {seconds:.1f} s",
+        f"({runner.format}, {'flip test' if flip else 'no flip test'}) in {seconds:.1f} s",
         file=sys.stderr,
+    )
+    if test is not None:
+        mpii_files.write_test_predictions(out, test, keypoints)
+        summary = {"predictions": str(out), "people": len(records), "images": len(test.num_rects)}
+        if args.json:
+            return json.dumps(summary)
+        return (
+            f"{len(records)} single-person people of {len(test.num_rects)} MPII test images "
+            f"written to {out} (`pred`, the MPII evaluation server's layout); the test "
+            "annotations are not public: the server scores the file (evaluatePCKh.m)"
+        )
+    if predicted is not None and not predicted.all():
+        print(
+            f"note: {int((~predicted).sum())} of the {len(records)} people have no image in "
+            f"{data_dir}: their rows hold ({mpii_files.MISSING_PREDICTION:g}, "
+            f"{mpii_files.MISSING_PREDICTION:g}), a miss for every annotated joint in the "
+            "official scoring",
+            file=sys.stderr,
+        )
+    annotations, file_split = write_model_predictions(
+        args.dataset, records, split, keypoints, out, data_dir, predicted
     )
     again = f"--dataset {args.dataset} --annotations {annotations} --predictions {out}"
     if file_split is not None:
@@ -546,6 +392,8 @@ def run_model(args: argparse.Namespace) -> str:
 
 # ------------------------------------------------------------------------ CLI
 def _format_curve(curve: dict) -> str:
+    from kerashg import metrics
+
     lines = ["threshold  " + " ".join(f"{n:>6}" for n in [*metrics.MPII_GROUPS, "Total"])]
     for i, t in enumerate(curve["thresholds"]):
         values = [curve[n][i] for n in metrics.MPII_GROUPS] + [curve["total"][i]]
@@ -556,6 +404,8 @@ def _format_curve(curve: dict) -> str:
 
 def score_file(args: argparse.Namespace) -> str:
     """Scores the predictions file `args` names and returns the text to print."""
+    from training.eval_io import EvaluationInputError
+
     dataset = args.dataset
     if dataset == "coco":
         stats = evaluate_coco(args.annotations, args.predictions)
@@ -593,12 +443,19 @@ def run(args: argparse.Namespace) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.evaluate",
-        description="Official pose metrics (MPII PCKh, LSP PCK, COCO keypoint AP) from a "
-        "predictions file, or from a model run over a data set's split.",
+    """The argument parser of `python -m training.evaluate`."""
+    parser = cli.parser(
+        "python -m training.evaluate",
+        "Official pose metrics (MPII PCKh, LSP PCK, COCO keypoint AP) from a predictions "
+        "file, or from a model run over a data set's split.",
     )
-    parser.add_argument("--dataset", "--data", dest="dataset", choices=("mpii", "lsp", "coco"))
+    parser.add_argument(
+        "--dataset",
+        "--data",
+        dest="dataset",
+        choices=("mpii", "lsp", "coco"),
+        help="the data set whose official metric is computed (required)",
+    )
     files = parser.add_argument_group("file mode")
     files.add_argument(
         "--annotations",
@@ -613,19 +470,30 @@ def build_parser() -> argparse.ArgumentParser:
     model = parser.add_argument_group("model mode")
     model.add_argument("--model", default=None, help=".keras, SavedModel folder, .tflite or .onnx")
     model.add_argument("--data-dir", default=None, help="the data set root in its usual layout")
-    model.add_argument("--flip", action="store_true", help="flip test (needs heatmaps)")
+    model.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="flip test (heatmaps of each crop and its mirror averaged; needs heatmaps). "
+        "Default: on for mpii, as the hourglass paper evaluated, off for lsp and coco",
+    )
     model.add_argument(
         "--out",
+        "--write-predictions",
+        dest="out",
         default=None,
-        help="predictions file to write (default: a name in the current folder)",
+        help="predictions file to write (default: a name in the current folder); mpii: "
+        "preds (N, 16, 2) in valid.h5's rows, or for --split test the server's .mat",
     )
     model.add_argument("--batch-size", type=int, default=MODEL_BATCH, help="crops per model call")
     parser.add_argument(
         "--split",
         choices=SPLITS,
         default=None,
-        help="model mode: the split to run (default val); file mode, lsp: score only that "
-        "split's people of joints.mat, as model mode writes them (default: every row)",
+        help="model mode: the split to run (default val; valid = val; mpii test: the "
+        "single-person test people of mpii_human_pose_v1_u12_1.mat, written for the "
+        "evaluation server); file mode, lsp: score only that split's people of joints.mat, "
+        "as model mode writes them (default: every row)",
     )
     parser.add_argument(
         "--threshold",
@@ -644,6 +512,10 @@ def _usage_error(args: argparse.Namespace) -> str | None:
     """What is wrong with the combination of options, or None."""
     if args.dataset is None:
         return "--dataset (or --data) is required: mpii, lsp or coco"
+    if args.split == "valid":
+        args.split = "val"
+    if args.split == "test" and (args.model is None or args.dataset != "mpii"):
+        return "--split test is for --model with --data mpii (the server's test predictions)"
     if args.model is not None:
         given = [f"--{n}" for n in ("annotations", "predictions") if getattr(args, n) is not None]
         if given:
@@ -657,7 +529,7 @@ def _usage_error(args: argparse.Namespace) -> str | None:
         if missing:
             return f"{' and '.join(missing)} required (or --model with --data-dir)"
         given = [f"--{n}" for n in ("data_dir", "out") if getattr(args, n) is not None]
-        given += ["--flip"] if args.flip else []
+        given += [] if args.flip is None else ["--flip" if args.flip else "--no-flip"]
         if given:
             return f"{', '.join(g.replace('_', '-') for g in given)} need --model"
         if args.split is not None and args.dataset != "lsp":
@@ -669,19 +541,21 @@ def _usage_error(args: argparse.Namespace) -> str | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point; returns the exit code (2 on bad input)."""
-    args = build_parser().parse_args(argv)
+def _command(args: argparse.Namespace) -> int:
     problem = _usage_error(args)
     if problem is not None:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-    try:
-        print(run(args))
-    except (EvaluationInputError, ValueError, OSError, ImportError) as error:
-        print(f"error: {error}".replace("\n", " "), file=sys.stderr)
-        return 2
+        raise InputError(problem)
+    print(run(args))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; returns the exit code: 0, or 2 after one `error:` line for
+    bad options or input (`kerashg.cli`)."""
+    try:
+        return cli.run(build_parser, _command, argv)
+    except SystemExit as stop:  # already reported: an option error, bad input, --help
+        return stop.code if isinstance(stop.code, int) else 1
 
 
 if __name__ == "__main__":

@@ -15,10 +15,14 @@ with `"heatmaps"` `(B, S, h, w, K)`; everything model-specific is in the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import math
 import pathlib
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,11 +40,103 @@ TrainDataFn = Callable[[int, int, tf.distribute.InputContext], tf.data.Dataset]
 ValidateFn = Callable[[keras.Model], dict[str, Any]]
 
 
-SCHEDULE_KINDS = ("step", "warmup_step", "cosine")
+SCHEDULE_KINDS = ("step", "warmup_step", "cosine", "milestones")
 
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(SystemExit):
+    """The run stopped on a signal (SIGTERM, SIGINT) after saving a checkpoint.
+
+    A `SystemExit` with code 128 + the signal number, so a command that lets it
+    through exits as a process killed by that signal would, after saving.
+
+    Attributes:
+        signum: the signal's number.
+        checkpoint: the checkpoint saved at the stop (`--resume` continues from it).
+    """
+
+    def __init__(self, signum: int, checkpoint: str | None):
+        super().__init__(128 + int(signum))
+        self.signum = int(signum)
+        self.checkpoint = checkpoint
+
+    def __str__(self) -> str:
+        return f"stopped by {signal.Signals(self.signum).name}; checkpoint {self.checkpoint}"
+
+
+@contextlib.contextmanager
+def stop_on_signals(trainer: Trainer, signals=(signal.SIGTERM, signal.SIGINT)):
+    """While active, SIGTERM and SIGINT (Ctrl-C) ask `trainer` to stop cleanly.
+
+    The step in progress finishes, then the trainer saves a checkpoint at that
+    position and raises `TrainingInterrupted` (see `Trainer.request_stop`). A
+    second signal abandons the stop at once (KeyboardInterrupt). The previous
+    handlers are restored on exit. It changes nothing outside the main thread
+    (where Python cannot install signal handlers) nor for a multi-worker
+    strategy: a worker stopping alone would leave the others waiting in their
+    collectives, so a cluster's workers keep the default (killed; the periodic
+    checkpoints remain).
+    """
+    resolver = getattr(getattr(trainer, "strategy", None), "cluster_resolver", None)
+    multi_worker = resolver is not None and bool(resolver.cluster_spec().as_dict())
+    if multi_worker or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        del frame
+        if trainer.stop_requested is not None:
+            raise KeyboardInterrupt
+        trainer.request_stop(signum)
+
+    previous = {}
+    try:
+        for number in signals:
+            previous[number] = signal.signal(number, handler)
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, signal.SIG_DFL if old is None else old)
+
+
+class _RunState(tf.train.experimental.PythonState):
+    """The trainer's Python-side progress, saved as JSON in every checkpoint.
+
+    The history of the epochs done, the losses of the epoch in progress and the
+    commands run so far (start, wall seconds to their last checkpoint, how they
+    ended). Each checkpoint holds the state at its own position, so a resume
+    from any of them (also an older one when the newest is damaged) continues
+    the history exactly. Checkpoints written before this existed restore none.
+    """
+
+    def __init__(self, trainer: Trainer):
+        self._trainer = trainer
+
+    def serialize(self):
+        trainer = self._trainer
+        return json.dumps(
+            {
+                "history": trainer.history,
+                "epoch_losses": trainer._epoch_losses,
+                "commands": trainer.commands,
+            },
+            default=float,
+        )
+
+    def deserialize(self, string_value):
+        state = json.loads(string_value)
+        trainer = self._trainer
+        trainer.history = list(state.get("history", []))
+        trainer._epoch_losses = [float(v) for v in state.get("epoch_losses", [])]
+        commands = [dict(c) for c in state.get("commands", [])]
+        for command in commands:
+            if command.get("ended") == "running":
+                # Killed (SIGKILL, power loss): its time counts to its last checkpoint.
+                command["ended"] = "cut"
+        trainer._earlier_commands = commands
 
 
 @dataclasses.dataclass
@@ -51,7 +147,9 @@ class Schedule:
         kind: "step": the base rate, ×0.1 after `drop_at` of the phase's steps
             (the papers' drop late in each phase); "warmup_step": the same after
             a linear warm-up over `warmup_steps`; "cosine": linear warm-up, then
-            cosine decay to 0 at the end of the phase.
+            cosine decay to 0 at the end of the phase; "milestones": the base
+            rate ×0.1 at each of the phase's milestone epochs (the papers'
+            recipes: e.g. ACNN phase A ×0.1 at epochs 120 and 170).
         drop_at: fraction of the phase, for "step". Default 0.8.
         warmup_steps: for "cosine". Default 100.
     """
@@ -68,8 +166,22 @@ class Schedule:
         if not 0.0 < self.drop_at <= 1.0:
             raise ValueError(f"Schedule.drop_at must be in (0, 1]. Received: {self.drop_at}")
 
-    def __call__(self, base_lr: float, step: int, total_steps: int) -> float:
-        """Learning rate at 0-based `step` of a phase of `total_steps` steps."""
+    def __call__(
+        self,
+        base_lr: float,
+        step: int,
+        total_steps: int,
+        milestones: tuple[int, ...] = (),
+        steps_per_epoch: int = 1,
+    ) -> float:
+        """Learning rate at 0-based `step` of a phase of `total_steps` steps.
+
+        `milestones` (epochs from the phase's start, of `steps_per_epoch`
+        steps) are read by the "milestones" kind only: after each, ×0.1.
+        """
+        if self.kind == "milestones":
+            drops = sum(step >= m * steps_per_epoch for m in milestones)
+            return base_lr * 0.1**drops
         if self.kind == "step":
             return base_lr * (0.1 if step >= self.drop_at * total_steps else 1.0)
         warmup = min(self.warmup_steps, max(total_steps // 10, 1))
@@ -113,6 +225,16 @@ class Trainer:
         log_every: steps between TensorBoard scalar writes. Default 20.
         verbose: 1 progress bar (TTY) or a line every quarter epoch (otherwise),
             both with the whole run's ETA across phases; 0 silent.
+        on_best: optional `fn(model)` called after each validation that
+            improves the best "pck", once its checkpoint is in `best/`, with
+            the layers' `trainable` flags as they were before any phase (e.g. to
+            write `model.keras`: the best weights so far survive a cut run).
+        wall_start: `time.perf_counter()` when the command began, for the wall
+            seconds of `commands`. Default: when the Trainer is created.
+
+    The history (`history`) and the commands' wall times (`commands`) are kept in
+    every checkpoint, so after `restore()` they cover the whole run, not only
+    this command's part.
     """
 
     def __init__(
@@ -133,6 +255,8 @@ class Trainer:
         tensorboard: bool = True,
         log_every: int = 20,
         verbose: int = 1,
+        on_best: Callable[[keras.Model], None] | None = None,
+        wall_start: float | None = None,
     ):
         if not phases:
             raise ValueError("Trainer needs at least one Phase. Received: phases=[]")
@@ -161,7 +285,13 @@ class Trainer:
         self.checkpoint_every = int(checkpoint_every)
         self.log_every = int(log_every)
         self.verbose = verbose
+        self.on_best = on_best
         self.history: list[dict[str, Any]] = []
+        self._epoch_losses: list[float] = []
+        self._earlier_commands: list[dict[str, Any]] = []
+        self._wall_start = time.perf_counter() if wall_start is None else float(wall_start)
+        self._command = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "ended": "running"}
+        self._stop_signum: int | None = None
         self._eta = RunClock(sum(p.epochs for p in self.phases), self.steps_per_epoch)
 
         self._initial_trainable = record_trainable(model)
@@ -193,6 +323,7 @@ class Trainer:
             global_step=self._global_step,
             seconds=self._seconds,
             best=self._best,
+            run_state=_RunState(self),
         )
         chief = _is_chief(strategy)
         ckpt_root = self.out_dir if chief else self.out_dir / f"worker-{_task_id(strategy)}"
@@ -232,6 +363,30 @@ class Trainer:
     @property
     def train_seconds(self) -> float:
         return float(self._seconds.numpy())
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """Every command of the run so far, this one last: `started` (local time),
+        `wall_seconds` (this one: until now; earlier ones: until their last
+        checkpoint) and `ended` ("running"; "SIGTERM"/"SIGINT": stopped cleanly;
+        "cut": killed, e.g. SIGKILL; the caller may mark this one "complete")."""
+        current = {**self._command, "wall_seconds": time.perf_counter() - self._wall_start}
+        return [*(dict(c) for c in self._earlier_commands), current]
+
+    @property
+    def stop_requested(self) -> int | None:
+        """The signal number of a pending stop request, or None."""
+        return self._stop_signum
+
+    def request_stop(self, signum: int = signal.SIGTERM) -> None:
+        """Asks the loop to stop after the step in progress.
+
+        It then saves a checkpoint at that position (the epoch's losses so far
+        included; a stop in an epoch's last step leaves its validation to the
+        resumed run) and raises `TrainingInterrupted(signum)`. Safe to call from
+        a signal handler (it only sets a flag).
+        """
+        self._stop_signum = int(signum)
 
     def restore(self) -> bool:
         """Restores the newest checkpoint of `out_dir/ckpt` that restores.
@@ -417,7 +572,8 @@ class Trainer:
 
     def _run_epoch(self, phase_index, phase, epoch, global_epoch, skip, step_fn):
         total = phase.epochs * self.steps_per_epoch
-        iterator = iter(self._dataset(global_epoch, skip))
+        # A stop in an epoch's last step resumes with its steps all done: validation only.
+        iterator = iter(self._dataset(global_epoch, skip)) if skip < self.steps_per_epoch else None
         if self.verbose:
             print(f"Phase {phase.name} ({phase.train}) epoch {epoch + 1}/{phase.epochs}")
         tty = sys.stdout.isatty()
@@ -427,10 +583,16 @@ class Trainer:
             verbose=(1 if tty else 0) if self.verbose else 0,
         )
         report_every = max(1, self.steps_per_epoch // 4)
-        losses = []
-        lr = float("nan")
+        if skip == 0:
+            self._epoch_losses = []
+        # Resumed mid-epoch: the losses of its first `skip` steps come from the checkpoint.
+        losses = self._epoch_losses
+        step_of_phase = epoch * self.steps_per_epoch + skip - 1
+        drops = (phase.milestones, self.steps_per_epoch)
+        lr = self.schedule(phase.learning_rate, step_of_phase, total, *drops) if skip else math.nan
         for step in range(skip, self.steps_per_epoch):
-            lr = self.schedule(phase.learning_rate, epoch * self.steps_per_epoch + step, total)
+            step_of_phase = epoch * self.steps_per_epoch + step
+            lr = self.schedule(phase.learning_rate, step_of_phase, total, *drops)
             self.optimizer.learning_rate = lr
             tic = time.perf_counter()
             loss, stages = step_fn(iterator)
@@ -467,6 +629,11 @@ class Trainer:
                     tf.summary.scalar("train/images_per_second", rate)
                     for s, value in enumerate(stages.numpy()):
                         tf.summary.scalar(f"train/loss_stage{s}", value)
+            if self._stop_signum is not None:
+                self._set_position(phase_index, epoch, step + 1)
+                self._stop(
+                    f"phase {phase.name} epoch {epoch + 1} step {step + 1}/{self.steps_per_epoch}"
+                )
             if step + 1 < self.steps_per_epoch and (global_step + 1) % self.checkpoint_every == 0:
                 self._set_position(phase_index, epoch, step + 1)
                 self._manager.save(checkpoint_number=global_step + 1)
@@ -497,6 +664,7 @@ class Trainer:
             )
             print(f"  end of phase {phase.name} epoch {epoch + 1}: {summary}")
         self.history.append(record)
+        self._epoch_losses = []
         # Position after this epoch: the next epoch, or the next phase.
         if epoch + 1 < phase.epochs:
             self._set_position(phase_index, epoch + 1, 0)
@@ -506,9 +674,43 @@ class Trainer:
         improved = pck is not None and pck > float(self._best.numpy())
         if improved:
             self._best.assign(pck)
+        stopping = self._stop_signum
+        if stopping is not None:  # asked during validation: this checkpoint is the stop's
+            self._command["ended"] = signal.Signals(stopping).name
         self._manager.save(checkpoint_number=int(self._global_step.numpy()))
         if improved:
             self._best_manager.save(checkpoint_number=int(self._global_step.numpy()))
+            self._write_best_model()
+        if stopping is not None:
+            self._stop(f"phase {phase.name} after epoch {epoch + 1}", saved=True)
+
+    def _stop(self, where: str, saved: bool = False):
+        """Saves the position already set (unless `saved`) and raises TrainingInterrupted."""
+        name = signal.Signals(self._stop_signum).name
+        self._command["ended"] = name
+        if not saved:
+            self._manager.save(checkpoint_number=int(self._global_step.numpy()))
+        if self.verbose:
+            print(
+                f"\n{name}: stopped in {where}; saved {self._manager.latest_checkpoint} "
+                "(--resume continues from it)",
+                flush=True,
+            )
+        raise TrainingInterrupted(self._stop_signum, self._manager.latest_checkpoint)
+
+    def _write_best_model(self):
+        """Calls `on_best(model)` with the layers' trainable flags as before any phase."""
+        if self.on_best is None:
+            return
+        # Parents come before children in both lists, so restoring in order is exact.
+        current = [(layer, layer.trainable) for layer, _ in self._initial_trainable.values()]
+        for layer, flag in self._initial_trainable.values():
+            layer.trainable = flag
+        try:
+            self.on_best(self.model)
+        finally:
+            for layer, flag in current:
+                layer.trainable = flag
 
 
 class RunClock:
@@ -581,6 +783,18 @@ def _task_id(strategy: tf.distribute.Strategy) -> int:
     return int(resolver.task_id) if resolver is not None and resolver.task_id is not None else 0
 
 
+def worker_out_dir(strategy: tf.distribute.Strategy, out_dir: str | pathlib.Path) -> pathlib.Path:
+    """Where this process writes its outputs (its checkpoints are in the same place).
+
+    `out_dir` for the chief (worker 0 of a multi-worker cluster, or the only
+    process of any other strategy); `out_dir/worker-<i>` for another worker,
+    which must still save (saving can take part in collectives) but not over
+    the chief's files when the folder is shared.
+    """
+    out_dir = pathlib.Path(out_dir)
+    return out_dir if _is_chief(strategy) else out_dir / f"worker-{_task_id(strategy)}"
+
+
 def make_strategy(name: str) -> tf.distribute.Strategy:
     """A tf.distribute strategy by name.
 
@@ -593,25 +807,26 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     import json
     import os
 
-    gpus = tf.config.list_logical_devices("GPU")
-    if name == "auto":
-        if os.environ.get("TF_CONFIG") and json.loads(os.environ["TF_CONFIG"]).get("cluster"):
+    if name == "auto" and os.environ.get("TF_CONFIG"):
+        if json.loads(os.environ["TF_CONFIG"]).get("cluster"):
             name = "multi_worker"
-        elif len(gpus) > 1:
-            name = "mirrored"
-        else:
-            name = "one_device"
-    if name == "one_device":
-        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
-    if name == "mirrored":
-        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
     if name == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
             raise ValueError(
                 "--strategy multi_worker needs the TF_CONFIG environment variable (cluster spec)"
             )
+        # Before anything that initialises TensorFlow's context (listing logical
+        # devices, creating a tensor): collective ops can only be configured at
+        # program startup, else "Collective ops must be configured at program startup".
         return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "auto":
+        name = "mirrored" if len(gpus) > 1 else "one_device"
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
+    if name == "mirrored":
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
     raise ValueError(
         "strategy must be one of ('auto', 'one_device', 'mirrored', 'multi_worker'). "
         f"Received: strategy={name!r}"

@@ -1,4 +1,4 @@
-"""Heatmap losses with intermediate supervision (Newell et al. 2016; ACNN eq. 3–4).
+"""Heatmap losses with intermediate supervision (Newell et al. 2016; ACNN eq. 3).
 
 Every stage's heatmaps are compared with the same target (for ACNN every
 prediction P_i), per-joint weights zero out missing joints, and the stage losses

@@ -40,6 +40,8 @@ class Phase:
         epochs: int >= 0.
         force_masks: True/False to call `model.set_force_masks` at the start of
             the phase; None for models without attention masks.
+        milestones: epochs (from the phase's start) after which the
+            "milestones" schedule multiplies the rate by 0.1. Default none.
     """
 
     name: str
@@ -47,6 +49,7 @@ class Phase:
     learning_rate: float
     epochs: int
     force_masks: bool | None = None
+    milestones: tuple[int, ...] = ()
 
     def __post_init__(self):
         if self.train not in GROUPS:
@@ -62,26 +65,31 @@ ACNN_PHASES = {"A": ("pose", True), "B": ("attention", False), "C": ("all", Fals
 
 
 def acnn_phases(
-    names: tuple[str, ...], learning_rates: tuple[float, ...], epochs: tuple[int, ...]
+    names: tuple[str, ...],
+    learning_rates: tuple[float, ...],
+    epochs: tuple[int, ...],
+    milestones: tuple[tuple[int, ...], ...] | None = None,
 ) -> list[Phase]:
-    """ACNN's phases `names` (a subset of "A", "B", "C") with their rates and epochs."""
-    if not len(names) == len(learning_rates) == len(epochs):
+    """ACNN's phases `names` (a subset of "A", "B", "C") with their rates, epochs
+    and (optionally) milestone epochs."""
+    milestones = tuple(() for _ in names) if milestones is None else milestones
+    if not len(names) == len(learning_rates) == len(epochs) == len(milestones):
         raise ValueError(
             "acnn_phases needs one learning rate and one epoch count per phase. Received: "
             f"names={names}, learning_rates={learning_rates}, epochs={epochs}"
         )
     phases = []
-    for name, lr, count in zip(names, learning_rates, epochs, strict=True):
+    for name, lr, count, drops in zip(names, learning_rates, epochs, milestones, strict=True):
         if name not in ACNN_PHASES:
             raise ValueError(f"ACNN phases are {tuple(ACNN_PHASES)}. Received: {name!r}")
         train, force = ACNN_PHASES[name]
-        phases.append(Phase(name, train, float(lr), int(count), force))
+        phases.append(Phase(name, train, float(lr), int(count), force, tuple(drops)))
     return phases
 
 
-def joint_phase(learning_rate: float, epochs: int) -> list[Phase]:
+def joint_phase(learning_rate: float, epochs: int, milestones: tuple[int, ...] = ()) -> list[Phase]:
     """The single phase of a model without attention: everything trains."""
-    return [Phase("C", "all", float(learning_rate), int(epochs), None)]
+    return [Phase("C", "all", float(learning_rate), int(epochs), None, tuple(milestones))]
 
 
 def is_attention_layer(layer: keras.layers.Layer) -> bool:

@@ -25,11 +25,14 @@ import numpy as np
 import tensorflow as tf
 
 from kerashg.codec import HeatmapCodec
+from kerashg.errors import InputError
 from kerashg.metrics import (
     LSP_GROUPS,
     MPII_GROUPS,
+    MPII_TOTAL_EXCLUDED,
     TORSO_JOINTS,
     PCKResult,
+    mpii_pckh,
     pck,
     pck_table,
     torso_size,
@@ -71,6 +74,16 @@ class Source:
     val_scored: np.ndarray | None = None
     # The held-out keypoints' set (names the per-joint table's columns).
     keypoint_set: Any = None
+    # Optimizer steps of one training epoch (`config.steps_per_epoch`, or one
+    # pass over the training records where that is 0).
+    steps_per_epoch: int = 0
+    # MPII: the held-out people's ground truth (N, K, 3) in the annotation's own
+    # frame, scored with the official rules (`kerashg.metrics.mpii_pckh`: 14
+    # joints pooled; a joint predicted outside the crop is simply a miss), and
+    # which people they are ("all 2958 people", or the subset). None for the
+    # other data sets, which keep their own rule (`_scored`).
+    val_truth: np.ndarray | None = None
+    val_people: str = ""
     # The validated model and its compiled inference function: tracing once is
     # ~5× cheaper than running a 4-stack model eagerly at every validation
     # (measured 1.0 s against 6.3 s for 256 images at 128×128 on 2 cores).
@@ -92,8 +105,8 @@ class Source:
             model: maps (B, H, W, 3) → {"heatmaps": (B, S, h, w, K), ["masks"]}.
             images: also return TensorBoard images under "images".
             flip: also report "pck_flip", the PCK of the flip test (heatmaps of
-                each image and of its mirror image averaged, the mirror's
-                shifted one heatmap pixel; needs `flip_index`).
+                each image and of its mirror image averaged,
+                `HeatmapCodec.decode_flip`; needs `flip_index`).
             table: also return "table", the per-joint and per-group PCK
                 (`PCKResult.as_dict()`) without the flip test.
 
@@ -113,8 +126,7 @@ class Source:
             predictions.append(self.codec.decode_numpy(heatmaps))
             if flip:
                 mirror = np.asarray(predict(batch[:, :, ::-1])["heatmaps"], np.float32)[:, -1]
-                mirror = self.codec.flip_heatmaps(mirror, self.flip_index, shift=True).numpy()
-                flipped.append(self.codec.decode_numpy(0.5 * (heatmaps + mirror)))
+                flipped.append(self.codec.decode_flip(heatmaps, mirror, self.flip_index))
             if first is None:
                 first = {k: np.asarray(v, np.float32) for k, v in outputs.items()}
         predictions = np.concatenate(predictions)
@@ -129,7 +141,11 @@ class Source:
             result["table"] = self.table_of(predictions).as_dict()
         if images:
             result["images"] = summary_images(
-                self.val_images[:NUM_SUMMARY_IMAGES], predictions[:NUM_SUMMARY_IMAGES], first
+                self.val_images[:NUM_SUMMARY_IMAGES],
+                predictions[:NUM_SUMMARY_IMAGES],
+                first,
+                truth=self.val_keypoints[:NUM_SUMMARY_IMAGES],
+                keypoint_set=self.keypoint_set,
             )
         return result
 
@@ -138,6 +154,8 @@ class Source:
 
         Compared in original-image pixels, where the normaliser is measured.
         """
+        if self.val_truth is not None:
+            return self.table_of(predictions).total
         predictions, truth, normalizer, annotated = self._scored(predictions)
         return pck(
             predictions, truth, normalizer, threshold=self.pck_threshold, annotated=annotated
@@ -145,6 +163,11 @@ class Source:
 
     def table_of(self, predictions: np.ndarray) -> PCKResult:
         """The per-joint and per-group table of `pck_of`'s figure."""
+        if self.val_truth is not None:
+            original = _to_original(predictions, self.val_inverse)
+            return mpii_pckh(
+                original, self.val_truth, self.val_normalizer, None, self.pck_threshold
+            )
         predictions, truth, normalizer, annotated = self._scored(predictions)
         return pck_table(
             predictions,
@@ -168,7 +191,14 @@ class Source:
 
     @property
     def pck_label(self) -> str:
-        """The metric's name, e.g. "PCK@0.2 (torso)"."""
+        """The metric's name, e.g. "PCK@0.2 (torso)" or "PCKh@0.5 (MPII official,
+        14 joints, all 2958 people, dark refinement)"."""
+        if self.val_truth is not None:
+            joints = self.num_keypoints - len(MPII_TOTAL_EXCLUDED)
+            return (
+                f"PCKh@{self.pck_threshold:g} (MPII official, {joints} joints, "
+                f"{self.val_people}, {self.codec.refine} refinement)"
+            )
         return f"PCK@{self.pck_threshold:g} ({self.normalizer_name})"
 
 
@@ -179,40 +209,57 @@ def _to_original(keypoints: np.ndarray, inverse: np.ndarray) -> np.ndarray:
 
 
 def summary_images(
-    images: np.ndarray, keypoints: np.ndarray, outputs: dict
+    images: np.ndarray,
+    keypoints: np.ndarray,
+    outputs: dict,
+    truth: np.ndarray | None = None,
+    keypoint_set=None,
 ) -> dict[str, np.ndarray]:
-    """Predictions drawn on images and, when present, every stage's mask.
+    """Predictions drawn over the ground truth and, when present, every stage's mask.
+
+    Drawn with `kerashg.draw` in its colour convention (the person's left blue,
+    right orange, centre green): the ground truth faint and thin, occluded
+    joints as rings; the prediction on top, every joint (threshold 0, so a
+    weak early model still shows where it points).
 
     Args:
         images: float32 (N, H, W, 3) in [0, 1].
         keypoints: float32 (N, K, 3) predicted, input pixels.
         outputs: the model outputs of a batch starting with these images.
+        truth: None, or float32 (N, K, 3) x, y, v in input pixels.
+        keypoint_set: `KeypointSet` of the K joints (edges and sides); None
+            draws joints only.
 
     Returns:
         {"predictions": (N, H, W, 3), "masks": (N, H, S·W, 3)} float32 in [0, 1].
     """
     import cv2
 
+    from kerashg import draw
+
+    if keypoint_set is not None and keypoint_set.num_keypoints != keypoints.shape[1]:
+        keypoint_set = None
     n = len(images)
     drawn = []
-    for image, points in zip(images, keypoints, strict=True):
-        canvas = np.ascontiguousarray((image * 255).astype(np.uint8))
-        for x, y, _ in points:
-            cv2.circle(canvas, (int(round(x)), int(round(y))), 2, (255, 40, 40), -1, cv2.LINE_AA)
-        drawn.append(canvas.astype(np.float32) / 255.0)
+    for i, (image, points) in enumerate(zip(images, keypoints, strict=True)):
+        canvas = cv2.cvtColor((np.clip(image, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
+        thickness = max(1, round(max(canvas.shape[:2]) / 128))
+        if truth is not None:
+            visible = np.asarray(truth[i], np.float64)
+            canvas = draw.draw_skeleton(
+                canvas, visible, keypoint_set, 0.0, thickness, visible[:, 2] < 2, opacity=0.55
+            )
+        canvas = draw.draw_skeleton(canvas, points, keypoint_set, -np.inf, thickness)
+        drawn.append(cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0)
     result = {"predictions": np.stack(drawn)}
     if "masks" in outputs:
         masks = outputs["masks"][:n, ..., 0]  # (N, S, h, w)
-        h, w = images.shape[1:3]
         tiles = []
         for sample, image in zip(masks, images, strict=True):
-            stages = [
-                0.35 * image
-                + 0.65 * cv2.resize(m, (w, h), interpolation=cv2.INTER_NEAREST)[..., None]
-                for m in sample
-            ]
-            tiles.append(np.concatenate(stages, axis=1))
-        result["masks"] = np.clip(np.stack(tiles), 0.0, 1.0).astype(np.float32)
+            bgr = cv2.cvtColor((np.clip(image, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
+            panels = draw.overlay_masks(bgr, sample)  # one labelled panel per stage
+            tiles.append(cv2.cvtColor(panels, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0)
+        result["masks"] = np.stack(tiles)
     return result
 
 
@@ -260,13 +307,22 @@ def make_source(config: TrainConfig) -> Source:
             train_records = load_records(config.data, root, "train")
             val_records = load_records(config.data, root, "val")
         except (OSError, KeyError) as error:
-            raise ValueError(f"--data {config.data} --data-dir {root}: {error}") from error
+            reason = error.args[0] if isinstance(error, KeyError) and error.args else error
+            raise InputError(f"--data {config.data} --data-dir {root}: {reason}") from error
         train_images = val_pixels = None
         data_root, split = root, f"{config.data} val"
+        # No readable training image is an error now, not inside the first epoch
+        # (`train_dataset` below then skips the check each epoch).
+        data_lib.check_image_files(train_records, root)
+        all_val = len(val_records)
         if config.val_images and config.val_images < len(val_records):
             val_records = val_records[np.arange(config.val_images)]
+        if config.data == "mpii":
+            val_records, why = _mpii_val_people(val_records, root, all_val)
     augment = AUGMENT_PRESETS[config.augment]
-    samples_per_epoch = int(config.steps_per_epoch) * int(config.batch_size)
+    # steps_per_epoch 0: an epoch is one pass over the training records.
+    steps_per_epoch = int(config.steps_per_epoch) or -(-len(train_records) // config.batch_size)
+    samples_per_epoch = steps_per_epoch * int(config.batch_size)
     # Each training epoch reads its own range of the pipeline's data epochs
     # (one data epoch = one pass over the records, shuffled and augmented by
     # (seed, data epoch, index)), so epoch e's batches are a function of e alone.
@@ -289,6 +345,7 @@ def make_source(config: TrainConfig) -> Source:
             augment=augment,
             num_shards=context.num_input_pipelines,
             shard_index=context.input_pipeline_id,
+            check_files=False,
         )
         return dataset.skip(skip)
 
@@ -301,8 +358,9 @@ def make_source(config: TrainConfig) -> Source:
         train=False,
         batch_size=64,
     )
-    images, keypoints, inverse, head_size, scale = [], [], [], [], []
+    images, keypoints, inverse, head_size, scale, index = [], [], [], [], [], []
     for batch_images, _, meta in val:
+        index.append(meta["index"].numpy())
         images.append(batch_images.numpy())
         keypoints.append(meta["keypoints"].numpy())
         inverse.append(meta["inverse"].numpy())
@@ -310,7 +368,19 @@ def make_source(config: TrainConfig) -> Source:
         scale.append(meta["scale"].numpy())
     keypoints, inverse = np.concatenate(keypoints), np.concatenate(inverse)
     head_size, scale = np.concatenate(head_size), np.concatenate(scale)
-    threshold, scored = 0.5, None
+    threshold, scored, mpii_truth, val_people = 0.5, None, None, ""
+    if config.data == "mpii":
+        # The official rules: every annotated joint of every person counts, in the
+        # annotation's own frame (a joint the crop cut off is a miss, not dropped).
+        index = np.concatenate(index)
+        mpii_truth = np.asarray(val_records.keypoints, np.float64)[index]
+        if len(index) < len(val_records):  # unreadable images the pipeline skipped
+            why.append(f"{len(val_records) - len(index)} with an unreadable image")
+        val_people = (
+            f"{len(index)} of {all_val} people: {', '.join(why)}"
+            if why
+            else (f"all {all_val} people")
+        )
     if config.data == "lsp":
         # LSP's own metric: PCK@0.2 of the torso (left shoulder to right hip),
         # measured on the original-image joints; people missing either torso
@@ -361,7 +431,31 @@ def make_source(config: TrainConfig) -> Source:
         pck_threshold=threshold,
         val_scored=scored,
         keypoint_set=train_records.keypoint_set,
+        steps_per_epoch=steps_per_epoch,
+        val_truth=mpii_truth,
+        val_people=val_people,
     )
+
+
+def _mpii_val_people(records, root: pathlib.Path, total: int):
+    """The MPII validation people whose image exists, and why any are left out.
+
+    Every person of the annotation file counts unless `--val-images` keeps the
+    first N, or images are missing from `root`; the reasons name such a subset
+    (they go into `Source.pck_label`).
+    """
+    from training.mpii_files import people_with_images
+
+    present = people_with_images(records, root)
+    if not present.any():
+        raise InputError(
+            f"--data mpii --data-dir {root}: none of the {len(records)} validation people "
+            f"of {records.source} has its image under {root} (e.g. {records.image_path[0]})"
+        )
+    why = [f"the first {len(records)} (--val-images)"] if len(records) < total else []
+    if not present.all():
+        why.append(f"{int((~present).sum())} without an image")
+    return records[np.flatnonzero(present)], why
 
 
 def _table_groups(keypoint_set) -> dict | None:

@@ -18,24 +18,28 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from kerashg import cli
+from kerashg.errors import InputError
 from training.config import (
     AUGMENT_LEVELS,
     CPU_DEFAULTS,
     DATA_SETS,
     GPU_DEFAULTS,
+    INITS,
     LOSSES,
     MODELS,
     OPTIMIZERS,
     PRECISIONS,
+    RECIPES,
     REFINEMENTS,
     SCHEDULES,
     STRATEGIES,
     TrainConfig,
+    describe_recipe,
     has_gpu,
     resolve_config,
     resolve_precision,
 )
-from training.loop import NonFiniteLossError
 
 EPILOG = f"""
 Device-dependent defaults (any option given explicitly wins):
@@ -51,6 +55,9 @@ Device-dependent defaults (any option given explicitly wins):
   GPU:       the papers' recipe: input {GPU_DEFAULTS["input_size"]}, filters {GPU_DEFAULTS["filters"]}, depth {GPU_DEFAULTS["depth"]}, batch {GPU_DEFAULTS["batch_size"]}, loss mse,
              optimizer rmsprop, lr A,B,C = {",".join(map(str, GPU_DEFAULTS["lr"]))} each ×0.1 after 80% of
              the phase (--schedule step), phase epochs {",".join(map(str, GPU_DEFAULTS["phase_epochs"]))}.
+Recipes (--recipe NAME fills every option not given; epochs per phase A,B,C;
+  "×0.1 at epochs" lists each phase's drops, --schedule milestones):
+{chr(10).join("  " + describe_recipe(name) for name in RECIPES)}
 Precision auto: mixed_float16 (with loss scaling) on a GPU; mixed_bfloat16 on a CPU
   with native bfloat16 (AVX512_BF16 / AMX; faster than float32 there, while float16
   is several times slower); float32 on other CPUs. Losses are always float32.
@@ -60,23 +67,48 @@ Strategy auto: MultiWorkerMirrored when TF_CONFIG names a cluster, Mirrored with
   several GPUs, otherwise one device. --batch-size is the global batch.
 Outputs in --out: ckpt/ (latest checkpoints, also every --checkpoint-every
   steps), best/ (best validation PCK), logs/ (TensorBoard), config.json,
-  metrics.json, model.keras.
+  metrics.json, model.keras. Multi-worker (TF_CONFIG): the chief, worker 0, writes
+  these; worker i writes its ckpt/, best/, model.keras, metrics.json to --out/worker-i.
+  model.keras holds the best validated weights while the run goes on (rewritten at
+  each validation that improves), the final weights at its end.
+Stopping: SIGTERM or Ctrl-C finishes the step, saves a checkpoint, keeps model.keras
+  (the weights at the stop if nothing was validated yet), writes a partial
+  metrics.json ("complete": false) and exits 128 + the signal number (143, 130); a
+  second signal abandons at once. --resume continues; metrics.json's history and
+  times (wall_seconds, commands) then cover every command of the run.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m training.train`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m training.train",
-        description="Train an ACNN (default) or a stacked hourglass for heatmap pose estimation.",
+    parser = cli.parser(
+        "python -m training.train",
+        "Train an ACNN (default) or a stacked hourglass for heatmap pose estimation.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     model = parser.add_argument_group("model")
     model.add_argument(
-        "--model", choices=MODELS, default="acnn", help="architecture (default acnn)"
+        "--recipe",
+        choices=tuple(RECIPES),
+        help="named recipe that fills every option not given (see the list below; "
+        "default: gpu on a GPU, else cpu, or cpu-real for a real data set)",
     )
-    model.add_argument("--stacks", type=int, default=4, help="number of stacks S (default 4)")
+    model.add_argument(
+        "--model",
+        choices=MODELS,
+        help="architecture (default: the recipe's, acnn but for hourglass-paper)",
+    )
+    model.add_argument(
+        "--stacks",
+        type=int,
+        help="number of stacks S (default: the recipe's, 4; 8 for hourglass-paper)",
+    )
+    model.add_argument(
+        "--init",
+        choices=INITS,
+        help="convolution initialisation: glorot (Keras', zero biases) or torch (Torch7's "
+        "U(±1/√fan_in) for weights and biases; the paper recipes') (default: the recipe's)",
+    )
     model.add_argument("--filters", type=int, help="hourglass channels (default: per device)")
     model.add_argument("--depth", type=int, help="halvings in each hourglass (default: per device)")
     model.add_argument(
@@ -87,14 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--input-size", type=int, help="square input side in pixels (default: per device)"
     )
-    model.add_argument(
-        "--mask", choices=("soft", "hard"), default="soft", help="ACNN mask (default soft)"
-    )
+    model.add_argument("--mask", choices=("soft", "hard"), default="soft", help="ACNN mask")
 
     data = parser.add_argument_group("data")
-    data.add_argument(
-        "--data", choices=DATA_SETS, default="synthetic", help="data set (default synthetic)"
-    )
+    data.add_argument("--data", choices=DATA_SETS, default="synthetic", help="data set")
     data.add_argument("--data-dir", help="root folder of mpii/coco/lsp data (its usual layout)")
     data.add_argument(
         "--val-images",
@@ -106,23 +134,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--synthetic-pool",
         type=int,
         default=4096,
-        help="synthetic training images rendered once, cropped and augmented every epoch "
-        "(default 4096)",
+        help="synthetic training images rendered once, cropped and augmented every epoch",
     )
     data.add_argument(
         "--difficulty",
         default="moderate",
-        help="synthetic data difficulty: easy, moderate (default), hard or a level in [0, 1]",
+        help="synthetic data difficulty: easy, moderate, hard or a level in [0, 1]",
     )
     data.add_argument(
-        "--sigma", type=float, help="target Gaussian std in heatmap pixels (default 1)"
+        "--sigma",
+        type=float,
+        help="target Gaussian std in heatmap pixels (default: per device and data set)",
     )
     data.add_argument(
         "--refine",
         choices=REFINEMENTS,
         default="dark",
-        help="sub-pixel refinement of decoded joints in validation: dark (default; DARK, "
-        "Zhang et al. 2020) or quarter (the original hourglass code's quarter pixel)",
+        help="sub-pixel refinement of decoded joints in validation: dark (DARK, Zhang et "
+        "al. 2020) or quarter (the original hourglass code's quarter pixel)",
     )
     data.add_argument(
         "--augment",
@@ -164,13 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--drop-at",
         type=float,
         default=0.8,
-        help="fraction of a phase before the step drop (default 0.8)",
+        help="fraction of a phase before the step drop",
     )
     sched.add_argument(
         "--warmup-steps",
         type=int,
         default=100,
-        help="warm-up steps of the cosine schedule (default 100)",
+        help="warm-up steps of the cosine schedule",
     )
     sched.add_argument(
         "--loss", choices=LOSSES, help="mse (the papers') or fg_mse (foreground-weighted)"
@@ -179,49 +208,48 @@ def build_parser() -> argparse.ArgumentParser:
         "--foreground-weight",
         type=float,
         default=20.0,
-        help="w in (1 + w·target) of fg_mse (default 20)",
+        help="w in (1 + w·target) of fg_mse",
     )
-    sched.add_argument("--optimizer", choices=OPTIMIZERS, help="rmsprop (the papers') or adam")
+    sched.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help="rmsprop (Keras', Torch's constants), rmsprop_torch (Torch's optim.rmsprop "
+        "update, the papers') or adam",
+    )
 
-    run = parser.add_argument_group("run")
-    run.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default="auto",
-        help="dtype policy (default auto, see below)",
+    running = parser.add_argument_group("run")
+    running.add_argument(
+        "--precision", choices=PRECISIONS, default="auto", help="dtype policy (auto: see below)"
     )
-    run.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        default="auto",
-        help="tf.distribute strategy (default auto)",
+    running.add_argument(
+        "--strategy", choices=STRATEGIES, default="auto", help="tf.distribute strategy (see below)"
     )
-    run.add_argument(
+    running.add_argument(
         "--init-from",
         metavar="MODEL.keras",
         help="start from this model's weights (same size of network; the optimizer starts "
         "fresh; heatmap channels mapped by joint name across keypoint sets, e.g. a synthetic "
         "MPII-16 model to LSP-14)",
     )
-    run.add_argument("--out", help="output folder (default runs/<model>-<timestamp>)")
-    run.add_argument(
+    running.add_argument("--out", help="output folder (default runs/<model>-<timestamp>)")
+    running.add_argument(
         "--resume",
         action="store_true",
         help="continue the run in --out from its last checkpoint, with its saved config.json",
     )
-    run.add_argument("--seed", type=int, default=0, help="seed of weights and data (default 0)")
-    run.add_argument(
+    running.add_argument("--seed", type=int, default=0, help="seed of weights and data")
+    running.add_argument(
         "--deterministic",
         action="store_true",
         help="TensorFlow op determinism (reproducible, slower)",
     )
-    run.add_argument(
+    running.add_argument(
         "--checkpoint-every",
         type=int,
         default=200,
-        help="steps between checkpoints (default 200; also each epoch)",
+        help="steps between checkpoints (also one each epoch)",
     )
-    run.add_argument(
+    running.add_argument(
         "--no-tensorboard",
         dest="tensorboard",
         action="store_false",
@@ -236,9 +264,7 @@ def _floats(text: str | None, name: str) -> tuple[float, ...] | None:
     try:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise SystemExit(
-            f"error: {name} must be comma-separated numbers. Received: {text!r}"
-        ) from None
+        raise InputError(f"{name} must be comma-separated numbers. Received: {text!r}") from None
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -260,29 +286,39 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Entry point of `python -m training.train`; returns the final metrics."""
-    args = build_parser().parse_args(argv)
+    """Entry point of `python -m training.train`; returns the final metrics.
+
+    Bad options or data: one `error:` line and exit status 2 (`kerashg.cli`);
+    a diverged loss: one line and exit status 3.
+    """
+    return cli.run(build_parser, run, argv)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Trains as the parsed arguments say (see `main`)."""
+    from training.loop import NonFiniteLossError
+
     config = config_from_args(args)
+    if config.resume:
+        config = load_resume_config(config)
     try:
-        if config.resume:
-            config = load_resume_config(config)
         return train(config)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
     except NonFiniteLossError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(cli.error_line(error), file=sys.stderr)
         raise SystemExit(3) from None
 
 
 def load_resume_config(config: TrainConfig) -> TrainConfig:
     """The saved `<out>/config.json` of the run `config.out` to resume."""
     if not config.out:
-        raise ValueError("--resume needs --out, the folder of the run to continue")
+        raise InputError("--resume needs --out, the folder of the run to continue")
     path = pathlib.Path(config.out) / "config.json"
     if not path.exists():
         raise FileNotFoundError(f"--resume: no run to continue in {config.out} (missing {path})")
-    saved = TrainConfig.from_json(path.read_text())
+    try:
+        saved = TrainConfig.from_json(path.read_text())
+    except json.JSONDecodeError as error:
+        raise InputError(f"not a training configuration: {error}", path=path) from None
     return dataclasses.replace(saved, resume=True, out=config.out)
 
 
@@ -301,8 +337,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
         `train_seconds`, `history` and the model and data settings.
 
     Raises:
-        ValueError / FileNotFoundError: bad settings or data, before training.
+        InputError / FileNotFoundError: bad settings or data, before training.
         NonFiniteLossError: the loss diverged (the last good checkpoint is kept).
+        training.loop.TrainingInterrupted: a `SystemExit` (code 128 + signal number)
+            after SIGTERM/SIGINT during training, once the checkpoint, `model.keras`
+            and a partial `metrics.json` are saved (the handlers are then restored).
     """
     import keras
     import tensorflow as tf
@@ -313,14 +352,19 @@ def train(config: TrainConfig) -> dict[str, Any]:
     from training.phases import acnn_phases, joint_phase
 
     config = resolve_config(config)
+    print(f"Recipe {describe_recipe(config.recipe)} (options given explicitly win)")
     out = pathlib.Path(config.out)
     if not config.resume and (out / "ckpt").exists():
-        raise ValueError(
+        raise InputError(
             f"{out} already holds a run; pass --resume to continue it or choose another --out"
         )
-    # Data first: a missing folder or a wrong layout fails before any model is built.
-    data = sources.make_source(config)
+    # The strategy before any tensor: MultiWorkerMirroredStrategy must configure
+    # collective ops before TensorFlow's context starts (the data sources make tensors).
     strategy = loop.make_strategy(config.strategy)
+    # Data next: a missing folder or a wrong layout fails before any model is built.
+    data = sources.make_source(config)
+    if not config.steps_per_epoch:  # 0: an epoch is one pass over the training split
+        config = dataclasses.replace(config, steps_per_epoch=data.steps_per_epoch)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     if not has_gpu():
@@ -344,9 +388,9 @@ def train(config: TrainConfig) -> dict[str, Any]:
             report = init_from(model, config.init_from, data.keypoint_set)
             print(f"Initialised from {config.init_from}: {report.summary()}")
     if config.model == "acnn":
-        phases = acnn_phases(config.phases, config.lr, config.phase_epochs)
+        phases = acnn_phases(config.phases, config.lr, config.phase_epochs, config.milestones)
     else:
-        phases = joint_phase(config.lr[0], config.phase_epochs[0])
+        phases = joint_phase(config.lr[0], config.phase_epochs[0], config.milestones[0])
     trainer = loop.Trainer(
         model,
         optimizer,
@@ -361,31 +405,25 @@ def train(config: TrainConfig) -> dict[str, Any]:
         foreground_weight=config.foreground_weight if config.loss == "fg_mse" else 0.0,
         checkpoint_every=config.checkpoint_every,
         tensorboard=config.tensorboard,
+        # The best weights so far are the run's model until it ends: a cut run keeps them.
+        on_best=lambda best: save_model_atomic(
+            best, loop.worker_out_dir(strategy, out) / "model.keras"
+        ),
+        wall_start=started,
     )
     print(
         f"Training {config.model} ({config.stacks} stacks, {config.filters} filters, depth "
         f"{config.depth}, {config.input_size}×{config.input_size}, {model.count_params():,} "
         f"parameters) on {config.data}; {policy}; {strategy.num_replicas_in_sync} replica(s); "
         f"phases {','.join(p.name for p in phases)} epochs {config.phase_epochs} × "
-        f"{config.steps_per_epoch} steps, global batch {config.batch_size}; out {out}"
+        f"{config.steps_per_epoch} steps, global batch {config.batch_size}; optimizer "
+        f"{config.optimizer}, init {config.init}, lr {config.lr}, schedule {config.schedule}"
+        + (f" (×0.1 at epochs {config.milestones})" if config.schedule == "milestones" else "")
+        + f"; out {out}"
     )
     if config.resume and not trainer.restore():
         print(f"No checkpoint in {out / 'ckpt'}: starting from the beginning.")
-    history = trainer.fit()
-
-    final = data.validate(model, images=False, flip=True, table=True)
-    metrics = {
-        "pck": final["pck"],
-        "pck_flip": final["pck_flip"],
-        "pck_table": final["table"],
-        "pck_metric": data.pck_label,
-        "pck_threshold": data.pck_threshold,
-        "pck_normalizer": data.normalizer_name,
-        "val_images": final.get("val_images"),
-        "best_epoch_pck": trainer.best_pck,
-        "best_checkpoint": trainer.best_checkpoint,
-        "train_seconds": trainer.train_seconds,
-        "wall_seconds": time.perf_counter() - started,
+    settings = {
         "model": {
             "name": config.model,
             "stacks": config.stacks,
@@ -398,11 +436,39 @@ def train(config: TrainConfig) -> dict[str, Any]:
         },
         "data": {"name": config.data, "data_dir": config.data_dir, "split": data.val_split},
         "phases": [dataclasses.asdict(p) for p in phases],
+        "recipe": {"name": config.recipe, **RECIPES[config.recipe]},
+    }
+    try:
+        # SIGTERM / Ctrl-C: finish the step, save a checkpoint, exit 128 + signal number.
+        with loop.stop_on_signals(trainer):
+            history = trainer.fit()
+    except loop.TrainingInterrupted as stop:
+        _save_stopped_run(out, model, trainer, stop, settings, config)
+        raise
+
+    final = data.validate(model, images=False, flip=True, table=True)
+    metrics = {
+        "pck": final["pck"],
+        "pck_flip": final["pck_flip"],
+        "pck_table": final["table"],
+        "pck_metric": data.pck_label,
+        "pck_threshold": data.pck_threshold,
+        "pck_normalizer": data.normalizer_name,
+        "val_images": final.get("val_images"),
+        "best_epoch_pck": trainer.best_pck,
+        "best_checkpoint": trainer.best_checkpoint,
+        **_run_times(trainer, "complete"),
+        **settings,
         "history": history,
         "config": dataclasses.asdict(config),
+        "complete": True,
     }
-    save_model_atomic(model, out / "model.keras")
-    _atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float))
+    # Multi-worker: the chief writes to --out, every other worker to --out/worker-<i>
+    # (the folder may be shared; its files are not the chief's).
+    final_dir = loop.worker_out_dir(strategy, out)
+    final_dir.mkdir(parents=True, exist_ok=True)
+    save_model_atomic(model, final_dir / "model.keras")
+    _atomic_write_text(final_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
     print(format_table(metrics))
     print(format_joint_table(metrics))
     return metrics
@@ -421,13 +487,17 @@ def build_model(config: TrainConfig, num_keypoints: int):
         input_shape=shape,
         stem_filters=tuple(config.stem_filters),
     )
+    if config.init == "torch":
+        common.update(kernel_initializer="torch", bias_initializer="torch")
     if config.model == "acnn":
         return kerashg.ACNN(mask=config.mask, **common)
     return kerashg.StackedHourglass(**common)
 
 
 def build_optimizer(name: str, learning_rate: float, policy: str):
-    """RMSprop as in the original Torch code (alpha 0.99, eps 1e-8) or Adam.
+    """Keras' RMSprop with the Torch code's constants (alpha 0.99, eps 1e-8),
+    Torch's own RMSprop update (`rmsprop_torch`, `training.optimizers.TorchRMSprop`)
+    or Adam.
 
     Wrapped in a `LossScaleOptimizer` under `mixed_float16`.
     """
@@ -435,6 +505,10 @@ def build_optimizer(name: str, learning_rate: float, policy: str):
 
     if name == "rmsprop":
         optimizer = keras.optimizers.RMSprop(learning_rate, rho=0.99, epsilon=1e-8)
+    elif name == "rmsprop_torch":
+        from training.optimizers import TorchRMSprop
+
+        optimizer = TorchRMSprop(learning_rate, alpha=0.99, epsilon=1e-8)
     elif name == "adam":
         optimizer = keras.optimizers.Adam(learning_rate)
     else:
@@ -468,7 +542,16 @@ def format_table(metrics: dict[str, Any]) -> str:
             "train seconds",
             f"{metrics['train_seconds']:.0f} (optimizer steps incl. tracing, over all resumes)",
         ),
-        ("wall seconds", f"{metrics['wall_seconds']:.0f} (whole command)"),
+        (
+            "wall seconds",
+            f"{metrics['wall_seconds']:.0f} ("
+            + (
+                f"{len(metrics['commands'])} commands"
+                if len(metrics.get("commands", [])) > 1
+                else "whole command"
+            )
+            + ")",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -484,6 +567,49 @@ def format_joint_table(metrics: dict[str, Any]) -> str:
     header = " ".join(f"{n:>8}" for n in [*names, "Total"])
     row = " ".join(f"{'-' if v is None else f'{v:.1f}':>8}" for v in [*values, table["total"]])
     return f"{label} per joint:\n{header}\n{row}"
+
+
+def _run_times(trainer, ended: str) -> dict[str, Any]:
+    """Train and wall seconds over every command of the run (resumes included)."""
+    commands = trainer.commands
+    commands[-1]["ended"] = ended
+    return {
+        "train_seconds": trainer.train_seconds,
+        "wall_seconds": sum(c["wall_seconds"] for c in commands),
+        "commands": commands,
+    }
+
+
+def _save_stopped_run(out, model, trainer, stop, settings, config) -> None:
+    """A run stopped by a signal keeps its work: `model.keras` and a partial `metrics.json`.
+
+    `model.keras` holds the best validated weights (written at that validation),
+    or, before any validation, the weights at the stop. `metrics.json` has
+    `complete: false`, the history and times so far, and no final PCK.
+    """
+    import signal
+
+    path = out / "model.keras"
+    if trainer.best_pck is not None and path.exists():
+        holds = f"best validated weights (epoch PCK {trainer.best_pck:.2f} %)"
+    else:
+        save_model_atomic(model, path)
+        holds = "the weights at the stop (not validated)"
+    name = signal.Signals(stop.signum).name
+    metrics = {
+        "complete": False,
+        "stopped_by": name,
+        "model_keras": holds,
+        "latest_checkpoint": stop.checkpoint,
+        "best_epoch_pck": trainer.best_pck,
+        "best_checkpoint": trainer.best_checkpoint,
+        **_run_times(trainer, name),
+        **settings,
+        "history": trainer.history,
+        "config": dataclasses.asdict(config),
+    }
+    _atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float))
+    print(f"{path}: {holds}. Continue with --resume --out {out}", flush=True)
 
 
 def _atomic_write_text(path: pathlib.Path, text: str) -> None:

@@ -23,6 +23,7 @@ import pathlib
 
 import numpy as np
 
+from kerashg.errors import InputError
 from kerashg.keypoints import KeypointSet
 
 # Joints that carry other names in other keypoint sets (target name → source names).
@@ -87,7 +88,7 @@ def init_from(
 
     Raises:
         FileNotFoundError: `path` does not exist.
-        ValueError: the file cannot be loaded, its keypoints cannot be named, or
+        InputError: the file cannot be loaded, its keypoints cannot be named, or
             a shared variable has another shape (another size of network).
     """
     import keras
@@ -100,14 +101,14 @@ def init_from(
     try:
         saved = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises several types for a bad archive
-        raise ValueError(
+        raise InputError(
             f"--init-from {path}: cannot be loaded as a Keras model: {error}"
         ) from None
     num_keypoints = getattr(saved, "num_keypoints", None)
     if source is None:
         source = guess_keypoint_set(num_keypoints) if num_keypoints else None
         if source is None:
-            raise ValueError(
+            raise InputError(
                 f"--init-from {path}: cannot tell the keypoint set of a model with "
                 f"num_keypoints={num_keypoints}"
             )
@@ -130,7 +131,7 @@ def init_from(
             variable.assign(_map_channels(np.asarray(variable.numpy()), value, source_index, -2))
             mapped += 1
         elif tuple(value.shape) != tuple(variable.shape):
-            raise ValueError(
+            raise InputError(
                 f"--init-from {path}: {variable.path} has shape {tuple(value.shape)} there and "
                 f"{tuple(variable.shape)} here; start from a model of the same --stacks, "
                 "--filters, --depth and --stem-filters"

@@ -4,10 +4,11 @@
     python -m training.visualize --data lsp --data-dir ../shared/data/lsp --out grid.png
 
 Each sample gets two tiles: the augmented crop with the skeleton drawn from the
-warped keypoints (right-side joints and bones red, left-side blue, centre
-ones green; occluded joints hollow) and the crop under its target heatmaps
-(the maximum over joints, in yellow). After a flip the colours must stay on
-the person's own sides: for people facing the camera, red on the image left.
+warped keypoints, drawn by `kerashg.draw` (the person's left joints and bones
+blue, right orange, centre green; occluded joints hollow) and the crop under
+its target heatmaps (the maximum over joints, in yellow). After a flip the
+colours must stay on the person's own sides: for people facing the camera,
+orange on the image left.
 """
 
 from __future__ import annotations
@@ -19,23 +20,15 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from kerashg import cli, draw
+from kerashg.errors import InputError
 from kerashg.keypoints import KeypointSet
-
-RIGHT, LEFT, CENTRE = (230, 40, 40), (40, 90, 255), (40, 200, 60)  # RGB
-
-
-def _side_colour(name: str) -> tuple[int, int, int]:
-    if name.startswith(("r_", "right")):
-        return RIGHT
-    if name.startswith(("l_", "left")):
-        return LEFT
-    return CENTRE
 
 
 def draw_skeleton(
     image: np.ndarray, keypoints: np.ndarray, keypoint_set: KeypointSet
 ) -> np.ndarray:
-    """Draws joints and bones on a copy of `image`.
+    """Draws joints and bones on a copy of `image` with `kerashg.draw`.
 
     Args:
         image: uint8 (H, W, 3), RGB.
@@ -44,22 +37,13 @@ def draw_skeleton(
         keypoint_set: gives names (colour by side) and skeleton edges.
 
     Returns:
-        uint8 (H, W, 3).
+        uint8 (H, W, 3), RGB.
     """
-    out = np.ascontiguousarray(image.copy())
-    radius = max(2, out.shape[0] // 80)
-    colours = [_side_colour(n) for n in keypoint_set.names]
-    for a, b in keypoint_set.skeleton:
-        if keypoints[a, 2] > 0 and keypoints[b, 2] > 0:
-            colour = colours[a] if colours[a] == colours[b] else CENTRE
-            pa = tuple(int(round(float(c))) for c in keypoints[a, :2])
-            pb = tuple(int(round(float(c))) for c in keypoints[b, :2])
-            cv2.line(out, pa, pb, colour, max(1, radius // 2), cv2.LINE_AA)
-    for j, (x, y, v) in enumerate(keypoints):
-        if v > 0:
-            centre = (int(round(float(x))), int(round(float(y))))
-            cv2.circle(out, centre, radius, colours[j], -1 if v >= 2 else 1, cv2.LINE_AA)
-    return out
+    keypoints = np.asarray(keypoints, np.float64)
+    bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+    thickness = max(1, image.shape[0] // 160)
+    drawn = draw.draw_skeleton(bgr, keypoints, keypoint_set, 0.0, thickness, keypoints[:, 2] < 2)
+    return cv2.cvtColor(drawn, cv2.COLOR_BGR2RGB)
 
 
 def overlay_heatmaps(image: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
@@ -134,44 +118,64 @@ def write_grid(
     Returns:
         The path written.
     """
-    from training.data import make_dataset, synthetic_source
     from training.datasets import load_records
+
+    if data != "synthetic":
+        # Before TensorFlow loads (training.data): bad data answers at once.
+        if data_dir is None:
+            raise InputError(f"--data {data} needs --data-dir (the data set's root folder)")
+        records, images, root = load_records(data, data_dir, split), None, data_dir
+    from training.data import make_dataset, synthetic_source
 
     if data == "synthetic":
         records, images = synthetic_source(
             max(num_samples, 16), seed=seed, split=split, image_size=input_size
         )
         root = None
-    else:
-        if data_dir is None:
-            raise ValueError(f"--data-dir is required for data={data!r}")
-        records, images, root = load_records(data, data_dir, split), None, data_dir
     dataset = make_dataset(
         records, root, images=images, input_size=input_size, train=train,
         batch_size=min(num_samples, 8), seed=seed, num_epochs=1, drop_remainder=False,
     )  # fmt: skip
     grid = sample_grid(dataset, records.keypoint_set, num_samples)
     if not cv2.imwrite(str(out), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"Could not write {out}")
+        raise InputError(f"--out {out}: cannot be written (does its folder exist?)")
     return str(out)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="synthetic", choices=["synthetic", "mpii", "coco", "lsp"])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--split", default="train")
-    parser.add_argument("--input-size", type=int, default=256)
-    parser.add_argument("--num-samples", type=int, default=12)
-    parser.add_argument("--seed", type=int, default=0)
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m training.visualize`."""
+    parser = cli.parser("python -m training.visualize", __doc__)
+    parser.add_argument(
+        "--data", default="synthetic", choices=["synthetic", "mpii", "coco", "lsp"], help="data set"
+    )
+    parser.add_argument("--data-dir", default=None, help="root folder of a real data set")
+    parser.add_argument("--split", default="train", help="split drawn from: train or val")
+    parser.add_argument("--input-size", type=int, default=256, help="crop side in pixels")
+    parser.add_argument("--num-samples", type=int, default=12, help="samples drawn (2 tiles each)")
+    parser.add_argument("--seed", type=int, default=0, help="augmentation and shuffle seed")
     parser.add_argument("--no-augment", action="store_true", help="plain evaluation crops")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", required=True, help="PNG file to write")
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    """Writes the grid the parsed arguments describe and prints its path."""
+    for name in ("input_size", "num_samples"):
+        if getattr(args, name) < 1:
+            option = f"--{name.replace('_', '-')}"
+            raise InputError(f"{option} must be >= 1. Received: {getattr(args, name)}")
+    if os.path.splitext(args.out)[1].lower() not in (".png", ".jpg", ".jpeg"):
+        raise InputError(f"--out must name a .png (or .jpg) file. Received: {args.out!r}")
     path = write_grid(
         args.data, args.out, args.data_dir, args.split, args.input_size, args.num_samples,
         args.seed, train=not args.no_augment,
     )  # fmt: skip
     print(path)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of `python -m training.visualize` (bad input: one `error:` line, exit 2)."""
+    cli.run(build_parser, run, argv)
 
 
 if __name__ == "__main__":

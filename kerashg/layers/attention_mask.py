@@ -1,4 +1,4 @@
-"""ACNN attention mask f_c (Sun, Ye, Wang 2018, eq. 2)."""
+"""ACNN attention mask `sigmoid(f_c(features))` (Sun, Ye, Wang 2018)."""
 
 import math
 
@@ -11,6 +11,7 @@ from kerashg.layers._utils import (
     compute_dtype_of,
     serialize_dtype,
 )
+from kerashg.layers.initializers import build_conv, conv2d, serialize_initializer
 
 MASK_MODES = ("soft", "hard")
 # A hard mask keeps a location when the soft mask is above this value.
@@ -23,7 +24,8 @@ class AttentionMask(keras.layers.Layer):
 
     `f_c` is `num_convs` 3×3 conv-BN-ReLU blocks at `filters` channels and a
     1×1 convolution to one channel. The mask is at the features' (heatmap)
-    resolution and is broadcast over channels where it is applied (eq. 3, 4).
+    resolution and is broadcast over channels where it is applied (the gating,
+    the paper's eq. 1, and the carried-forward predictions; see `ACNN`).
 
     - `mode="soft"`: the sigmoid itself, in (0, 1).
     - `mode="hard"`: binarised, `1[M > 0.5]`, in the forward pass; the
@@ -47,6 +49,13 @@ class AttentionMask(keras.layers.Layer):
             forced to ones starts phase B from phase A's predictions, instead
             of halving every stage's features (a zero bias gives 0.5).
             Default 0.95.
+        kernel_initializer: initializer of every convolution kernel: "torch"
+            (`TorchUniform`, Torch7's U(±1/√fan_in)) or a Keras identifier.
+            Default "glorot_uniform".
+        bias_initializer: initializer of the hidden convolutions' biases:
+            "torch" (the kernel's range, from the convolution's fan-in) or a
+            Keras identifier. Default "zeros". The last convolution's bias
+            always starts at `logit(initial_mask)`.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Shapes:
@@ -60,6 +69,8 @@ class AttentionMask(keras.layers.Layer):
         num_convs=2,
         head_dtype="float32",
         initial_mask=0.95,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -76,17 +87,21 @@ class AttentionMask(keras.layers.Layer):
         self.mode = mode
         self.num_convs = num_convs
         self.head_dtype = head_dtype
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        init = dict(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer)
         policy = self.dtype_policy
         self.convs = [
-            keras.layers.Conv2D(filters, 3, padding="same", name=f"conv_{i}", dtype=policy)
+            conv2d(filters, 3, padding="same", name=f"conv_{i}", dtype=policy, **init)
             for i in range(num_convs)
         ]
         self.bns = [batch_norm(f"bn_{i}", policy) for i in range(num_convs)]
         bias = math.log(self.initial_mask / (1.0 - self.initial_mask))
-        self.mask_conv = keras.layers.Conv2D(
+        self.mask_conv = conv2d(
             1,
             1,
-            bias_initializer=keras.initializers.Constant(bias),
+            kernel_initializer,
+            keras.initializers.Constant(bias),
             name="mask_conv",
             dtype=head_dtype,
         )
@@ -95,9 +110,9 @@ class AttentionMask(keras.layers.Layer):
         shape = tuple(input_shape)
         hidden = shape[:-1] + (self.filters,)
         for i, (conv, bn) in enumerate(zip(self.convs, self.bns, strict=True)):
-            conv.build(shape if i == 0 else hidden)
+            build_conv(conv, shape if i == 0 else hidden)
             bn.build(hidden)
-        self.mask_conv.build(hidden)
+        build_conv(self.mask_conv, hidden)
         self.force_ones = self.add_weight(
             shape=(),
             initializer="zeros",
@@ -139,6 +154,8 @@ class AttentionMask(keras.layers.Layer):
                 "num_convs": self.num_convs,
                 "head_dtype": serialize_dtype(self.head_dtype),
                 "initial_mask": self.initial_mask,
+                "kernel_initializer": serialize_initializer(self.kernel_initializer),
+                "bias_initializer": serialize_initializer(self.bias_initializer),
             }
         )
         return config

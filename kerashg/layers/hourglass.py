@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kerashg.layers._utils import check_positive_int
+from kerashg.layers.initializers import serialize_initializer
 from kerashg.layers.residual import Residual
 
 
@@ -27,6 +28,12 @@ class Hourglass(keras.layers.Layer):
         filters: int >= 2, channels at every scale (256 in the paper).
         num_residuals: int >= 1, residual blocks at each position (1 in the
             reference implementation).
+        kernel_initializer: initializer of every convolution kernel: "torch"
+            (`TorchUniform`, Torch7's U(±1/√fan_in)) or a Keras identifier.
+            Default "glorot_uniform".
+        bias_initializer: initializer of every convolution bias: "torch" (the
+            kernel's range, from the convolution's fan-in) or a Keras
+            identifier. Default "zeros".
         **kwargs: base `keras.layers.Layer` arguments.
 
     Shapes:
@@ -34,7 +41,15 @@ class Hourglass(keras.layers.Layer):
         output `(B, H, W, filters)`.
     """
 
-    def __init__(self, depth, filters, num_residuals=1, **kwargs):
+    def __init__(
+        self,
+        depth,
+        filters,
+        num_residuals=1,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_positive_int(depth, "depth")
         check_positive_int(filters, "filters", minimum=2)
@@ -42,13 +57,20 @@ class Hourglass(keras.layers.Layer):
         self.depth = depth
         self.filters = filters
         self.num_residuals = num_residuals
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
         policy = self.dtype_policy
         self.up1 = self._residuals("up1")
         self.pool1 = keras.layers.MaxPooling2D(2, name="pool1", dtype=policy)
         self.low1 = self._residuals("low1")
         if depth > 1:
             self.low2 = Hourglass(
-                depth - 1, filters, num_residuals=num_residuals, name="low2", dtype=policy
+                depth - 1,
+                filters,
+                num_residuals=num_residuals,
+                name="low2",
+                dtype=policy,
+                **self._init(),
             )
         else:
             self.low2 = self._residuals("low2")
@@ -57,9 +79,14 @@ class Hourglass(keras.layers.Layer):
 
     def _residuals(self, name):
         return [
-            Residual(self.filters, name=f"{name}_{i}", dtype=self.dtype_policy)
+            Residual(self.filters, name=f"{name}_{i}", dtype=self.dtype_policy, **self._init())
             for i in range(self.num_residuals)
         ]
+
+    def _init(self):
+        return dict(
+            kernel_initializer=self.kernel_initializer, bias_initializer=self.bias_initializer
+        )
 
     @staticmethod
     def _apply(blocks, x, training):
@@ -108,6 +135,12 @@ class Hourglass(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            {"depth": self.depth, "filters": self.filters, "num_residuals": self.num_residuals}
+            {
+                "depth": self.depth,
+                "filters": self.filters,
+                "num_residuals": self.num_residuals,
+                "kernel_initializer": serialize_initializer(self.kernel_initializer),
+                "bias_initializer": serialize_initializer(self.bias_initializer),
+            }
         )
         return config

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kerashg.layers._utils import batch_norm, check_positive_int
+from kerashg.layers.initializers import build_conv, conv2d, serialize_initializer
 
 
 @keras.saving.register_keras_serializable(package="kerashg")
@@ -21,39 +22,61 @@ class Residual(keras.layers.Layer):
 
     Args:
         filters: int, number of output channels `C_out` (>= 2).
+        kernel_initializer: initializer of the convolution kernels: "torch"
+            (`TorchUniform`, Torch7's U(±1/√fan_in)) or any Keras identifier.
+            Default "glorot_uniform" (Keras').
+        bias_initializer: initializer of the convolution biases: "torch" (the
+            same range as the kernel, from the convolution's fan-in) or any
+            Keras identifier. Default "zeros".
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Shapes:
         input `(B, H, W, C_in)` → output `(B, H, W, filters)`.
     """
 
-    def __init__(self, filters, **kwargs):
+    def __init__(
+        self, filters, kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs
+    ):
         super().__init__(**kwargs)
         check_positive_int(filters, "filters", minimum=2)
         self.filters = filters
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
         bottleneck = filters // 2
         policy = self.dtype_policy
+
+        def conv(channels, size, name, **options):
+            return conv2d(
+                channels,
+                size,
+                kernel_initializer,
+                bias_initializer,
+                name=name,
+                dtype=policy,
+                **options,
+            )
+
         self.bn1 = batch_norm("bn1", policy)
-        self.conv1 = keras.layers.Conv2D(bottleneck, 1, name="conv1", dtype=policy)
+        self.conv1 = conv(bottleneck, 1, "conv1")
         self.bn2 = batch_norm("bn2", policy)
-        self.conv2 = keras.layers.Conv2D(bottleneck, 3, padding="same", name="conv2", dtype=policy)
+        self.conv2 = conv(bottleneck, 3, "conv2", padding="same")
         self.bn3 = batch_norm("bn3", policy)
-        self.conv3 = keras.layers.Conv2D(filters, 1, name="conv3", dtype=policy)
-        self.skip = keras.layers.Conv2D(filters, 1, name="skip", dtype=policy)
+        self.conv3 = conv(filters, 1, "conv3")
+        self.skip = conv(filters, 1, "skip")
         self.use_skip_conv = None
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
         bottleneck_shape = input_shape[:-1] + (self.filters // 2,)
         self.bn1.build(input_shape)
-        self.conv1.build(input_shape)
+        build_conv(self.conv1, input_shape)
         self.bn2.build(bottleneck_shape)
-        self.conv2.build(bottleneck_shape)
+        build_conv(self.conv2, bottleneck_shape)
         self.bn3.build(bottleneck_shape)
-        self.conv3.build(bottleneck_shape)
+        build_conv(self.conv3, bottleneck_shape)
         self.use_skip_conv = input_shape[-1] != self.filters
         if self.use_skip_conv:
-            self.skip.build(input_shape)
+            build_conv(self.skip, input_shape)
 
     def call(self, inputs, training=None):
         x = self.conv1(ops.relu(self.bn1(inputs, training=training)))
@@ -67,5 +90,11 @@ class Residual(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"filters": self.filters})
+        config.update(
+            {
+                "filters": self.filters,
+                "kernel_initializer": serialize_initializer(self.kernel_initializer),
+                "bias_initializer": serialize_initializer(self.bias_initializer),
+            }
+        )
         return config

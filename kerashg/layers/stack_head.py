@@ -9,6 +9,7 @@ from kerashg.layers._utils import (
     compute_dtype_of,
     serialize_dtype,
 )
+from kerashg.layers.initializers import build_conv, conv2d, serialize_initializer
 from kerashg.layers.residual import Residual
 
 
@@ -25,6 +26,12 @@ class StackHead(keras.layers.Layer):
         num_keypoints: int >= 1, heatmap channels `K`.
         num_residuals: int >= 1, residual blocks before the 1×1 convolution.
         head_dtype: dtype policy of the heatmap convolution. Default "float32".
+        kernel_initializer: initializer of every convolution kernel: "torch"
+            (`TorchUniform`, Torch7's U(±1/√fan_in)) or a Keras identifier.
+            Default "glorot_uniform".
+        bias_initializer: initializer of every convolution bias: "torch" (the
+            kernel's range, from the convolution's fan-in) or a Keras
+            identifier. Default "zeros".
         **kwargs: base `keras.layers.Layer` arguments.
 
     Shapes:
@@ -32,7 +39,16 @@ class StackHead(keras.layers.Layer):
         heatmaps (B, h, w, K) in head_dtype)`.
     """
 
-    def __init__(self, filters, num_keypoints, num_residuals=1, head_dtype="float32", **kwargs):
+    def __init__(
+        self,
+        filters,
+        num_keypoints,
+        num_residuals=1,
+        head_dtype="float32",
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_positive_int(filters, "filters", minimum=2)
         check_positive_int(num_keypoints, "num_keypoints")
@@ -41,24 +57,26 @@ class StackHead(keras.layers.Layer):
         self.num_keypoints = num_keypoints
         self.num_residuals = num_residuals
         self.head_dtype = head_dtype
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        init = dict(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer)
         policy = self.dtype_policy
         self.residuals = [
-            Residual(filters, name=f"residual_{i}", dtype=policy) for i in range(num_residuals)
+            Residual(filters, name=f"residual_{i}", dtype=policy, **init)
+            for i in range(num_residuals)
         ]
-        self.conv = keras.layers.Conv2D(filters, 1, name="conv", dtype=policy)
+        self.conv = conv2d(filters, 1, name="conv", dtype=policy, **init)
         self.bn = batch_norm("bn", policy)
-        self.heatmap_conv = keras.layers.Conv2D(
-            num_keypoints, 1, name="heatmap_conv", dtype=head_dtype
-        )
+        self.heatmap_conv = conv2d(num_keypoints, 1, name="heatmap_conv", dtype=head_dtype, **init)
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
         shape = input_shape[:-1] + (self.filters,)
         for i, residual in enumerate(self.residuals):
             residual.build(input_shape if i == 0 else shape)
-        self.conv.build(shape if self.residuals else input_shape)
+        build_conv(self.conv, shape if self.residuals else input_shape)
         self.bn.build(shape)
-        self.heatmap_conv.build(shape)
+        build_conv(self.heatmap_conv, shape)
 
     def call(self, inputs, training=None):
         x = inputs
@@ -86,6 +104,8 @@ class StackHead(keras.layers.Layer):
                 "num_keypoints": self.num_keypoints,
                 "num_residuals": self.num_residuals,
                 "head_dtype": serialize_dtype(self.head_dtype),
+                "kernel_initializer": serialize_initializer(self.kernel_initializer),
+                "bias_initializer": serialize_initializer(self.bias_initializer),
             }
         )
         return config

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kerashg.layers._utils import batch_norm, check_positive_int
+from kerashg.layers.initializers import build_conv, conv2d, serialize_initializer
 from kerashg.layers.residual import Residual
 
 # Channel widths of the stem (7×7 convolution, residuals at half resolution), fixed
@@ -32,36 +33,52 @@ class Stem(keras.layers.Layer):
         filters: int >= 2, output channels (the hourglass width).
         stem_filters: (int, int), channels of the 7×7 convolution and of the
             half-resolution residuals. Default (64, 128), the paper's.
+        kernel_initializer: initializer of every convolution kernel: "torch"
+            (`TorchUniform`, Torch7's U(±1/√fan_in)) or a Keras identifier.
+            Default "glorot_uniform".
+        bias_initializer: initializer of every convolution bias: "torch" (the
+            kernel's range, from the convolution's fan-in) or a Keras
+            identifier. Default "zeros".
         **kwargs: base `keras.layers.Layer` arguments.
 
     Shapes:
         input `(B, H, W, 3)` with H, W divisible by 4 → `(B, H/4, W/4, filters)`.
     """
 
-    def __init__(self, filters, stem_filters=STEM_FILTERS, **kwargs):
+    def __init__(
+        self,
+        filters,
+        stem_filters=STEM_FILTERS,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_positive_int(filters, "filters", minimum=2)
         stem_filters = check_stem_filters(stem_filters)
         self.filters = filters
         self.stem_filters = stem_filters
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        init = dict(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer)
         conv_filters, residual_filters = stem_filters
         policy = self.dtype_policy
         self.pad = keras.layers.ZeroPadding2D(STEM_CONV_KERNEL // 2, name="pad", dtype=policy)
-        self.conv = keras.layers.Conv2D(
-            conv_filters, STEM_CONV_KERNEL, strides=2, name="conv", dtype=policy
+        self.conv = conv2d(
+            conv_filters, STEM_CONV_KERNEL, strides=2, name="conv", dtype=policy, **init
         )
         self.bn = batch_norm("bn", policy)
-        self.residual1 = Residual(residual_filters, name="residual1", dtype=policy)
+        self.residual1 = Residual(residual_filters, name="residual1", dtype=policy, **init)
         self.pool = keras.layers.MaxPooling2D(2, name="pool", dtype=policy)
-        self.residual2 = Residual(residual_filters, name="residual2", dtype=policy)
-        self.residual3 = Residual(filters, name="residual3", dtype=policy)
+        self.residual2 = Residual(residual_filters, name="residual2", dtype=policy, **init)
+        self.residual3 = Residual(filters, name="residual3", dtype=policy, **init)
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
         batch, height, width = input_shape[:3]
         half = (batch, _div(height, 2), _div(width, 2))
         quarter = (batch, _div(height, 4), _div(width, 4))
-        self.conv.build((batch, None, None, input_shape[-1]))
+        build_conv(self.conv, (batch, None, None, input_shape[-1]))
         conv_filters, residual_filters = self.stem_filters
         self.bn.build(half + (conv_filters,))
         self.residual1.build(half + (conv_filters,))
@@ -82,7 +99,14 @@ class Stem(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"filters": self.filters, "stem_filters": list(self.stem_filters)})
+        config.update(
+            {
+                "filters": self.filters,
+                "stem_filters": list(self.stem_filters),
+                "kernel_initializer": serialize_initializer(self.kernel_initializer),
+                "bias_initializer": serialize_initializer(self.bias_initializer),
+            }
+        )
         return config
 
 

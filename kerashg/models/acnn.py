@@ -23,15 +23,17 @@ class ACNN(keras.Model):
     A stacked hourglass (same stem, hourglasses, heads and merges as
     `StackedHourglass`) where every stage i also emits a self-attention mask:
 
-    - eq. 1: stage i gives heatmaps `H_i = f_h(features_i)` (the stack head);
-    - eq. 2: mask `M_i = sigmoid(f_c(features_i))`, `(B, H/4, W/4, 1)`, layer
+    - stage i gives heatmaps `H_i = f_h(features_i)` (the stack head) and a
+      mask `M_i = sigmoid(f_c(features_i))`, `(B, H/4, W/4, 1)`, layer
       `stack{i}_attention` (see `AttentionMask`);
-    - eq. 3: stage i + 1's input is the usual merge
+    - the gating (the paper's eq. 1): stage i + 1's input is the usual merge
       `x_i + conv(features_i) + conv(H_i)` multiplied by `M_i` (broadcast
       over channels);
-    - eq. 4: prediction `P_i = H_i + P_{i-1} ⊙ (1 − M_{i-1})` with `M_0 = 1`,
+    - the prediction `P_i = H_i + P_{i-1} ⊙ (1 − M_{i-1})` with `M_0 = 1`,
       so `P_1 = H_1`: where stage i - 1 looked away, its earlier prediction is
-      carried forward.
+      carried forward;
+    - the loss (the paper's eq. 3, `training.losses`): every stage's P_i
+      against the same target heatmaps, summed over stages.
 
     The last stage's mask does not enter any prediction: it is returned for
     inspection and drawing, and its layer gets no gradient from a loss on the
@@ -59,6 +61,14 @@ class ACNN(keras.Model):
             the paper's.
         dtype: dtype policy of the network body (None: global policy).
         head_dtype: dtype policy of heatmap and mask outputs. Default "float32".
+        kernel_initializer: initializer of every convolution kernel: "torch"
+            (Torch7's U(±1/√fan_in), as the original Lua code starts;
+            `kerashg.layers.initializers.TorchUniform`) or a Keras
+            identifier. Default "glorot_uniform".
+        bias_initializer: initializer of every convolution bias: "torch"
+            (the same range, from the convolution's fan-in) or a Keras
+            identifier. Default "zeros". (The masks' last bias always starts at
+            logit(0.95), see `AttentionMask`.)
         name: model name. Default "acnn".
         **kwargs: other `keras.Model` arguments.
     """
@@ -78,6 +88,8 @@ class ACNN(keras.Model):
         stem_filters=STEM_FILTERS,
         dtype=None,
         head_dtype="float32",
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
         name="acnn",
         **kwargs,
     ):
@@ -92,7 +104,13 @@ class ACNN(keras.Model):
 
         def make_attention(i):
             return AttentionMask(
-                hidden, mode=mask, head_dtype=head_dtype, name=f"stack{i}_attention", dtype=dtype
+                hidden,
+                mode=mask,
+                head_dtype=head_dtype,
+                kernel_initializer=kernel_initializer,
+                bias_initializer=bias_initializer,
+                name=f"stack{i}_attention",
+                dtype=dtype,
             )
 
         images = keras.Input(shape=input_shape, name="images")
@@ -107,8 +125,10 @@ class ACNN(keras.Model):
             dtype=dtype,
             head_dtype=head_dtype,
             make_attention=make_attention,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
         )
-        # Eq. 4 with M_0 = 1: P_1 = H_1, P_i = H_i + P_{i-1} (1 - M_{i-1}).
+        # The predictions, with M_0 = 1: P_1 = H_1, P_i = H_i + P_{i-1} (1 - M_{i-1}).
         predictions = [heatmaps[0]]
         for i in range(1, num_stacks):
             carried = ops.multiply(predictions[-1], ops.subtract(1.0, masks[i - 1]))
@@ -130,6 +150,8 @@ class ACNN(keras.Model):
         self.stem_filters = stem_filters
         self.body_dtype = dtype
         self.head_dtype = head_dtype
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
 
     @property
     def attention_layers(self):

@@ -5,6 +5,7 @@ from keras import ops
 
 from kerashg.layers import Hourglass, StackHead, StackMerge, Stem
 from kerashg.layers._utils import check_positive_int, serialize_dtype
+from kerashg.layers.initializers import serialize_initializer
 from kerashg.layers.stem import STEM_FILTERS, STEM_STRIDE, check_stem_filters
 from kerashg.models.presets import STACKED_HOURGLASS_PRESETS, build_from_preset
 
@@ -43,6 +44,8 @@ def stack_config(model):
         "stem_filters": list(model.stem_filters),
         "dtype": serialize_dtype(model.body_dtype),
         "head_dtype": serialize_dtype(model.head_dtype),
+        "kernel_initializer": serialize_initializer(model.kernel_initializer),
+        "bias_initializer": serialize_initializer(model.bias_initializer),
     }
 
 
@@ -58,28 +61,38 @@ def build_stacks(
     head_dtype,
     stem_filters=STEM_FILTERS,
     make_attention=None,
+    kernel_initializer="glorot_uniform",
+    bias_initializer="zeros",
 ):
     """The stack loop StackedHourglass and ACNN share (functional graph).
 
     Stage i: `stack{i}_hourglass`, `stack{i}_head` (features, heatmaps H_i),
     optionally `stack{i}_attention` (mask M_i), and, but for the last stage,
     `stack{i}_merge` which makes stage i + 1's input (gated by M_i when there is
-    an attention mask, ACNN eq. 3).
+    an attention mask, ACNN eq. 1).
 
     Args:
         images: KerasTensor `(B, H, W, 3)`.
         make_attention: None, or a function `i -> layer` building stage i's
             attention layer (features → mask).
+        kernel_initializer, bias_initializer: of every convolution (see
+            `StackedHourglass`).
 
     Returns:
         `(heatmaps, masks)`: lists of S KerasTensors `(B, H/4, W/4, K)` and
         `(B, H/4, W/4, 1)` (masks is empty without `make_attention`).
     """
-    x = Stem(filters, stem_filters=stem_filters, name="stem", dtype=dtype)(images)
+    init = dict(kernel_initializer=kernel_initializer, bias_initializer=bias_initializer)
+    x = Stem(filters, stem_filters=stem_filters, name="stem", dtype=dtype, **init)(images)
     heatmaps, masks = [], []
     for i in range(num_stacks):
         hourglass = Hourglass(
-            depth, filters, num_residuals=num_residuals, name=f"stack{i}_hourglass", dtype=dtype
+            depth,
+            filters,
+            num_residuals=num_residuals,
+            name=f"stack{i}_hourglass",
+            dtype=dtype,
+            **init,
         )(x)
         features, stage_heatmaps = StackHead(
             filters,
@@ -88,6 +101,7 @@ def build_stacks(
             head_dtype=head_dtype,
             name=f"stack{i}_head",
             dtype=dtype,
+            **init,
         )(hourglass)
         heatmaps.append(stage_heatmaps)
         merge_inputs = [x, features, stage_heatmaps]
@@ -95,7 +109,7 @@ def build_stacks(
             masks.append(make_attention(i)(features))
             merge_inputs.append(masks[-1])
         if i < num_stacks - 1:
-            x = StackMerge(filters, name=f"stack{i}_merge", dtype=dtype)(merge_inputs)
+            x = StackMerge(filters, name=f"stack{i}_merge", dtype=dtype, **init)(merge_inputs)
     return heatmaps, masks
 
 
@@ -132,6 +146,13 @@ class StackedHourglass(keras.Model):
             the paper's; narrower stems suit narrow (e.g. 64-filter) hourglasses.
         dtype: dtype policy of the network body (None: global policy).
         head_dtype: dtype policy of the heatmap convolutions. Default "float32".
+        kernel_initializer: initializer of every convolution kernel: "torch"
+            (Torch7's U(±1/√fan_in), as the original Lua code starts;
+            `kerashg.layers.initializers.TorchUniform`) or a Keras
+            identifier. Default "glorot_uniform".
+        bias_initializer: initializer of every convolution bias: "torch"
+            (the same range, from the convolution's fan-in) or a Keras
+            identifier. Default "zeros".
         name: model name. Default "stacked_hourglass".
         **kwargs: other `keras.Model` arguments (e.g. `trainable`).
     """
@@ -149,6 +170,8 @@ class StackedHourglass(keras.Model):
         stem_filters=STEM_FILTERS,
         dtype=None,
         head_dtype="float32",
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
         name="stacked_hourglass",
         **kwargs,
     ):
@@ -166,6 +189,8 @@ class StackedHourglass(keras.Model):
             stem_filters=stem_filters,
             dtype=dtype,
             head_dtype=head_dtype,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
         )
         super().__init__(
             inputs=images,
@@ -182,6 +207,8 @@ class StackedHourglass(keras.Model):
         self.stem_filters = stem_filters
         self.body_dtype = dtype
         self.head_dtype = head_dtype
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
 
     @classmethod
     def from_preset(cls, preset, weights=False, **kwargs):

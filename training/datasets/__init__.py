@@ -82,6 +82,14 @@ def load_records(
         records = Records.load(cache_file)
     else:
         records = loader(root, split=split, annotation=annotation)
+    if len(records) == 0:
+        skipped = {k: v for k, v in records.skipped.items() if v}
+        why = f"; left out: {skipped}" if skipped else ""
+        raise AnnotationError(
+            records.source, None, None,
+            f"holds no person to use for split {split!r}{why}; expected at least one "
+            "annotated person",
+        )  # fmt: skip
     if cache_file is not None and not cache_file.exists():
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         records.save(cache_file)

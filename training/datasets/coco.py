@@ -12,7 +12,6 @@ and counted in `records.skipped`.
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 
@@ -20,7 +19,14 @@ import numpy as np
 
 from kerashg.keypoints import COCO
 from kerashg.transforms import box_to_center_scale
-from training.datasets.records import AnnotationError, Records
+from training.datasets.records import (
+    AnnotationError,
+    Records,
+    check_type,
+    read_json,
+    to_number,
+    to_numbers,
+)
 
 
 def read_coco(
@@ -44,51 +50,63 @@ def read_coco(
         AnnotationError: naming the annotation index and the field.
     """
     path = pathlib.Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise AnnotationError(path, None, "(file)", f"is not valid JSON: {error}") from None
+    data = read_json(path)
+    check_type(data, dict, path, None, None, "a JSON object with 'images' and 'annotations'")
     for key in ("images", "annotations"):
         if key not in data:
             raise AnnotationError(path, None, key, f"is missing; keys present: {sorted(data)}")
+        check_type(data[key], list, path, None, key, "a list")
+    categories = check_type(data.get("categories", []), list, path, None, "categories", "a list")
     files = {}
     for i, image in enumerate(data["images"]):
-        if "id" not in image or "file_name" not in image:
-            raise AnnotationError(path, f"images[{i}]", "id/file_name", "is missing")
+        where = f"images[{i}]"
+        check_type(image, dict, path, where, None, "an object with 'id' and 'file_name'")
+        for key in ("id", "file_name"):
+            if key not in image:
+                raise AnnotationError(path, where, key, "is missing")
+        check_type(image["id"], int, path, where, "id", "an integer")
+        check_type(image["file_name"], str, path, where, "file_name", "a file name")
         files[image["id"]] = image["file_name"]
-    person_ids = {c["id"] for c in data.get("categories", []) if c.get("name") == "person"} or {1}
+    person_ids = {
+        c.get("id") for c in categories if isinstance(c, dict) and c.get("name") == "person"
+    } or {1}
     k = COCO.num_keypoints
     items, skipped = [], {"crowd": 0, "no_keypoints": 0, "empty_box": 0}
     for i, ann in enumerate(data["annotations"]):
+        where = f"annotations[{i}]"
+        check_type(ann, dict, path, where, None, "an object")
         if ann.get("category_id", 1) not in person_ids:
             continue
-        if ann.get("iscrowd", 0):
+        crowd = to_number(ann.get("iscrowd", 0), path, where, "iscrowd")
+        if crowd:
             skipped["crowd"] += 1
             continue
         for key in ("image_id", "keypoints", "bbox"):
             if key not in ann:
-                raise AnnotationError(path, f"annotations[{i}]", key, "is missing")
-        keypoints = np.asarray(ann["keypoints"], dtype=np.float32)
+                raise AnnotationError(path, where, key, "is missing")
+        keypoints = to_numbers(ann["keypoints"], path, where, "keypoints").ravel()
         if keypoints.size != 3 * k:
             raise AnnotationError(
-                path, f"annotations[{i}]", "keypoints",
+                path, where, "keypoints",
                 f"must hold {3 * k} numbers. Received: {keypoints.size}",
             )  # fmt: skip
         keypoints = keypoints.reshape(k, 3)
         if not (keypoints[:, 2] > 0).any():
             skipped["no_keypoints"] += 1
             continue
-        box = np.asarray(ann["bbox"], dtype=np.float64)
+        box = to_numbers(ann["bbox"], path, where, "bbox", dtype=np.float64)
         if box.shape != (4,) or not np.isfinite(box).all():
             raise AnnotationError(
-                path, f"annotations[{i}]", "bbox", f"must be [x, y, w, h]. Received: {ann['bbox']}"
+                path, where, "bbox", f"must be [x, y, w, h]. Received: {ann['bbox']}"
             )
         if box[2] <= 0 or box[3] <= 0:
             skipped["empty_box"] += 1
             continue
+        check_type(ann["image_id"], int, path, where, "image_id", "an integer")
+        check_type(ann.get("id", i), int, path, where, "id", "an integer")
         if ann["image_id"] not in files:
             raise AnnotationError(
-                path, f"annotations[{i}]", "image_id",
+                path, where, "image_id",
                 f"names no entry of 'images'. Received: {ann['image_id']}",
             )  # fmt: skip
         center, scale = box_to_center_scale(*box, aspect_ratio=aspect_ratio)
@@ -98,7 +116,7 @@ def read_coco(
                 "keypoints": keypoints,
                 "center": center,
                 "scale": scale,
-                "id": int(ann.get("id", i)),
+                "id": ann.get("id", i),
             }
         )
     return Records.from_dicts(items, COCO, source=str(path), skipped=skipped)

@@ -27,7 +27,7 @@ import numpy as np
 
 from kerashg.keypoints import LSP
 from kerashg.transforms import BOX_PADDING, PIXEL_STD
-from training.datasets.records import AnnotationError, Records
+from training.datasets.records import AnnotationError, Records, load_mat, to_numbers
 
 NUM_JOINTS = LSP.num_keypoints
 ORIGINAL_LSP_SIZE = 2000
@@ -35,7 +35,12 @@ ORIGINAL_LSP_SIZE = 2000
 
 def joints_to_keypoints(joints: np.ndarray, source="joints.mat") -> np.ndarray:
     """(3, 14, N) or (14, 3, N) LSP joints → (N, 14, 3) keypoints x, y, v (COCO v)."""
-    joints = np.asarray(joints, dtype=np.float32)
+    joints = to_numbers(joints, source, None, "joints")
+    if joints.ndim != 3:
+        raise AnnotationError(
+            source, None, "joints",
+            f"must have shape (3, 14, N) or (14, 3, N). Received: {joints.shape}",
+        )  # fmt: skip
     if joints.shape[:2] == (3, NUM_JOINTS):  # original LSP: 0 = visible, 1 = occluded
         xyf = joints.transpose(2, 1, 0)
         v = np.where(xyf[..., 2] > 0, 1.0, 2.0)
@@ -68,15 +73,11 @@ def read_lsp(
         `Records` in LSP joint order, `id` = image number (1-based, as in the
         file names).
     """
-    import scipy.io
-
     path = pathlib.Path(path)
-    try:
-        mat = scipy.io.loadmat(str(path))
-    except Exception as error:  # scipy raises several types for a bad file
-        raise AnnotationError(path, None, "(file)", f"cannot be read as a .mat: {error}") from error
+    mat = load_mat(path)
     if "joints" not in mat:
-        raise AnnotationError(path, None, "joints", "is missing")
+        found = sorted(k for k in mat if not k.startswith("__"))
+        raise AnnotationError(path, None, "joints", f"is missing; variables present: {found}")
     keypoints = joints_to_keypoints(mat["joints"], path)
     n = len(keypoints)
     if split == "all":

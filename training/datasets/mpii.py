@@ -20,7 +20,7 @@ Conventions (the stacked hourglass code's, which every MPII result is reported i
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import os
 import pathlib
@@ -28,7 +28,15 @@ import pathlib
 import numpy as np
 
 from kerashg.keypoints import MPII
-from training.datasets.records import AnnotationError, Records
+from training.datasets.records import (
+    AnnotationError,
+    Records,
+    check_type,
+    load_mat,
+    read_json,
+    to_number,
+    to_numbers,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +44,36 @@ HOURGLASS_CENTER_SHIFT = 15.0  # pixels per unit of MPII scale, added to objpos 
 HOURGLASS_SCALE_PADDING = 1.25
 HEAD_SIZE_FACTOR = 0.6  # SC_BIAS of the official MPII evaluation
 NUM_JOINTS = MPII.num_keypoints
+
+
+@contextlib.contextmanager
+def open_h5(path: str | os.PathLike):
+    """`h5py.File(path, "r")`, or `AnnotationError` naming a file that is not HDF5."""
+    import h5py
+
+    path = pathlib.Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise AnnotationError(path, None, None, "is empty (0 bytes); expected an HDF5 file")
+    try:
+        f = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise AnnotationError(
+            path, None, None, f"is not a readable HDF5 file ({_first_line(error)})"
+        ) from None
+    with f:
+        try:
+            yield f
+        except (OSError, KeyError) as error:  # a damaged dataset inside the file
+            raise AnnotationError(
+                path, None, None, f"is a damaged HDF5 file ({_first_line(error)})"
+            ) from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def read_mpii_h5(path: str | os.PathLike, image_dir: str = "images") -> Records:
@@ -55,14 +93,25 @@ def read_mpii_h5(path: str | os.PathLike, image_dir: str = "images") -> Records:
     import h5py
 
     path = pathlib.Path(path)
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         fields = {}
-        for key in ("imgname", "center", "scale", "part", "visible"):
+        for key in ("imgname", "center", "scale", "part", "visible", "normalize"):
             if key not in f:
+                if key == "normalize":
+                    continue
                 raise AnnotationError(path, None, key, f"is missing; keys present: {sorted(f)}")
+            if not isinstance(f[key], h5py.Dataset):
+                raise AnnotationError(path, None, key, "must be a dataset, not a group")
             fields[key] = f[key][()]
-        normalize = f["normalize"][()] if "normalize" in f else None
-    n = len(fields["imgname"])
+    normalize = fields.pop("normalize", None)
+    imgname = np.asarray(fields["imgname"])
+    if imgname.ndim != 1 or imgname.dtype.kind not in "SUO":
+        raise AnnotationError(
+            path, None, "imgname",
+            f"must be a list of image names (text). Received: dtype {imgname.dtype}, "
+            f"shape {imgname.shape}",
+        )  # fmt: skip
+    n = len(imgname)
     expected = {
         "center": (n, 2),
         "scale": (n,),
@@ -70,17 +119,24 @@ def read_mpii_h5(path: str | os.PathLike, image_dir: str = "images") -> Records:
         "visible": (n, NUM_JOINTS),
     }
     for key, shape in expected.items():
+        fields[key] = to_numbers(fields[key], path, None, key)
         if fields[key].shape != shape:
             raise AnnotationError(
                 path, None, key, f"must have shape {shape}. Received: {fields[key].shape}"
             )
+    if normalize is not None:
+        normalize = to_numbers(normalize, path, None, "normalize")
     part = fields["part"].astype(np.float32)
     missing = (part == 0).all(axis=-1)
     v = np.where(missing, 0.0, np.where(fields["visible"] > 0, 2.0, 1.0)).astype(np.float32)
-    names = [
-        (name.decode() if isinstance(name, bytes) else str(name)).strip("\x00")
-        for name in fields["imgname"]
-    ]
+    names = []
+    for i, name in enumerate(imgname):
+        try:
+            names.append((name.decode() if isinstance(name, bytes) else str(name)).strip("\x00"))
+        except UnicodeDecodeError:
+            raise AnnotationError(
+                path, i, "imgname", f"is not UTF-8 text. Received: {name!r}"
+            ) from None
     head = np.full(n, np.nan, np.float32) if normalize is None else normalize.astype(np.float32)
     return Records(
         image_path=np.array([f"{image_dir}/{name}" for name in names], dtype=str),
@@ -112,35 +168,26 @@ def read_mpii_json(path: str | os.PathLike, image_dir: str | None = None) -> Rec
     path = pathlib.Path(path)
     if image_dir is None:
         image_dir = path.parent.name if path.parent.name == "images" else "images"
-    try:
-        items = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise AnnotationError(path, None, "(file)", f"is not valid JSON: {error}") from None
-    if not isinstance(items, list):
-        raise AnnotationError(
-            path, None, "(file)", f"must be a list. Received: {type(items).__name__}"
-        )
+    items = read_json(path)
+    check_type(items, list, path, None, None, "a JSON list of people")
     out = []
     for i, item in enumerate(items):
+        check_type(
+            item,
+            dict,
+            path,
+            i,
+            None,
+            "an object (fields 'image', 'joints', 'joints_vis', 'center', 'scale')",
+        )
         for key in ("image", "joints", "joints_vis", "center", "scale"):
             if key not in item:
                 raise AnnotationError(path, i, key, "is missing")
-        joints = np.asarray(item["joints"], dtype=np.float32)
-        vis = np.asarray(item["joints_vis"], dtype=np.float32)
-        if joints.shape != (NUM_JOINTS, 2):
-            raise AnnotationError(
-                path, i, "joints", f"must have shape ({NUM_JOINTS}, 2). Received: {joints.shape}"
-            )
-        if vis.shape != (NUM_JOINTS,):
-            raise AnnotationError(
-                path, i, "joints_vis", f"must have shape ({NUM_JOINTS},). Received: {vis.shape}"
-            )
-        scale = float(item["scale"])
-        center = np.asarray(item["center"], dtype=np.float32)
-        if center.shape != (2,):
-            raise AnnotationError(
-                path, i, "center", f"must have 2 numbers. Received: {item['center']}"
-            )
+        check_type(item["image"], str, path, i, "image", "an image file name")
+        joints = to_numbers(item["joints"], path, i, "joints", shape=(NUM_JOINTS, 2))
+        vis = to_numbers(item["joints_vis"], path, i, "joints_vis", shape=(NUM_JOINTS,))
+        scale = to_number(item["scale"], path, i, "scale")
+        center = to_numbers(item["center"], path, i, "center", shape=(2,))
         center = center + np.array([0.0, HOURGLASS_CENTER_SHIFT * scale], np.float32)
         v = np.where(vis > 0, 2.0, 0.0).astype(np.float32)
         out.append(
@@ -196,14 +243,16 @@ def read_valid_list(path: str | os.PathLike) -> set[tuple[str, int]]:
         path: an hourglass `valid.h5` (keys `imgname`, `person`; `person` is the
             0-based index of the person among the image's `annorect`).
     """
-    import h5py
-
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         for key in ("imgname", "person"):
             if key not in f:
                 raise AnnotationError(path, None, key, f"is missing; keys present: {sorted(f)}")
         names = [n.decode() if isinstance(n, bytes) else str(n) for n in f["imgname"][()]]
-        persons = f["person"][()].astype(int)
+        persons = to_numbers(f["person"][()], path, None, "person", dtype=np.int64).ravel()
+    if len(persons) != len(names):
+        raise AnnotationError(
+            path, None, "person", f"has {len(persons)} entries for {len(names)} 'imgname' entries"
+        )
     return set(zip(names, persons.tolist(), strict=True))
 
 
@@ -234,8 +283,6 @@ def read_mpii_mat(
     Returns:
         `Records`, `id` = annolist index × 100 + annorect index (both 0-based).
     """
-    import scipy.io
-
     path = pathlib.Path(path)
     if split not in ("train", "valid", "all"):
         raise ValueError(f"split must be 'train', 'valid' or 'all'. Received: split={split!r}")
@@ -246,15 +293,14 @@ def read_mpii_mat(
             "split='valid' of the official MPII .mat needs the Tompson list: pass "
             "valid_list=<annot/valid.h5> (the .mat has no validation labels of its own)"
         )
-    try:
-        mat = scipy.io.loadmat(str(path), struct_as_record=False, squeeze_me=True)
-    except Exception as error:  # scipy raises several types for a bad file
-        raise AnnotationError(path, None, "(file)", f"cannot be read as a .mat: {error}") from error
+    mat = load_mat(path, struct_as_record=False, squeeze_me=True)
     if "RELEASE" not in mat:
         raise AnnotationError(path, None, "RELEASE", "is missing")
     release = mat["RELEASE"]
     annolist = _as_list(getattr(release, "annolist", None))
-    img_train = np.asarray(getattr(release, "img_train", []), dtype=np.int64).ravel()
+    img_train = to_numbers(
+        getattr(release, "img_train", []), path, None, "img_train", dtype=np.int64
+    ).ravel()
     if len(img_train) != len(annolist):
         raise AnnotationError(
             path, None, "img_train",

@@ -44,23 +44,154 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import pathlib
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from kerashg.errors import InputError
 from kerashg.keypoints import KeypointSet, get_keypoint_set
 
 FIELDS = ("image_path", "keypoints", "center", "scale", "head_size", "id")
 
 
-class AnnotationError(ValueError):
-    """A malformed annotation file: the message names the file, the record and the field."""
+class AnnotationError(InputError):
+    """A malformed annotation file: the message names the file, the record and the field.
+
+    Reads `PATH: record INDEX: field 'FIELD': MESSAGE` (no record part where
+    `index` is None); a `kerashg.errors.InputError`, so every command reports it
+    as one `error:` line.
+    """
 
     def __init__(self, path, index, field, message):
-        self.path, self.index, self.field = str(path), index, field
-        super().__init__(f"{path}: record {index}: field {field!r}: {message}")
+        super().__init__(message, path=path, field=field, index=index)
+
+
+def _short(value, limit: int = 80) -> str:
+    """`repr(value)`, cut to `limit` characters (a whole JSON list can be long)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        value = value.tolist()
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def to_numbers(value, source, index, field, shape=None, dtype=np.float32) -> np.ndarray:
+    """`value` as a numeric array, or `AnnotationError` naming the file, record and field.
+
+    Args:
+        value: what the file holds (a number, a nested list, an array).
+        source, index, field: where it came from, for the message.
+        shape: optional tuple the array must have (-1 allowed for one axis).
+        dtype: the NumPy dtype to convert to. Default float32.
+
+    Raises:
+        AnnotationError: a string, a bytes value, a nested object or a
+            ragged list where numbers are expected, or the wrong shape.
+    """
+    if isinstance(value, (str, bytes, dict)) or value is None:
+        raise AnnotationError(source, index, field, f"must hold numbers. Received: {_short(value)}")
+    array = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
+    if array.dtype.kind in "SU":
+        raise AnnotationError(
+            source, index, field,
+            f"must hold numbers. Received: text {_short(array.ravel()[0] if array.size else value)}",
+        )  # fmt: skip
+    if array.dtype.kind == "O":
+        bad = [v for v in array.ravel() if isinstance(v, (str, bytes, dict)) or v is None]
+        if bad:
+            raise AnnotationError(
+                source, index, field,
+                f"must hold numbers. Received: {_short(bad[0])} in {_short(value)}",
+            )  # fmt: skip
+    try:
+        numbers = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise AnnotationError(
+            source, index, field,
+            f"must be a regular array of numbers. Received: {_short(value)}",
+        ) from None  # fmt: skip
+    if shape is not None:
+        ok = numbers.ndim == len(shape) and all(
+            s == -1 or s == d for s, d in zip(shape, numbers.shape, strict=True)
+        )
+        if not ok:
+            wanted = tuple("N" if s == -1 else s for s in shape)
+            raise AnnotationError(
+                source, index, field,
+                f"must have shape {wanted}. Received: shape {numbers.shape}",
+            )  # fmt: skip
+    return numbers
+
+
+def to_number(value, source, index, field) -> float:
+    """One number (a one-element list is accepted), or `AnnotationError`."""
+    numbers = to_numbers(value, source, index, field, dtype=np.float64)
+    if numbers.size != 1:
+        raise AnnotationError(
+            source, index, field, f"must be one number. Received: {_short(value)}"
+        )
+    return float(numbers.ravel()[0])
+
+
+def check_type(value, types, source, index, field, expected: str):
+    """`value` when it is one of `types`, else `AnnotationError` saying what was found."""
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        ok = False
+    else:
+        ok = isinstance(value, types)
+    if not ok:
+        raise AnnotationError(
+            source, index, field,
+            f"must be {expected}. Received: {type(value).__name__} {_short(value)}",
+        )  # fmt: skip
+    return value
+
+
+def read_json(path, field: str | None = None):
+    """The parsed JSON of `path`, or `AnnotationError` naming the file."""
+    path = pathlib.Path(path)
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise AnnotationError(path, None, field, "is a folder, not a JSON file") from None
+    if not data.strip():
+        raise AnnotationError(path, None, field, f"is empty ({len(data)} bytes); expected JSON")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise AnnotationError(
+            path, None, field, f"is not UTF-8 text, so not JSON ({error.reason} at byte "
+            f"{error.start})",
+        ) from None  # fmt: skip
+    except json.JSONDecodeError as error:
+        raise AnnotationError(path, None, field, f"is not valid JSON: {error}") from None
+
+
+def load_mat(path, **kwargs) -> dict:
+    """`scipy.io.loadmat(path, **kwargs)`, or `AnnotationError` naming a file that is not one.
+
+    MATLAB v7.3 files are HDF5 inside: they are named as such (read them with h5py).
+    """
+    import scipy.io
+
+    path = pathlib.Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise AnnotationError(path, None, None, "is empty (0 bytes); expected a MATLAB .mat file")
+    try:
+        return scipy.io.loadmat(str(path), **kwargs)
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except NotImplementedError as error:  # scipy's answer to v7.3 (HDF5) files
+        raise AnnotationError(
+            path, None, None, f"is a MATLAB v7.3 (HDF5) file, which is not read here ({error})"
+        ) from None
+    except Exception as error:  # scipy raises many types for a damaged file
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise AnnotationError(
+            path, None, None, f"is not a readable MATLAB .mat file ({reason})"
+        ) from None
 
 
 def check_relative_path(image_path: str, source="records", index=None) -> str:
@@ -132,7 +263,9 @@ class Records:
         self.image_path = np.asarray(self.image_path, dtype=str).reshape(-1)
         n = len(self.image_path)
         k = self.keypoint_set.num_keypoints
-        self.keypoints = np.asarray(self.keypoints, dtype=np.float32).reshape(n, -1, 3)
+        self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
+        # No people: (0, K, 3) (reshape cannot infer the joint count from 0 values).
+        self.keypoints = self.keypoints.reshape(n, -1 if n else k, 3)
         self.center = np.asarray(self.center, dtype=np.float32).reshape(n, 2)
         self.scale = np.asarray(self.scale, dtype=np.float32).reshape(n)
         self.head_size = np.asarray(self.head_size, dtype=np.float32).reshape(n)
@@ -205,25 +338,24 @@ class Records:
         k = keypoint_set.num_keypoints
         columns = {name: [] for name in FIELDS}
         for i, item in enumerate(items):
+            check_type(item, Mapping, source, i, None, "a dict of fields")
             for name in ("image_path", "keypoints", "center", "scale"):
                 if name not in item:
                     raise AnnotationError(source, i, name, "is missing")
-            kps = np.asarray(item["keypoints"], dtype=np.float32)
-            if kps.shape != (k, 3):
-                raise AnnotationError(
-                    source, i, "keypoints", f"must have shape ({k}, 3). Received: {kps.shape}"
-                )
-            center = np.asarray(item["center"], dtype=np.float32)
-            if center.shape != (2,):
-                raise AnnotationError(
-                    source, i, "center", f"must have shape (2,). Received: {center.shape}"
-                )
+            kps = to_numbers(item["keypoints"], source, i, "keypoints", shape=(k, 3))
+            center = to_numbers(item["center"], source, i, "center", shape=(2,))
+            check_type(item["image_path"], (str, os.PathLike), source, i, "image_path", "a path")
             columns["image_path"].append(str(item["image_path"]))
             columns["keypoints"].append(kps)
             columns["center"].append(center)
-            columns["scale"].append(float(item["scale"]))
-            columns["head_size"].append(float(item.get("head_size", np.nan)))
-            columns["id"].append(int(item.get("id", i)))
+            columns["scale"].append(to_number(item["scale"], source, i, "scale"))
+            columns["head_size"].append(
+                to_number(item.get("head_size", np.nan), source, i, "head_size")
+            )
+            ident = to_number(item.get("id", i), source, i, "id")
+            if not np.isfinite(ident) or ident != int(ident):
+                raise AnnotationError(source, i, "id", f"must be an integer. Received: {ident}")
+            columns["id"].append(int(ident))
         n = len(columns["image_path"])
         return cls(
             image_path=np.array(columns["image_path"], dtype=str).reshape(n),

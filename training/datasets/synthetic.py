@@ -75,6 +75,8 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
+from kerashg import cli, draw
+from kerashg.errors import InputError
 from kerashg.keypoints import COCO, MPII, KeypointSet
 from kerashg.transforms import PIXEL_STD
 
@@ -350,14 +352,14 @@ def resolve_config(difficulty: str | float | RenderConfig = "moderate") -> Rende
         return difficulty
     if isinstance(difficulty, str):
         if difficulty not in DIFFICULTY_PRESETS:
-            raise ValueError(
+            raise InputError(
                 f"Unknown difficulty. Received: difficulty={difficulty!r}; expected one of "
                 f"{sorted(DIFFICULTY_PRESETS)}, a float in [0, 1] or a RenderConfig"
             )
         return DIFFICULTY_PRESETS[difficulty]
     level = float(difficulty)
     if not 0.0 <= level <= 1.0:
-        raise ValueError(
+        raise InputError(
             f"difficulty must be in [0, 1] when a number. Received: difficulty={difficulty}"
         )
     if level <= 0.5:
@@ -1511,8 +1513,6 @@ def write_coco_json(
 # ---------------------------------------------------------------------------
 # Preview and CLI.
 
-_LEFT_COLOUR, _RIGHT_COLOUR, _CENTRE_COLOUR = (255, 60, 60), (60, 120, 255), (60, 230, 60)
-
 
 def preview_grid(
     n: int = 16,
@@ -1524,9 +1524,10 @@ def preview_grid(
 ) -> np.ndarray:
     """A grid of samples with their joints drawn, RGB uint8 (rows * S, columns * S, 3).
 
-    Left joints red, right joints blue, centre joints green; filled dots are
-    visible (v = 2), rings occluded (v = 1); the yellow square is the person box
-    (200 * scale) and the yellow circle the head size around the head centre.
+    Skeletons by `kerashg.draw`: the person's left blue, right orange, centre
+    green; filled dots are visible (v = 2), rings occluded (v = 1); the yellow
+    square is the person box (200 * scale) and the yellow circle the head size
+    around the head centre.
     """
     if int(columns) != columns or columns < 1:
         raise ValueError(f"columns must be an integer >= 1. Received: columns={columns}")
@@ -1535,28 +1536,12 @@ def preview_grid(
         sample = render_sample(i, seed, image_size, difficulty)
         tile = sample["image"].copy()
         kp = sample["keypoints"]
-        for a, b in MPII.skeleton:
-            if kp[a, 2] > 0 and kp[b, 2] > 0:
-                cv2.line(
-                    tile,
-                    tuple(int(v) for v in kp[a, :2]),
-                    tuple(int(v) for v in kp[b, :2]),
-                    (255, 255, 255),
-                    1,
-                    _AA,
-                )
-        for j, (x, y, v) in enumerate(kp):
-            if v == 0:
-                continue
-            name = MPII.names[j]
-            colour = (
-                _LEFT_COLOUR
-                if name.startswith("l_")
-                else _RIGHT_COLOUR
-                if name.startswith("r_")
-                else _CENTRE_COLOUR
-            )
-            cv2.circle(tile, (int(round(x)), int(round(y))), 3, colour, -1 if v == 2 else 1, _AA)
+        tile = cv2.cvtColor(
+            draw.draw_skeleton(
+                cv2.cvtColor(tile, cv2.COLOR_RGB2BGR), kp, MPII, 0.0, 1, kp[:, 2] < 2
+            ),
+            cv2.COLOR_BGR2RGB,
+        )
         half = sample["scale"] * PIXEL_STD / 2
         cx, cy = sample["center"]
         cv2.rectangle(
@@ -1578,39 +1563,74 @@ def preview_grid(
     return np.concatenate(rows, 0)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m training.datasets.synthetic --out DIR --format mpii|coco --n N --seed S`."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m training.datasets.synthetic`."""
+    parser = cli.parser("python -m training.datasets.synthetic", __doc__.split("\n")[0])
     parser.add_argument(
         "--out", required=True, help="output folder (or PNG file with --format preview)"
     )
-    parser.add_argument("--format", choices=("mpii", "coco", "preview"), default="mpii")
+    parser.add_argument(
+        "--format",
+        choices=("mpii", "coco", "preview"),
+        default="mpii",
+        help="mpii: images/ and annot/<split>.h5; coco: images/ and a keypoints JSON; "
+        "preview: one PNG grid of the samples",
+    )
     parser.add_argument("--n", type=int, default=1000, help="number of samples")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the figures")
     parser.add_argument("--start", type=int, default=0, help="first sample index")
-    parser.add_argument("--split", default=None, help="train (default) / valid (mpii) / val (coco)")
-    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument(
+        "--split",
+        choices=_SPLITS,
+        default=None,
+        help="split name: train (default), valid (mpii's) or val (coco's)",
+    )
+    parser.add_argument("--image-size", type=int, default=256, help="image side in pixels")
     parser.add_argument(
         "--difficulty", default="moderate", help="easy, moderate, hard or a level in [0, 1]"
     )
-    parser.add_argument("--workers", type=int, default=None)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="rendering threads (default: one per core, at most 2)",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    """Writes the samples the parsed arguments describe."""
+    for name in ("n", "image_size"):
+        if getattr(args, name) < 1:
+            option = f"--{name.replace('_', '-')}"
+            raise InputError(f"{option} must be >= 1. Received: {getattr(args, name)}")
+    if args.start < 0:
+        raise InputError(f"--start must be >= 0. Received: {args.start}")
     try:
         difficulty = float(args.difficulty)
-    except ValueError:
+    except ValueError:  # a preset name
         difficulty = args.difficulty
+    resolve_config(difficulty)  # InputError for an unknown one, before any work
     common = dict(
         seed=args.seed, image_size=args.image_size, difficulty=difficulty, start=args.start
     )
     if args.format == "preview":
+        if pathlib.Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            raise InputError(f"--format preview writes a .png file. Received: --out {args.out}")
         grid = preview_grid(args.n, **common)
         pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(args.out, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+        if not cv2.imwrite(args.out, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
+            raise InputError(f"--out {args.out}: cannot be written as an image")
         print(f"wrote {args.out}")
         return
     writer = write_mpii_h5 if args.format == "mpii" else write_coco_json
     path = writer(args.out, args.n, split=args.split or "train", workers=args.workers, **common)
     print(f"wrote {args.n} samples: {path}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m training.datasets.synthetic --out DIR --format mpii|coco --n N --seed S`."""
+    cli.run(build_parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,218 @@
+"""What `kerashg.predict` writes: output names, the no-overwrite check, COCO results, videos.
+
+This module imports NumPy and the standard library (OpenCV inside the video
+functions) only.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import tempfile
+
+import numpy as np
+
+from kerashg.errors import InputError
+
+# The COCO keypoint results file `--format coco` writes in `--out`.
+COCO_RESULTS = "coco_results.json"
+# OpenCV FourCC codes per video container, tried in order; `video_container`
+# falls back to `.mp4` where OpenCV has none of them for a container.
+VIDEO_CODECS = {
+    ".mp4": ("mp4v",),
+    ".m4v": ("mp4v",),
+    ".mov": ("mp4v",),
+    ".avi": ("MJPG", "XVID"),
+    ".mkv": ("XVID", "MJPG", "mp4v"),
+    ".webm": ("VP80", "VP90"),
+}
+
+
+class OutputExistsError(InputError):
+    """An output of the run would replace a file this run did not write."""
+
+
+def output_name(name: str, tag: str, suffix: str) -> str:
+    """The output file name of an input: `output_name("a.jpg", "pose", ".jpg")` →
+    `"a_jpg_pose.jpg"` (the whole input name, its extension's dot as `_`)."""
+    path = pathlib.PurePath(name)
+    base = path.stem + (f"_{path.suffix[1:]}" if path.suffix else "")
+    return f"{base}_{tag}{suffix}"
+
+
+def planned_outputs(
+    out: pathlib.Path,
+    inputs,
+    video_suffix: str | None = None,
+    masks: bool = False,
+    coco: bool = False,
+) -> list[pathlib.Path]:
+    """Every file a run writes in `out`.
+
+    Args:
+        out: the output folder.
+        inputs: the input images, or the one video.
+        video_suffix: None for images; for a video the annotated copy's suffix
+            (`video_container`).
+        masks: the ACNN mask panels of images are written too.
+        coco: the COCO results file (`COCO_RESULTS`) is written too.
+    """
+    planned = [out / "keypoints.json"]
+    if coco:
+        planned.append(out / COCO_RESULTS)
+    for path in inputs:
+        if video_suffix is not None:
+            planned.append(out / output_name(path.name, "pose", video_suffix))
+            continue
+        planned.append(out / output_name(path.name, "pose", ".jpg"))
+        if masks:
+            planned.append(out / output_name(path.name, "masks", ".jpg"))
+    return planned
+
+
+def check_outputs(planned, protected, force: bool = False) -> None:
+    """Refuses a run whose outputs would replace files it did not write.
+
+    Args:
+        planned: the paths the run will write.
+        protected: paths of the run's inputs (images, video, `--boxes`, model),
+            never written over, with `force` or not.
+        force: bool, replace outputs that already exist (`--force`).
+
+    Raises:
+        OutputExistsError: naming the first such file, before any work.
+    """
+    protected = {pathlib.Path(p).resolve() for p in protected}
+    seen = set()
+    for path in planned:
+        resolved = path.resolve()
+        if resolved in protected:
+            raise OutputExistsError(
+                f"{path}: --out: this output would replace an input of the run; expected an "
+                "--out folder whose output names are not the inputs' (--force does not "
+                "change this)"
+            )
+        if resolved in seen:
+            raise OutputExistsError(f"{path}: --out: two inputs of the run would write it")
+        seen.add(resolved)
+    if force:
+        return
+    existing = [path for path in planned if path.exists()]
+    if existing:
+        raise OutputExistsError(
+            f"{existing[0]}: --out: already exists ({len(existing)} of the run's "
+            f"{len(planned)} output files do: an earlier run's or your own); expected a new "
+            "or empty --out folder, or --force to replace them"
+        )
+
+
+def rounded(values) -> list:
+    """Floats rounded to 3 decimals, as a JSON list."""
+    return [round(float(v), 3) for v in values]
+
+
+def _writer_opens(path: pathlib.Path, fourcc: str) -> bool:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10.0, (32, 32))
+    try:
+        if not writer.isOpened():
+            return False
+        writer.write(np.zeros((32, 32, 3), np.uint8))
+    finally:
+        writer.release()
+    return path.is_file() and path.stat().st_size > 0
+
+
+def video_container(suffix: str) -> tuple[str, str, str | None]:
+    """The container and codec of an input video's annotated copy.
+
+    Keeps the input's container (`.avi` stays `.avi`) where this OpenCV build
+    writes it, trying the codecs of `VIDEO_CODECS` on a small test file.
+
+    Args:
+        suffix: the input video's suffix, e.g. ".avi".
+
+    Returns:
+        (suffix, FourCC, note): note is None, or a sentence saying the
+        container could not be kept and `.mp4` is written instead.
+    """
+    suffix = suffix.lower()
+    with tempfile.TemporaryDirectory() as folder:
+        for fourcc in VIDEO_CODECS.get(suffix, ()):
+            if _writer_opens(pathlib.Path(folder) / f"probe{suffix}", fourcc):
+                return suffix, fourcc, None
+    return (
+        ".mp4",
+        "mp4v",
+        f"this OpenCV build cannot write {suffix} video; the annotated copy is .mp4",
+    )
+
+
+def coco_results(results) -> list[dict]:
+    """COCO keypoint results (what `loadRes` and `training.evaluate` read) of a run.
+
+    Args:
+        results: the `results` of `keypoints.json`: one per image, with its
+            `image_id` (None: an error if the image has people) and `people`
+            with `keypoints` K × [x, y, score] and `box_score`.
+
+    Returns:
+        list of `{"image_id", "category_id": 1, "keypoints": [x, y, score] * K,
+        "score"}`: the person score is the mean joint score, times the
+        detector's box score where there is one (as MMPose and HRNet rank people).
+    """
+    entries = []
+    for result in results:
+        image_id = result.get("image_id")
+        for person in result["people"]:
+            if image_id is None:
+                raise InputError(
+                    "--format coco needs a COCO image id: none in the file name (e.g. "
+                    "000000000139.jpg → 139) nor in a --boxes entry",
+                    path=result["image"],
+                )
+            keypoints = np.asarray(person["keypoints"], np.float64)
+            score = person.get("score")
+            if score is None:
+                score = float(keypoints[:, 2].mean()) * (person.get("box_score") or 1.0)
+            entries.append(
+                {
+                    "image_id": int(image_id),
+                    "category_id": 1,
+                    "keypoints": [round(float(v), 3) for v in keypoints.reshape(-1)],
+                    "score": round(float(score), 5),
+                }
+            )
+    return entries
+
+
+def mask_panels(people) -> np.ndarray | None:
+    """Each person's stage masks over their crop, letterbox cut, one row per person."""
+    import cv2
+
+    from kerashg import draw
+
+    rows = [
+        draw.overlay_masks(
+            cv2.cvtColor(p["crop"], cv2.COLOR_RGB2BGR), p["masks"], region=p["region"]
+        )
+        for p in people
+        if "masks" in p
+    ]
+    return draw.stack_rows(rows) if rows else None
+
+
+def masks_on_video_frame(bgr, people, input_size) -> np.ndarray:
+    """The mask of the last stage that enters a prediction (P_i uses M_{i-1}) on the frame."""
+    from kerashg import draw
+
+    with_masks = [p for p in people if "masks" in p]
+    if not with_masks:
+        return bgr
+    stage = -2 if len(with_masks[0]["masks"]) > 1 else -1
+    return draw.masks_on_frame(
+        bgr,
+        [p["masks"][stage] for p in with_masks],
+        [p["inverse"] for p in with_masks],
+        input_size,
+    )

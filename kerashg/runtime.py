@@ -1,0 +1,386 @@
+"""Runners: one interface over every artifact format, and person crops through it.
+
+`load_runner(artifact)` opens a `.keras` file, a SavedModel folder, a `.tflite`
+or an `.onnx` file with its `Runner`; `predict_people(runner, frame, boxes)`
+crops every person box (or the whole frame), runs the crops as one batch and
+maps the keypoints back to frame pixels.
+
+What each artifact carries: its input size (the `images` input's shape) and its
+decoding (the `keypoints` signature / output decodes inside the graph with the
+codec the model was exported with), so a runner needs no codec settings. The
+keypoint set is not stored in a file: it is the one given (`--keypoint-set`) or
+the built-in set with the model's joint count (`guess_keypoint_set`: 14 LSP, 16
+MPII, 17 COCO).
+
+TensorFlow-free: this module imports NumPy only. Keras and TensorFlow load only
+for a `.keras` file or a SavedModel, LiteRT only for a `.tflite` file and
+onnxruntime only for an `.onnx` file, so `.tflite` and `.onnx` inference runs
+where neither TensorFlow nor Keras is installed.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import numpy as np
+
+from kerashg import transforms
+from kerashg.boxes import check_box
+from kerashg.errors import InputError
+from kerashg.keypoints import KEYPOINT_SETS, KeypointSet
+
+
+# ------------------------------------------------------------------- runners
+class Runner:
+    """One interface over every artifact format.
+
+    Attributes:
+        format: short format name ("keras", "savedmodel", "tflite", "onnx").
+        input_size: (width, height) of the model input.
+        has_masks: whether `heatmaps` also returns ACNN masks.
+    """
+
+    format = "base"
+
+    def __init__(self):
+        self.input_size = None
+        self.has_masks = False
+
+    def heatmaps(self, images) -> dict:
+        """float32 images (B, H, W, 3) in [0, 1] → {"heatmaps": (B, h, w, K)
+        last stage[, "masks": (B, S, h, w, 1)]} as NumPy arrays."""
+        raise NotImplementedError
+
+    def keypoints(self, images) -> np.ndarray:
+        """uint8 images (B, H, W, 3) RGB → (B, K, 3): x, y in input pixels, score."""
+        raise NotImplementedError
+
+
+def _batched(function, images):
+    """Runs a batch-1 function over every image and stacks the outputs."""
+    outputs = [function(images[i : i + 1]) for i in range(len(images))]
+    if isinstance(outputs[0], dict):
+        return {key: np.concatenate([o[key] for o in outputs]) for key in outputs[0]}
+    return np.concatenate(outputs)
+
+
+class KerasRunner(Runner):
+    """A `.keras` file (or a model object): heatmaps from the model, decoding in TF.
+
+    Args:
+        model: path of a `.keras` file or a built kerashg model.
+        codec: `HeatmapCodec`; default from the model's input size (stride 4).
+    """
+
+    format = "keras"
+
+    def __init__(self, model, codec=None):
+        super().__init__()
+        import keras
+
+        import kerashg  # noqa: F401  (registers the kerashg layers for loading)
+        from kerashg.codec import HeatmapCodec
+
+        if not isinstance(model, keras.Model):
+            model = keras.saving.load_model(str(model), compile=False)
+        self.model = model
+        shape = model.input_shape
+        self.input_size = (int(shape[2]), int(shape[1]))
+        self.codec = codec or HeatmapCodec(input_size=self.input_size)
+        self.has_masks = "masks" in model.output
+        self._predict = None
+
+    def _outputs(self, images):
+        import tensorflow as tf
+
+        if self._predict is None:
+            self._predict = tf.function(lambda x: self.model(x, training=False))
+        return self._predict(tf.convert_to_tensor(images, tf.float32))
+
+    def heatmaps(self, images):
+        outputs = self._outputs(np.asarray(images, np.float32))
+        result = {"heatmaps": np.asarray(outputs["heatmaps"][:, -1], np.float32)}
+        if self.has_masks:
+            result["masks"] = np.asarray(outputs["masks"], np.float32)
+        return result
+
+    def keypoints(self, images):
+        floats = np.asarray(images, np.float32) / 255.0
+        heatmaps = self._outputs(floats)["heatmaps"][:, -1]
+        return np.asarray(self.codec.decode(heatmaps), np.float32)
+
+
+class SavedModelRunner(Runner):
+    """A SavedModel folder with the `heatmaps` and `keypoints` signatures."""
+
+    format = "savedmodel"
+
+    def __init__(self, path):
+        super().__init__()
+        import tensorflow as tf
+
+        # Keep the loaded object: its signatures stop working once it is collected.
+        self.loaded = tf.saved_model.load(str(path))
+        missing = {"heatmaps", "keypoints"} - set(self.loaded.signatures)
+        if missing:
+            raise InputError(
+                f"SavedModel {path} lacks the serving signatures {sorted(missing)}; "
+                f"found {sorted(self.loaded.signatures)} (export it with `python -m export`)"
+            )
+        self._heatmaps = self.loaded.signatures["heatmaps"]
+        self._keypoints = self.loaded.signatures["keypoints"]
+        spec = self._heatmaps.structured_input_signature[1]["images"]
+        self.input_size = (int(spec.shape[2]), int(spec.shape[1]))
+        self.has_masks = "masks" in self._heatmaps.structured_outputs
+
+    def heatmaps(self, images):
+        import tensorflow as tf
+
+        outputs = self._heatmaps(images=tf.convert_to_tensor(images, tf.float32))
+        return {key: value.numpy() for key, value in outputs.items()}
+
+    def keypoints(self, images):
+        import tensorflow as tf
+
+        outputs = self._keypoints(images=tf.convert_to_tensor(images, tf.uint8))
+        return outputs["keypoints"].numpy()
+
+
+class TFLiteRunner(Runner):
+    """A `.tflite` file with both signatures, run by LiteRT (batch 1)."""
+
+    format = "tflite"
+
+    def __init__(self, path, num_threads=None):
+        super().__init__()
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        signatures = self.interpreter.get_signature_list()
+        missing = {"heatmaps", "keypoints"} - set(signatures)
+        if missing:
+            raise InputError(
+                f"TFLite file {path} lacks the signatures {sorted(missing)}; found "
+                f"{sorted(signatures)} (export it with `python -m export`)"
+            )
+        self._heatmaps = self.interpreter.get_signature_runner("heatmaps")
+        self._keypoints = self.interpreter.get_signature_runner("keypoints")
+        shape = self._heatmaps.get_input_details()["images"]["shape"]
+        self.input_size = (int(shape[2]), int(shape[1]))
+        self.has_masks = "masks" in signatures["heatmaps"]["outputs"]
+
+    def heatmaps(self, images):
+        images = np.asarray(images, np.float32)
+        return _batched(lambda x: dict(self._heatmaps(images=x)), images)
+
+    def keypoints(self, images):
+        images = np.asarray(images, np.uint8)
+        return _batched(lambda x: self._keypoints(images=x)["keypoints"], images)
+
+
+class ONNXRunner(Runner):
+    """An `.onnx` file (input `images` float32, outputs `heatmaps`, `keypoints`[, `masks`])."""
+
+    format = "onnx"
+
+    def __init__(self, path, num_threads=None):
+        super().__init__()
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if num_threads:
+            options.intra_op_num_threads = int(num_threads)
+            options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        missing = {"heatmaps", "keypoints"} - set(self.outputs)
+        if missing:
+            raise InputError(f"ONNX file {path} lacks the outputs {sorted(missing)}")
+        shape = self.session.get_inputs()[0].shape
+        self.input_name = self.session.get_inputs()[0].name
+        self.input_size = (int(shape[2]), int(shape[1]))
+        self.has_masks = "masks" in self.outputs
+
+    def _run(self, names, images):
+        values = self.session.run(names, {self.input_name: np.asarray(images, np.float32)})
+        return dict(zip(names, values, strict=True))
+
+    def heatmaps(self, images):
+        names = ["heatmaps"] + (["masks"] if self.has_masks else [])
+        return self._run(names, images)
+
+    def keypoints(self, images):
+        floats = np.asarray(images, np.float32) / 255.0
+        return self._run(["keypoints"], floats)["keypoints"]
+
+
+def load_runner(artifact, num_threads=None) -> Runner:
+    """Opens `artifact` with the runner of its format.
+
+    Args:
+        artifact: path of a `.keras` file, a SavedModel folder, a `.tflite` or
+            an `.onnx` file (or a Keras model object).
+        num_threads: CPU threads for LiteRT and onnxruntime (None: their default).
+    """
+    # A Keras model object exists only where Keras is loaded already: the check
+    # imports nothing, so LiteRT and onnxruntime files open without TensorFlow.
+    if "keras" in sys.modules and isinstance(artifact, sys.modules["keras"].Model):
+        return KerasRunner(artifact)
+    path = pathlib.Path(artifact)
+    if not path.exists():
+        raise FileNotFoundError(f"model artifact not found: {path}")
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise InputError(
+                "is a folder but not a SavedModel (no saved_model.pb)", path=path, field="--model"
+            )
+        return SavedModelRunner(path)
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return KerasRunner(path)
+    if suffix == ".tflite":
+        return TFLiteRunner(path, num_threads)
+    if suffix == ".onnx":
+        return ONNXRunner(path, num_threads)
+    raise InputError(
+        f"Unknown model artifact format. Received: model={str(path)!r}; expected a .keras, "
+        ".tflite or .onnx file or a SavedModel folder"
+    )
+
+
+# --------------------------------------------------------------- person crops
+def guess_keypoint_set(num_keypoints: int) -> KeypointSet | None:
+    """The built-in keypoint set with `num_keypoints` joints (16 MPII, 17 COCO, 14 LSP)."""
+    for keypoint_set in KEYPOINT_SETS.values():
+        if keypoint_set.num_keypoints == num_keypoints:
+            return keypoint_set
+    return None
+
+
+def whole_frame_box(width: int, height: int) -> tuple[np.ndarray, float]:
+    """center (frame centre) and scale (longer side / PIXEL_STD) of a whole frame.
+
+    Pixel centres are at integers, so the frame spans [-0.5, size - 0.5] and
+    its centre is at (size - 1) / 2.
+    """
+    center = np.array([(width - 1) / 2.0, (height - 1) / 2.0], np.float64)
+    return center, max(width, height) / transforms.PIXEL_STD
+
+
+def _check_frame(frame_rgb) -> np.ndarray:
+    frame_rgb = np.asarray(frame_rgb)
+    if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3:
+        raise InputError(f"frame must be (H, W, 3) RGB. Received: shape={frame_rgb.shape}")
+    return frame_rgb
+
+
+def _predict_crops(runner: Runner, frame_rgb, centers_scales, with_masks) -> list[dict]:
+    """One batch of crops (one per (center, scale)) → keypoints in frame pixels."""
+    size = runner.input_size
+    crops = np.stack([transforms.crop_image(frame_rgb, c, s, 0.0, size) for c, s in centers_scales])
+    crop_keypoints = np.asarray(runner.keypoints(crops))
+    masks = None
+    if with_masks and runner.has_masks:
+        masks = runner.heatmaps(crops.astype(np.float32) / 255.0)["masks"][..., 0]
+    people = []
+    height, width = frame_rgb.shape[:2]
+    corners = [[-0.5, -0.5], [width - 0.5, height - 0.5]]
+    for i, (center, scale) in enumerate(centers_scales):
+        inverse = transforms.get_affine_transform(center, scale, 0.0, size, inverse=True)
+        keypoints = crop_keypoints[i].astype(np.float64).copy()
+        keypoints[:, :2] = transforms.transform_points(crop_keypoints[i, :, :2], inverse)
+        forward = transforms.get_affine_transform(center, scale, 0.0, size)
+        (x0, y0), (x1, y1) = transforms.transform_points(np.asarray(corners), forward) + 0.5
+        region = (
+            int(np.clip(np.floor(x0 + 1e-6), 0, size[0])),
+            int(np.clip(np.floor(y0 + 1e-6), 0, size[1])),
+            int(np.clip(np.ceil(x1 - 1e-6), 0, size[0])),
+            int(np.clip(np.ceil(y1 - 1e-6), 0, size[1])),
+        )
+        person = {
+            "keypoints": keypoints.astype(np.float32),
+            "crop": crops[i],
+            "inverse": inverse,
+            "region": region,
+        }
+        if masks is not None:
+            person["masks"] = masks[i]
+        people.append(person)
+    return people
+
+
+def predict_frame(runner: Runner, frame_rgb, center=None, scale=None, with_masks=False) -> dict:
+    """Keypoints of one person in one frame.
+
+    Args:
+        runner: a `Runner`.
+        frame_rgb: uint8 (H, W, 3) RGB.
+        center, scale: the person box (hourglass convention); default the whole frame.
+        with_masks: also return the ACNN masks and the crop (when the model has masks).
+
+    Returns:
+        dict with `keypoints` float32 (K, 3) x, y in frame pixels and score,
+        `crop` uint8 (h, w, 3) RGB model input, `inverse` (2, 3) crop → frame
+        pixels, `region` (x0, y0, x1, y1) the part of the crop the frame covers
+        (the rest is letterbox), and `masks` (S, h/4, w/4) if asked.
+    """
+    frame_rgb = _check_frame(frame_rgb)
+    if center is None or scale is None:
+        center, scale = whole_frame_box(frame_rgb.shape[1], frame_rgb.shape[0])
+    return _predict_crops(runner, frame_rgb, [(center, scale)], with_masks)[0]
+
+
+def predict_people(runner: Runner, frame_rgb, boxes=None, with_masks=False) -> list[dict]:
+    """Keypoints of every person box in one frame, the crops run as one batch.
+
+    Args:
+        runner: a `Runner`.
+        frame_rgb: uint8 (H, W, 3) RGB.
+        boxes: sequence of `[x, y, w, h]` pixel boxes; None: the whole frame is
+            one person. Each box becomes a crop by `transforms.box_to_center_scale`
+            (widened to the model's aspect ratio, padded 1.25×, as in training).
+        with_masks: also return the ACNN masks (when the model has masks).
+
+    Returns:
+        one dict per box (or one for the whole frame): `box` (the box or None),
+        `center`, `scale`, and the `predict_frame` fields `keypoints`, `crop`,
+        `inverse`, `region`[, `masks`].
+    """
+    frame_rgb = _check_frame(frame_rgb)
+    if boxes is None:
+        centers_scales = [whole_frame_box(frame_rgb.shape[1], frame_rgb.shape[0])]
+        boxes = [None]
+    else:
+        boxes = [check_box(box, "box") for box in boxes]
+        if not boxes:
+            return []
+        width, height = runner.input_size
+        centers_scales = [
+            transforms.box_to_center_scale(*box, aspect_ratio=width / height) for box in boxes
+        ]
+    people = _predict_crops(runner, frame_rgb, centers_scales, with_masks)
+    for person, box, (center, scale) in zip(people, boxes, centers_scales, strict=True):
+        person.update(box=box, center=np.asarray(center, np.float64), scale=float(scale))
+    return people
+
+
+def model_keypoint_set(runner: Runner, keypoint_set) -> KeypointSet | None:
+    """The keypoint set given (checked against the model), or the built-in one
+    with the model's joint count (None if there is none); runs one blank crop."""
+    from kerashg.keypoints import get_keypoint_set
+
+    probe = np.zeros((1, runner.input_size[1], runner.input_size[0], 3), np.uint8)
+    num_keypoints = len(runner.keypoints(probe)[0])
+    if keypoint_set is None:
+        return guess_keypoint_set(num_keypoints)
+    names = get_keypoint_set(keypoint_set) if isinstance(keypoint_set, str) else keypoint_set
+    if names.num_keypoints != num_keypoints:
+        raise InputError(
+            f"keypoint set {names.name!r} has {names.num_keypoints} joints; the model "
+            f"predicts {num_keypoints}",
+            field="--keypoint-set",
+        )
+    return names

@@ -1,0 +1,141 @@
+"""Named recipes (`--recipe`) and the milestones schedule of the papers' recipes."""
+
+import json
+
+import pytest
+
+from training import config as config_lib
+from training.config import RECIPES, TrainConfig, resolve_config
+from training.loop import Schedule
+from training.phases import acnn_phases
+from training.train import build_parser, config_from_args, main
+
+ACNN_MILESTONES = ((120, 170), (120, 170), (50, 70))
+
+
+def _drops(phase, steps_per_epoch):
+    """lr just before / at each milestone of `phase` under the milestones schedule."""
+    schedule = Schedule("milestones")
+    total = phase.epochs * steps_per_epoch
+    rates = []
+    for epoch in phase.milestones:
+        step = epoch * steps_per_epoch
+        before = schedule(phase.learning_rate, step - 1, total, phase.milestones, steps_per_epoch)
+        after = schedule(phase.learning_rate, step, total, phase.milestones, steps_per_epoch)
+        rates.append((before, after))
+    return rates
+
+
+def test_milestones_schedule_drops_tenfold_at_each_paper_milestone():
+    config = resolve_config(TrainConfig(recipe="acnn-paper"), gpu=False)
+    phases = acnn_phases(config.phases, config.lr, config.phase_epochs, config.milestones)
+    start = {"A": 5e-4, "B": 2.5e-4, "C": 2.5e-4}
+    for phase in phases:
+        drops = _drops(phase, steps_per_epoch=7)
+        assert len(drops) == 2
+        assert drops[0][0] == pytest.approx(start[phase.name])
+        for before, after in drops:
+            assert after == pytest.approx(0.1 * before)
+        assert drops[1][0] == pytest.approx(drops[0][1])
+    # Phase C's rate: 2.5e-4 up to epoch 50, 2.5e-5 to 70, 2.5e-6 after.
+    c = phases[2]
+    rate = [Schedule("milestones")(c.learning_rate, e * 7, 700, c.milestones, 7) for e in (0, 49, 50, 69, 70, 99)]  # fmt: skip
+    assert rate == pytest.approx([2.5e-4, 2.5e-4, 2.5e-5, 2.5e-5, 2.5e-6, 2.5e-6])
+
+
+def test_paper_recipes_resolve_to_the_papers_settings_and_options_win():
+    acnn = resolve_config(TrainConfig(recipe="acnn-paper"), gpu=False)
+    assert (acnn.model, acnn.stacks, acnn.batch_size, acnn.filters) == ("acnn", 4, 12, 256)
+    assert (acnn.optimizer, acnn.init, acnn.schedule) == ("rmsprop_torch", "torch", "milestones")
+    assert acnn.lr == (5e-4, 2.5e-4, 2.5e-4) and acnn.phase_epochs == (200, 200, 100)
+    assert acnn.milestones == ACNN_MILESTONES and acnn.loss == "mse"
+    assert acnn.steps_per_epoch == 0  # one pass over the training split
+    hourglass = resolve_config(TrainConfig(recipe="hourglass-paper"), gpu=True)
+    assert (hourglass.model, hourglass.stacks, hourglass.batch_size) == ("hourglass", 8, 6)
+    assert hourglass.lr == (2.5e-4,) and hourglass.phase_epochs == (100,)
+    assert hourglass.steps_per_epoch == 8000 and hourglass.milestones == ((),)
+    # Explicit options win; the phases picked take their own milestones.
+    mine = resolve_config(
+        TrainConfig(recipe="acnn-paper", batch_size=4, stacks=2, phases=("B", "C")), gpu=True
+    )
+    assert (mine.batch_size, mine.stacks, mine.milestones) == (4, 2, ACNN_MILESTONES[1:])
+    assert mine.lr == (2.5e-4, 2.5e-4) and mine.phase_epochs == (200, 100)
+    # Without --recipe: the device's recipe, recorded by name.
+    assert resolve_config(TrainConfig(), gpu=False).recipe == "cpu"
+    assert resolve_config(TrainConfig(), gpu=True).recipe == "gpu"
+    assert resolve_config(TrainConfig(data="lsp", data_dir="d"), gpu=False).recipe == "cpu-real"
+    with pytest.raises(ValueError, match="--recipe"):
+        resolve_config(TrainConfig(recipe="nope"), gpu=False)
+    with pytest.raises(ValueError, match="hourglass-paper"):
+        resolve_config(TrainConfig(recipe="hourglass-paper", model="acnn"), gpu=False)
+
+
+def test_help_shows_what_each_recipe_sets_and_the_cli_passes_it():
+    text = build_parser().format_help()
+    flat = " ".join(text.split())
+    for name in RECIPES:
+        assert config_lib.describe_recipe(name) in flat
+    assert "acnn-paper: acnn 4 stacks" in flat and "batch 12" in flat
+    assert "×0.1 at epochs 120,170; 120,170; 50,70" in flat
+    args = build_parser().parse_args(["--recipe", "acnn-paper", "--init", "glorot"])
+    config = config_from_args(args)
+    assert (config.recipe, config.init, config.model, config.stacks) == (
+        "acnn-paper",
+        "glorot",
+        None,
+        None,
+    )
+
+
+@pytest.mark.slow
+def test_acnn_paper_run_prints_and_saves_the_recipe(tmp_path, capsys):
+    """A tiny `--recipe acnn-paper` run: sizes and steps overridden, the rest the paper's."""
+    out = tmp_path / "run"
+    metrics = main(
+        [
+            "--recipe",
+            "acnn-paper",
+            "--stacks",
+            "1",
+            "--filters",
+            "8",
+            "--depth",
+            "1",
+            "--stem-filters",
+            "4,8",
+            "--input-size",
+            "32",
+            "--phase-epochs",
+            "1,1,1",
+            "--steps-per-epoch",
+            "0",
+            "--batch-size",
+            "4",
+            "--synthetic-pool",
+            "8",
+            "--val-images",
+            "4",
+            "--precision",
+            "float32",
+            "--no-tensorboard",
+            "--out",
+            str(out),
+        ]  # fmt: skip
+    )
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "Recipe acnn-paper: acnn 4 stacks" in printed
+    assert "batch 12" in printed and "epochs 200,200,100" in printed
+    assert "×0.1 at epochs 120,170; 120,170; 50,70" in printed
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(metrics, default=float))
+    recipe = saved["recipe"]
+    assert recipe["name"] == "acnn-paper" and recipe["batch_size"] == 12
+    assert recipe["phase_epochs"] == [200, 200, 100]
+    assert recipe["milestones"] == [list(m) for m in ACNN_MILESTONES]
+    config = json.loads((out / "config.json").read_text())
+    assert config["recipe"] == "acnn-paper" and config["init"] == "torch"
+    assert config["optimizer"] == "rmsprop_torch"
+    # One pass over the 8-image pool at batch 4 is 2 steps; the phases keep the
+    # paper's milestones.
+    assert saved["config"]["steps_per_epoch"] == 2
+    assert [p["milestones"] for p in saved["phases"]] == [list(m) for m in ACNN_MILESTONES]
