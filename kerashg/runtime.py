@@ -79,11 +79,11 @@ class KerasRunner(Runner):
         super().__init__()
         import keras
 
-        import kerashg  # noqa: F401  (registers the kerashg layers for loading)
+        import kerashg
         from kerashg.codec import HeatmapCodec
 
         if not isinstance(model, keras.Model):
-            model = keras.saving.load_model(str(model), compile=False)
+            model = kerashg.load_model(str(model), compile=False)
         self.model = model
         shape = model.input_shape
         self.input_size = (int(shape[2]), int(shape[1]))

@@ -577,6 +577,38 @@ def test_tflite_predicts_without_tensorflow_or_keras(tmp_path):
     assert (out / "person_jpg_masks.jpg").is_file()  # ACNN masks from the .tflite too
 
 
+def test_default_keras_model_predicts_in_a_fresh_process(tmp_path):
+    """The newcomer's first command: no --model, a new process, the shipped .keras.
+
+    `import kerashg` registers no layers (it imports no Keras); the runner must
+    load the model with them registered (this failed once with "Could not
+    locate class 'ACNN'" while every in-process test passed).
+    """
+    import os
+    import subprocess
+    import sys
+
+    if not predict.DEFAULT_MODEL.is_file():
+        pytest.skip(f"shipped model missing: {predict.DEFAULT_MODEL}")
+    image = tmp_path / "person.jpg"
+    _write_image(image, 3, (150, 100, 3))
+    out = tmp_path / "out"
+    root = str(predict.DEFAULT_MODEL.parents[2])
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = root + os.pathsep + os.environ.get("PYTHONPATH", "")
+    done = subprocess.run(
+        [sys.executable, "-m", "kerashg.predict", str(image), "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "keypoints.json").read_text())
+    assert report["format"] == "keras" and report["keypoint_set"] == "lsp"
+    assert np.asarray(report["results"][0]["keypoints"]).shape == (14, 3)
+    # A normal run prints no TensorFlow start-up lines.
+    for noise in ("cudart_stub", "cpu_feature_guard", "absl::InitializeLog", "cuInit"):
+        assert noise not in done.stderr, done.stderr
+
+
 def test_help_imports_no_tensorflow():
     done = _run_without_tf("--help")
     assert done.returncode == 0, done.stderr

@@ -6,8 +6,10 @@
   `(seed, epoch)` so that a resumed run sees the same data;
 - `validate(model)`: the data set's own PCK of the last stage's heatmaps on the
   held-out split (`pck_threshold` × `normalizer_name`: PCK@0.5 of the head size
-  for MPII and the synthetic figures, LSP's PCK@0.2 of the torso, PCK@0.5 of a
-  tenth of the person box for COCO, which has no head boxes), plus TensorBoard images (predictions and,
+  for the synthetic figures, LSP's PCK@0.2 of the torso, PCK@0.5 of a tenth of
+  the person box for COCO, which has no head boxes; for MPII the official PCKh
+  of `kerashg.metrics.mpii_pckh`, 14 joints, every person whose image exists,
+  in the annotation's own frame), plus TensorBoard images (predictions and,
   for ACNN, each stage's mask, as in the paper's Fig. 6).
 
 Errors in `--data-dir` (missing folder, wrong layout) are raised by

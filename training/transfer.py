@@ -93,13 +93,14 @@ def init_from(
     """
     import keras
 
+    import kerashg
     from kerashg.predict import guess_keypoint_set
 
     path = pathlib.Path(path)
     if not path.exists():
         raise FileNotFoundError(f"--init-from {path}: no such file")
     try:
-        saved = keras.saving.load_model(path, compile=False)
+        saved = kerashg.load_model(path, compile=False)
     except Exception as error:  # Keras raises several types for a bad archive
         raise InputError(
             f"--init-from {path}: cannot be loaded as a Keras model: {error}"
