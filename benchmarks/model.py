@@ -215,9 +215,9 @@ def report(args, results):
             )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `python -m benchmarks.model`."""
-    parser = cli.parser("python -m benchmarks.model", __doc__)
+def add_network_arguments(parser: argparse.ArgumentParser) -> None:
+    """The network and timing options `benchmarks.model` and `benchmarks.torch_hourglass`
+    share, so that both time the same network by default."""
     parser.add_argument("--model", choices=sorted(MODELS), default="hourglass", help="network")
     parser.add_argument("--stacks", type=int, default=2, help="number of stacks")
     parser.add_argument("--filters", type=int, default=256, help="hourglass channels")
@@ -227,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=4, help="images per call")
     parser.add_argument("--steps", type=int, default=10, help="timed calls")
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m benchmarks.model`."""
+    parser = cli.parser("python -m benchmarks.model", __doc__)
+    add_network_arguments(parser)
     parser.add_argument(
         "--precision",
         nargs="+",

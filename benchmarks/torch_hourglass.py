@@ -68,18 +68,10 @@ def benchmark(
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m benchmarks.torch_hourglass`."""
+    from benchmarks.model import add_network_arguments
+
     parser = cli.parser("python -m benchmarks.torch_hourglass", __doc__)
-    parser.add_argument(
-        "--model", choices=["acnn", "hourglass"], default="hourglass", help="network"
-    )
-    parser.add_argument("--stacks", type=int, default=2, help="number of stacks")
-    parser.add_argument("--filters", type=int, default=256, help="hourglass channels")
-    parser.add_argument(
-        "--input-size", type=int, default=256, help="input side in pixels (multiple of 64)"
-    )
-    parser.add_argument("--batch-size", type=int, default=4, help="images per call")
-    parser.add_argument("--steps", type=int, default=10, help="timed calls")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed calls first")
+    add_network_arguments(parser)
     parser.add_argument(
         "--threads", type=int, default=None, help="intra-op threads (default: PyTorch's own)"
     )

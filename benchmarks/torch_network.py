@@ -69,7 +69,7 @@ class AttentionMask(nn.Module):
 class PoseNet(nn.Module):
     """Stacked Hourglass (attention=False) or ACNN (attention=True).
 
-    Output `(B, S, K, H/4, W/4)` heatmaps (ACNN: the predictions P_i of eq. 4).
+    Output `(B, S, K, H/4, W/4)` heatmaps (ACNN: the predictions P_i = H_i + P_{i-1}(1 - M_{i-1})).
     """
 
     def __init__(self, num_stacks, num_keypoints, filters, depth, attention=False):

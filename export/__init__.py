@@ -22,7 +22,6 @@ replaced without `force=True`. `<out>/report.json` lists every artifact.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import pathlib
@@ -53,6 +52,7 @@ from export.verify import (
     load_keras_model,
     verify,
 )
+from kerashg.cli import lazy_attributes
 
 # Names that import TensorFlow, loaded on first access (PEP 562).
 _LAZY = {
@@ -64,16 +64,7 @@ _LAZY = {
 _LAZY_MODULES = ("calibration", "onnx", "savedmodel", "tflite")
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    elif name in _LAZY_MODULES:
-        value = importlib.import_module(f"export.{name}")
-    else:
-        raise AttributeError(f"module 'export' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, _LAZY_MODULES)
 
 # TensorRT precision names of the quantisation options.
 _TRT_PRECISION = {"float32": "fp32", "float16": "fp16", "int8": "int8"}

@@ -19,11 +19,11 @@ representative images (`calibration`, from the training pipeline):
   graph in LiteRT, instead of the converter's calibrator ranges; only the
   "decoding tail" stays float32: the ops between the last convolutions and the
   signature outputs (the in-graph decoding, the stacking of stages, ACNN's
-  eq. 4 carry and mask sigmoid), a few cheap ops on the (h, w, K) heatmaps.
+  carry of P_{i-1} and mask sigmoid), a few cheap ops on the (h, w, K) heatmaps.
 - `INT8_FULL`: every operator that has an int8 kernel runs in int8, with the
   converter's own calibration.
 - `INT8_FLOAT_HEADS`: as full, but the heatmap convolutions, the last stage's
-  whole head and everything downstream (ACNN's eq. 4 carry, stacking, the
+  whole head and everything downstream (ACNN's carry P_i = H_i + P_{i-1}(1 - M_{i-1}), stacking, the
   in-graph decoding) stay float32.
 - `INT8_FLOAT_LAST_STAGE`: the whole last stage (its hourglass and head) and
   everything downstream stay float32; earlier stages are int8.
@@ -120,7 +120,7 @@ def _float_head_nodes(tflite_model: bytes, last_stage: bool = False) -> list[str
     every op downstream of them.
 
     In a kerashg model the heatmap convolutions are `stack{i}_head/heatmap_conv`;
-    downstream of them come ACNN's eq. 4 carry, the stacking of stages and the
+    downstream of them come ACNN's carry P_i = H_i + P_{i-1}(1 - M_{i-1}), the stacking of stages and the
     decoding. The walk stops at convolutions, so the next stage's body (fed
     through the merge's 1×1 convolution of the heatmaps) stays integer. Read
     from the flatbuffer (every signature's subgraph) and followed op by op.
@@ -255,7 +255,7 @@ def _decoding_tail_nodes(model) -> list[str]:
     Walks every subgraph upstream from its outputs and stops at the network's
     convolutions (`_is_network_convolution`): the result is the in-graph
     decoding of `keypoints` (with DARK's blur, if the codec refines so), the
-    stacking of the stages' heatmaps, and for ACNN the eq. 4 carry and the
+    stacking of the stages' heatmaps, and for ACNN the carry of P_{i-1} and the
     masks' sigmoid. Run in int8, the decoding alone (argmax, neighbour signs,
     pixel coordinates) loses most of the accuracy; in float32 it costs a few
     cheap ops on (h, w, K) maps.

@@ -19,6 +19,7 @@ import sys as _sys
 __version__ = "0.1.0"
 
 from kerashg import transforms  # noqa: E402  (NumPy only)
+from kerashg.cli import lazy_attributes as _lazy_attributes  # noqa: E402  (standard library)
 from kerashg.keypoints import COCO, LSP, MPII, KeypointSet, get_keypoint_set  # noqa: E402
 
 # Names that import Keras / TensorFlow, loaded on first access.
@@ -36,19 +37,7 @@ _LAZY = {
 _LAZY_MODULES = ("metrics", "codec", "models", "layers")
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(_importlib.import_module(_LAZY[name]), name)
-    elif name in _LAZY_MODULES:
-        value = _importlib.import_module(f"kerashg.{name}")
-    else:
-        raise AttributeError(f"module 'kerashg' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_MODULES))
+__getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, _LAZY_MODULES)
 
 
 def load_model(path, **kwargs):

@@ -60,6 +60,37 @@ _ENV_QUIET = {
 }
 
 
+def lazy_attributes(package: str, names: dict[str, str], modules: Sequence[str] = ()):
+    """PEP 562 `__getattr__` and `__dir__` for a package whose names import TensorFlow.
+
+    Args:
+        package: the package's `__name__`.
+        names: attribute → the module that defines it, imported on first access.
+        modules: submodules returned as attributes on first access.
+
+    Returns:
+        `(__getattr__, __dir__)`, to assign in the package's `__init__.py`.
+    """
+    import importlib
+
+    namespace = sys.modules[package].__dict__
+
+    def __getattr__(name):
+        if name in names:
+            value = getattr(importlib.import_module(names[name]), name)
+        elif name in modules:
+            value = importlib.import_module(f"{package}.{name}")
+        else:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        namespace[name] = value
+        return value
+
+    def __dir__():
+        return sorted(set(namespace) | set(names) | set(modules))
+
+    return __getattr__, __dir__
+
+
 def quiet_tensorflow() -> None:
     """Silences TensorFlow's start-up logging; call before TensorFlow is imported.
 

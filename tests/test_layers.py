@@ -198,6 +198,10 @@ def test_attention_soft_mask_range_and_force_switch():
 
 
 def test_attention_mask_starts_near_initial_mask():
+    # The random hidden convolutions spread the mask around its centre; how far
+    # depends on the draw, so fix it (unseeded, it failed when other tests had
+    # used the global generator first).
+    keras.utils.set_random_seed(0)
     x = _random((SIZE, SIZE, CHANNELS))
     for initial in (0.95, 0.5):
         layer = AttentionMask(4, initial_mask=initial)

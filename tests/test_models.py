@@ -152,7 +152,7 @@ def _stage_model(model):
     )
 
 
-def test_acnn_predictions_follow_equation_4():
+def test_acnn_predictions_carry_the_unmasked_previous_prediction():
     model = ACNN(**{**TINY, "num_stacks": 3})
     outputs = _stage_model(model)(_images())
     raw = [h.numpy() for h in outputs["raw_heatmaps"]]

@@ -41,8 +41,9 @@ from training.datasets.mpii import (
     OFFICIAL_MAT,
     _as_list,
     _scalar,
+    read_release,
 )
-from training.datasets.records import AnnotationError, Records, load_mat, to_numbers
+from training.datasets.records import AnnotationError, Records, load_mat
 
 # What a person without an image gets in the validation file (see the docstring).
 MISSING_PREDICTION = 0.0
@@ -168,20 +169,13 @@ def read_test_people(path: str | pathlib.Path, image_dir: str = "images") -> Tes
             no `objpos` or `scale` (names the file and the annolist entry).
     """
     path = pathlib.Path(path)
-    mat = load_mat(path, struct_as_record=False, squeeze_me=True)
-    if "RELEASE" not in mat:
-        raise AnnotationError(path, None, "RELEASE", "is missing")
-    release = mat["RELEASE"]
-    annolist = _as_list(getattr(release, "annolist", None))
-    img_train = to_numbers(
-        getattr(release, "img_train", []), path, None, "img_train", dtype=np.int64
-    ).ravel()
+    release, annolist, img_train = read_release(path)
     single = _as_list(getattr(release, "single_person", None))
-    for field, values in (("img_train", img_train), ("single_person", single)):
-        if len(values) != len(annolist):
-            raise AnnotationError(
-                path, None, field, f"has {len(values)} entries for {len(annolist)} annolist entries"
-            )
+    if len(single) != len(annolist):
+        raise AnnotationError(
+            path, None, "single_person",
+            f"has {len(single)} entries for {len(annolist)} annolist entries",
+        )  # fmt: skip
     names, num_rects, objpos, scales, items, image, rect = [], [], [], [], [], [], []
     for i in np.flatnonzero(img_train == 0):
         entry = annolist[i]

@@ -256,6 +256,32 @@ def read_valid_list(path: str | os.PathLike) -> set[tuple[str, int]]:
     return set(zip(names, persons.tolist(), strict=True))
 
 
+def read_release(path: pathlib.Path):
+    """The official MPII `.mat`'s `RELEASE` struct, its `annolist` and `img_train`.
+
+    Returns:
+        `(release, annolist, img_train)`: the struct (scipy `mat_struct`), the
+        annolist entries as a list, `img_train` as int64 (one per entry).
+
+    Raises:
+        AnnotationError: no `RELEASE`, or `img_train` not one per annolist entry.
+    """
+    mat = load_mat(path, struct_as_record=False, squeeze_me=True)
+    if "RELEASE" not in mat:
+        raise AnnotationError(path, None, "RELEASE", "is missing")
+    release = mat["RELEASE"]
+    annolist = _as_list(getattr(release, "annolist", None))
+    img_train = to_numbers(
+        getattr(release, "img_train", []), path, None, "img_train", dtype=np.int64
+    ).ravel()
+    if len(img_train) != len(annolist):
+        raise AnnotationError(
+            path, None, "img_train",
+            f"has {len(img_train)} entries for {len(annolist)} annolist entries",
+        )  # fmt: skip
+    return release, annolist, img_train
+
+
 def read_mpii_mat(
     path: str | os.PathLike,
     split: str = "train",
@@ -293,19 +319,7 @@ def read_mpii_mat(
             "split='valid' of the official MPII .mat needs the Tompson list: pass "
             "valid_list=<annot/valid.h5> (the .mat has no validation labels of its own)"
         )
-    mat = load_mat(path, struct_as_record=False, squeeze_me=True)
-    if "RELEASE" not in mat:
-        raise AnnotationError(path, None, "RELEASE", "is missing")
-    release = mat["RELEASE"]
-    annolist = _as_list(getattr(release, "annolist", None))
-    img_train = to_numbers(
-        getattr(release, "img_train", []), path, None, "img_train", dtype=np.int64
-    ).ravel()
-    if len(img_train) != len(annolist):
-        raise AnnotationError(
-            path, None, "img_train",
-            f"has {len(img_train)} entries for {len(annolist)} annolist entries",
-        )  # fmt: skip
+    release, annolist, img_train = read_release(path)
     items, skipped = [], {"no_joints": 0, "test_image": 0}
     for i, entry in enumerate(annolist):
         rects = _as_list(getattr(entry, "annorect", None))
