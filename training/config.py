@@ -71,7 +71,7 @@ GPU_DEFAULTS: dict[str, Any] = dict(
 # the smallest that keeps PCK@0.5 meaningful on the synthetic figures (half a
 # head is ~1.75 heatmap pixels there). What the recipe rests on, measured on this machine:
 # - Plain MSE against sigma-1 Gaussians sits on the all-zero plateau for such a
-#   short budget; weighting the target's foreground pixels leaves it in ~100 steps.
+#   short budget with Glorot + Keras' RMSprop (not with Torch's: README, issue 13); weighting the target's foreground pixels leaves it in ~100 steps.
 # - Adam at a high constant rate, ×0.1 only for the last 20% of each phase after
 #   a linear warm-up: cosine decay to 0 over phase A measured 41% PCK after A
 #   against 58% with the rate still high.

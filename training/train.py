@@ -48,8 +48,9 @@ Device-dependent defaults (any option given explicitly wins):
              ACNN phase epochs A,B,C = {",".join(map(str, CPU_DEFAULTS["phase_epochs"]))}, loss {CPU_DEFAULTS["loss"]}, optimizer {CPU_DEFAULTS["optimizer"]},
              schedule {CPU_DEFAULTS["schedule"]}, lr A,B,C = {",".join(map(str, CPU_DEFAULTS["lr"]))}.
              Sized so that `--stacks 4` on synthetic data finishes in about 15 minutes on
-             2 CPU cores. Plain MSE + RMSprop (the papers' recipe) stays on the all-zero
-             heatmap plateau for the whole of such a short budget; the foreground-weighted
+             2 CPU cores. Plain MSE + Keras' RMSprop and Glorot init stays on the all-zero
+             heatmap plateau for such a short budget (with --init torch --optimizer
+             rmsprop_torch it leaves it in a few hundred steps); the foreground-weighted
              MSE (--loss fg_mse) with Adam at a high rate (warm-up, ×0.1 for the last 20%)
              learns in it.
   GPU:       the papers' recipe: input {GPU_DEFAULTS["input_size"]}, filters {GPU_DEFAULTS["filters"]}, depth {GPU_DEFAULTS["depth"]}, batch {GPU_DEFAULTS["batch_size"]}, loss mse,
