@@ -152,10 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command(args: argparse.Namespace) -> int:
-    for name in ("model_batch", "repeats", "model_repeats", "stacks", "filters", "input_size"):
-        if getattr(args, name) < 1:
-            option = f"--{name.replace('_', '-')}"
-            raise InputError(f"{option} must be >= 1. Received: {getattr(args, name)}")
+    cli.check_positive(
+        args, "model_batch", "repeats", "model_repeats", "stacks", "filters", "input_size"
+    )
     if args.input_size % 64:
         raise InputError(f"--input-size must be a multiple of 64. Received: {args.input_size}")
     figures = run(

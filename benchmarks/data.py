@@ -164,10 +164,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Runs the benchmark the parsed arguments describe and prints its figures."""
-    for name in ("input_size", "batch_size", "batches", "synthetic_samples", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be >= 1. Received: {value}")
+    cli.check_positive(args, "input_size", "batch_size", "batches", "synthetic_samples", "threads")
     if args.warmup < 0:
         raise InputError(f"--warmup must be >= 0. Received: {args.warmup}")
     logging.basicConfig(level=logging.WARNING)

@@ -412,9 +412,7 @@ def main(argv=None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the parts the parsed arguments name and prints their tables."""
-    for name in ("threads", "runs", "epochs"):
-        if getattr(args, name) < 1:
-            raise InputError(f"--{name} must be >= 1. Received: {getattr(args, name)}")
+    cli.check_positive(args, "threads", "runs", "epochs")
     if args.people_model and not pathlib.Path(args.people_model).is_file():
         raise InputError(f"--people-model {args.people_model}: no such file")
     parts = args.part

@@ -263,10 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command(args: argparse.Namespace) -> None:
-    for name in ("stacks", "filters", "input_size", "batch_size", "steps", "threads"):
-        if getattr(args, name) < 1:
-            option = f"--{name.replace('_', '-')}"
-            raise InputError(f"{option} must be >= 1. Received: {getattr(args, name)}")
+    cli.check_positive(args, "stacks", "filters", "input_size", "batch_size", "steps", "threads")
     if args.warmup < 0 or args.inter_op_threads < 0:
         raise InputError("--warmup and --inter-op-threads must be >= 0")
     if args.input_size % 2 ** (DEPTH + 2):

@@ -201,6 +201,18 @@ def parser(prog: str, description: str | None = None, **kwargs: Any) -> argparse
     return argparse.ArgumentParser(prog=prog, description=description, **kwargs)
 
 
+def check_positive(args: argparse.Namespace, *names: str) -> None:
+    """Refuses an option of `names` that is below 1 (None: not given, allowed).
+
+    Raises:
+        InputError: `--NAME must be >= 1. Received: VALUE`.
+    """
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 1. Received: {value}")
+
+
 def error_line(error: BaseException) -> str:
     """The one line printed for a user error."""
     if isinstance(

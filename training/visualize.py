@@ -160,10 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     """Writes the grid the parsed arguments describe and prints its path."""
-    for name in ("input_size", "num_samples"):
-        if getattr(args, name) < 1:
-            option = f"--{name.replace('_', '-')}"
-            raise InputError(f"{option} must be >= 1. Received: {getattr(args, name)}")
+    cli.check_positive(args, "input_size", "num_samples")
     if os.path.splitext(args.out)[1].lower() not in (".png", ".jpg", ".jpeg"):
         raise InputError(f"--out must name a .png (or .jpg) file. Received: {args.out!r}")
     path = write_grid(

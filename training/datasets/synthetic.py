@@ -1600,10 +1600,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     """Writes the samples the parsed arguments describe."""
-    for name in ("n", "image_size"):
-        if getattr(args, name) < 1:
-            option = f"--{name.replace('_', '-')}"
-            raise InputError(f"{option} must be >= 1. Received: {getattr(args, name)}")
+    cli.check_positive(args, "n", "image_size")
     if args.start < 0:
         raise InputError(f"--start must be >= 0. Received: {args.start}")
     try:
