@@ -442,7 +442,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     try:
         # SIGTERM / Ctrl-C: finish the step, save a checkpoint, exit 128 + signal number.
         with loop.stop_on_signals(trainer):
-            history = trainer.fit()
+            trainer.fit()
     except loop.TrainingInterrupted as stop:
         _save_stopped_run(out, model, trainer, stop, settings, config)
         raise
@@ -456,12 +456,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "pck_threshold": data.pck_threshold,
         "pck_normalizer": data.normalizer_name,
         "val_images": final.get("val_images"),
-        "best_epoch_pck": trainer.best_pck,
-        "best_checkpoint": trainer.best_checkpoint,
-        **_run_times(trainer, "complete"),
-        **settings,
-        "history": history,
-        "config": dataclasses.asdict(config),
+        **_run_record(trainer, "complete", settings, config),
         "complete": True,
     }
     # Multi-worker: the chief writes to --out, every other worker to --out/worker-<i>
@@ -570,14 +565,21 @@ def format_joint_table(metrics: dict[str, Any]) -> str:
     return f"{label} per joint:\n{header}\n{row}"
 
 
-def _run_times(trainer, ended: str) -> dict[str, Any]:
-    """Train and wall seconds over every command of the run (resumes included)."""
+def _run_record(trainer, ended: str, settings: dict, config: TrainConfig) -> dict[str, Any]:
+    """What `metrics.json` holds of a run however it ended: the best epoch, the
+    train and wall seconds over every command (resumes included), the settings,
+    the history and the config."""
     commands = trainer.commands
     commands[-1]["ended"] = ended
     return {
+        "best_epoch_pck": trainer.best_pck,
+        "best_checkpoint": trainer.best_checkpoint,
         "train_seconds": trainer.train_seconds,
         "wall_seconds": sum(c["wall_seconds"] for c in commands),
         "commands": commands,
+        **settings,
+        "history": trainer.history,
+        "config": dataclasses.asdict(config),
     }
 
 
@@ -602,12 +604,7 @@ def _save_stopped_run(out, model, trainer, stop, settings, config) -> None:
         "stopped_by": name,
         "model_keras": holds,
         "latest_checkpoint": stop.checkpoint,
-        "best_epoch_pck": trainer.best_pck,
-        "best_checkpoint": trainer.best_checkpoint,
-        **_run_times(trainer, name),
-        **settings,
-        "history": trainer.history,
-        "config": dataclasses.asdict(config),
+        **_run_record(trainer, name, settings, config),
     }
     _atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float))
     print(f"{path}: {holds}. Continue with --resume --out {out}", flush=True)
