@@ -31,12 +31,14 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def _read_rgb(path: pathlib.Path) -> np.ndarray:
-    import cv2
+    from kerashg.images import ImageError, read_image_file
 
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError("is not a readable image (calibration data)", path=path)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    try:
+        return read_image_file(path)
+    except ImageError as error:
+        raise InputError(
+            f"is not a readable image (calibration data: {error})", path=path
+        ) from None
 
 
 def _crop(image, center, scale, input_size) -> np.ndarray:

@@ -125,12 +125,12 @@ def _input_kind(path: pathlib.Path) -> str:
 
 
 def _read_rgb(path: pathlib.Path):
-    import cv2
+    from kerashg.images import ImageError, read_image_file  # refuses truncated files
 
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError("could not read the image (unreadable or not an image)", path=path)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    try:
+        return read_image_file(path)
+    except ImageError as error:
+        raise InputError(f"could not read the image ({error})", path=path) from None
 
 
 def resolve_model(model):

@@ -805,3 +805,16 @@ def test_summary_images_draw_prediction_over_truth():
     only = summary_images(images, prediction[None], masks)
     assert both["predictions"].shape == (1, 64, 64, 3) and both["masks"].shape == (1, 64, 128, 3)
     assert (np.abs(both["predictions"] - only["predictions"]) > 0.05).any()  # truth drawn
+
+
+def test_truncated_jpeg_is_refused_not_half_decoded(acnn_file, tmp_path, capsys):
+    # cv2.imread decodes the first half of a cut JPEG without a word; predict must not.
+    image = tmp_path / "cut.jpg"
+    _write_image(image, 4, (120, 80, 3))
+    data = image.read_bytes()
+    image.write_bytes(data[: len(data) // 2])
+    assert cv2.imread(str(image)) is not None  # what the old reader accepted
+    assert _main([str(image), "--model", str(acnn_file), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: {image}: could not read the image (truncated JPEG")
+    assert "Traceback" not in "\n".join(err)
