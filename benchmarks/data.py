@@ -64,7 +64,7 @@ def run_benchmark(
     """
     import cv2
 
-    from training.datasets import load_records
+    from kerashg.data import load_records
 
     start = time.perf_counter()
     if data != "synthetic":

@@ -17,8 +17,8 @@ Two parts, in one run on the same machine:
    one heatmap pixel on 256 held-out images. `--people-model M.keras`: a model
    trained by `training.train` (its run's `config.json` beside it), PCK@0.5
    head-normalised on its validation split as `Source.validate` computes it
-   (with the run's codec, e.g. DARK), calibrated on 64 images of the
-   training pipeline.
+   (decoded with the model's codec, `model.codec`, which training saves in
+   model.keras), calibrated on 64 images of the training pipeline.
 
     python -m benchmarks.export [--part latency accuracy] [--epochs 60] [--json OUT]
         [--trained-model small.keras] [--people-model runs/.../model.keras]
@@ -179,8 +179,7 @@ def train_small_model(images, keypoints, epochs: int, log=print):
         depth=2,
         input_shape=(size, size, 3),
     )
-    codec = kerashg.HeatmapCodec(input_size=size)
-    targets = np.asarray(codec.encode(keypoints)[0])
+    targets = np.asarray(model.codec.encode(keypoints)[0])
     targets = np.repeat(targets[:, None], 2, axis=1)  # every stage supervised
     model.compile(optimizer=keras.optimizers.Adam(2e-3), loss={"heatmaps": "mse"})
     start = time.perf_counter()
@@ -220,7 +219,6 @@ def marker_evaluation(model_path: str | None, epochs: int, log=print) -> dict:
     return {
         "task": "marker model (2 stacks, 32 filters, 64x64), PCK within 1 heatmap pixel",
         "model": model,
-        "codec": None,
         "held_images": held_images,
         "calibration": calibration,
         "score": score,
@@ -274,7 +272,6 @@ def people_evaluation(model_path: str, num_calibration: int = 64, pool: int = 25
     return {
         "task": f"people model {model_path}, {source.pck_label}",
         "model": model,
-        "codec": source.codec,
         "held_images": source.val_images,
         "calibration": calibration,
         "score": score,
@@ -311,9 +308,9 @@ def accuracy_part(
         results[name] = task["score"](runner.keypoints(uint8))
         log(f"{name:<30} PCK {results[name]['pck']:6.2f}")
 
-    evaluate("keras", KerasRunner(model, task["codec"]))
+    evaluate("keras", KerasRunner(model))
     serving = work / "serving_accuracy"
-    save_serving_model(model, serving, task["codec"], batch_size=1)
+    save_serving_model(model, serving, batch_size=1)
     variants = [("float32", None), ("float16", None)]
     variants += [("int8", recipe) for recipe in export.tflite.INT8_RECIPES]
     runners = {}
@@ -327,7 +324,6 @@ def accuracy_part(
                 path,
                 quantize=precision,
                 calibration=task["calibration"],
-                codec=task["codec"],
                 int8_recipe=recipe or export.tflite.DEFAULT_INT8_RECIPE,
                 saved_model_dir=serving,
                 force=True,

@@ -2,13 +2,17 @@
 
 Sources (`--calibration-data`):
 
-- `synthetic`: people rendered by `training.datasets.synthetic.render_sample`
-  (its public function; nothing else of `training/` is used), cropped to the
-  model input around the person as training does.
-- `mpii`: the MPII images and person boxes in `<data>/mpii/images/annotations.json`.
-- `coco`: the person boxes of `<data>/coco-mini/annotations/person_keypoints_val2017.json`.
-- any folder: every image in it, whole frame letterboxed into the model input
-  (what `kerashg.predict` does without a person box).
+- `synthetic`: people rendered by `kerashg.data.synthetic.render_sample`,
+  cropped to the model input around the person as training does.
+- `mpii`: the people of `<data>/mpii/images/annotations.json` (MMPose's JSON, read by
+  `kerashg.data.mpii.read_mpii_json`).
+- `coco`: the people of `<data>/coco-mini/annotations/person_keypoints_val2017.json`
+  (`kerashg.data.coco.load_coco`, boxes widened to the model's aspect ratio).
+- any folder: every image in it (`kerashg.images.IMAGE_SUFFIXES`), whole frame
+  letterboxed into the model input (what `kerashg.predict` does without a person box).
+
+A person is cropped around the reader's `center` and `scale` (as training crops it,
+without augmentation) by `kerashg.transforms.crop_image`.
 
 `<data>` is `kerashg.datadir.data_root()`: `$KERASHG_DATA`, default `../shared/data`
 beside the repository.
@@ -17,7 +21,6 @@ Images come back as float32 `(N, H, W, 3)` RGB in [0, 1], the model's input.
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import numpy as np
@@ -25,9 +28,9 @@ import numpy as np
 from kerashg import transforms
 from kerashg.datadir import data_root
 from kerashg.errors import InputError
+from kerashg.images import IMAGE_SUFFIXES
 
 SOURCES = ("synthetic", "mpii", "coco")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def _read_rgb(path: pathlib.Path) -> np.ndarray:
@@ -48,13 +51,8 @@ def _crop(image, center, scale, input_size) -> np.ndarray:
 
 def synthetic_images(input_size, count: int, start: int = 0, seed: int = 0) -> np.ndarray:
     """Crops of synthetic people (rendered at the model's input size), float32 [0, 1]."""
-    try:
-        from training.datasets.synthetic import render_sample
-    except ImportError as error:
-        raise ImportError(
-            "calibration_data='synthetic' needs training.datasets.synthetic.render_sample; "
-            "pass a folder of images instead"
-        ) from error
+    from kerashg.data.synthetic import render_sample
+
     width, height = input_size
     crops = []
     for index in range(start, start + count):
@@ -63,28 +61,34 @@ def synthetic_images(input_size, count: int, start: int = 0, seed: int = 0) -> n
     return np.stack(crops)
 
 
-def _mpii_people(root: pathlib.Path):
-    folder = root / "mpii" / "images"
-    annotations = folder / "annotations.json"
-    if not annotations.is_file():
-        raise FileNotFoundError(f"MPII calibration annotations not found: {annotations}")
-    for person in json.loads(annotations.read_text()):
-        # MPII scales are tight-ish: the hourglass convention pads them by 1.25.
-        yield folder / person["image"], person["center"], float(person["scale"]) * 1.25
+def people(source: str, input_size, root: pathlib.Path | None = None):
+    """The people of a real data set, as its reader gives them.
 
+    Args:
+        source: "mpii" or "coco".
+        input_size: (width, height) of the model input (COCO boxes are widened to it).
+        root: the real-data folder. Default `kerashg.datadir.data_root()`.
 
-def _coco_people(root: pathlib.Path):
-    folder = root / "coco-mini"
-    annotations = folder / "annotations" / "person_keypoints_val2017.json"
-    if not annotations.is_file():
-        raise FileNotFoundError(f"COCO calibration annotations not found: {annotations}")
-    data = json.loads(annotations.read_text())
-    files = {image["id"]: image["file_name"] for image in data["images"]}
-    for ann in data["annotations"]:
-        if ann.get("num_keypoints", 0) <= 0 or ann.get("iscrowd", 0):
-            continue
-        center, scale = transforms.box_to_center_scale(*ann["bbox"])
-        yield folder / "images" / "val2017" / files[ann["image_id"]], center, scale
+    Returns:
+        `(folder, records)`: the data set's folder and its `kerashg.data.Records`
+        (image paths relative to `folder`).
+    """
+    root = data_root() if root is None else pathlib.Path(root)
+    if source == "mpii":
+        from kerashg.data.mpii import read_mpii_json
+
+        folder = root / "mpii"
+        annotations = folder / "images" / "annotations.json"
+        if not annotations.is_file():
+            raise FileNotFoundError(f"MPII calibration annotations not found: {annotations}")
+        return folder, read_mpii_json(annotations)
+    if source == "coco":
+        from kerashg.data.coco import load_coco
+
+        width, height = input_size
+        folder = root / "coco-mini"
+        return folder, load_coco(folder, "val", aspect_ratio=width / height)
+    raise ValueError(f"source must be 'mpii' or 'coco'. Received: source={source!r}")
 
 
 def folder_images(folder, input_size, count: int | None = None) -> np.ndarray:
@@ -141,12 +145,14 @@ def load_images(source: str, input_size, count: int = 32, start: int = 0) -> np.
     if source == "synthetic":
         return synthetic_images(input_size, count, start=start)
     if source in ("mpii", "coco"):
-        people = _mpii_people(data_root()) if source == "mpii" else _coco_people(data_root())
-        crops = []
-        for path, center, scale in people:
-            crops.append(_crop(_read_rgb(path), center, scale, input_size))
-            if len(crops) >= count:
-                break
+        folder, records = people(source, input_size)
+        records = records[:count]
+        crops = [
+            _crop(_read_rgb(folder / path), center, scale, input_size)
+            for path, center, scale in zip(
+                records.image_path, records.center, records.scale, strict=True
+            )
+        ]
         return np.stack(crops)
     folder = pathlib.Path(source)
     if not folder.is_dir():

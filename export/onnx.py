@@ -1,12 +1,20 @@
 """ONNX export through tf2onnx, checked with onnxruntime.
 
-The graph has one input and both serving functions as outputs:
+The graph is `kerashg.serving.ServingFunctions.serve`, the one serving function:
 
-- input `images`: float32 `(B, H, W, 3)` RGB in [0, 1] (B dynamic);
-- output `heatmaps`: float32 `(B, h, w, K)`, the last stage's heatmaps;
+- input `images`: uint8 `(B, H, W, 3)` RGB, the model-input crop (B dynamic), as
+  the SavedModel's and TFLite's `keypoints` signatures take;
+- output `heatmaps`: float32 `(B, h, w, K)`, the last stage's heatmaps (of
+  `images / 255`);
 - output `keypoints`: float32 `(B, K, 3)`, x, y in input-image pixels and the
-  score, decoded inside the graph by `HeatmapCodec.decode` (gather-free);
+  score, decoded inside the graph by the model's codec (`model.codec.decode`,
+  gather-free);
 - output `masks` (ACNN only): float32 `(B, S, h, w, 1)`.
+
+An ONNX graph has one input for all its outputs, so the heatmaps too are of
+uint8 images (`kerashg.runtime.ONNXRunner.heatmaps` rounds float images to
+uint8, exact for images read from files). The codec's settings are in the
+model's metadata, property `kerashg_codec` (`HeatmapCodec.get_config()` as JSON).
 
 Opset 17 by default (tf2onnx 1.17 supports up to 18; TensorRT 10 parses 9–24).
 """
@@ -20,22 +28,10 @@ import keras
 import tensorflow as tf
 
 from export._files import atomic_output, check_writable
-from export.savedmodel import ServingFunctions
-from kerashg.codec import HeatmapCodec
+from kerashg.serving import CODEC_METADATA, ServingFunctions, codec_metadata
 
 DEFAULT_OPSET = 17
 SUPPORTED_OPSETS = (13, 14, 15, 16, 17, 18)
-
-
-def _serving_function(model: keras.Model, codec: HeatmapCodec | None):
-    functions = ServingFunctions(model, codec)
-
-    def serve(images):
-        outputs = functions.heatmaps(images)
-        outputs["keypoints"] = functions.codec.decode(outputs["heatmaps"])
-        return outputs
-
-    return tf.function(serve, input_signature=[functions.float_spec]), functions.float_spec
 
 
 def to_onnx(
@@ -43,17 +39,15 @@ def to_onnx(
     out: str | os.PathLike,
     *,
     opset: int = DEFAULT_OPSET,
-    codec: HeatmapCodec | None = None,
     force: bool = False,
     verify_fn=None,
 ) -> pathlib.Path:
     """Exports `model` to an ONNX file (outputs `heatmaps`, `keypoints`[, `masks`]).
 
     Args:
-        model: a kerashg model.
+        model: a kerashg model; `keypoints` decodes with `model.codec`.
         out: path of the `.onnx` file.
         opset: ONNX opset, 13 to 18. Default 17.
-        codec: decoding of the `keypoints` output (default: stride 4).
         force: replace an existing file. Default False (FileExistsError).
         verify_fn: optional callable `(temporary_path) -> None` that raises to
             reject the file before it is moved into place.
@@ -61,7 +55,7 @@ def to_onnx(
     Returns:
         `pathlib.Path(out)`.
     """
-    import onnx  # noqa: F401  (fail early with a clear ImportError if absent)
+    import onnx
     import tf2onnx
 
     if opset not in SUPPORTED_OPSETS:
@@ -71,11 +65,14 @@ def to_onnx(
         )
     out = pathlib.Path(out)
     check_writable(out, force)
-    function, spec = _serving_function(model, codec)
+    functions = ServingFunctions(model)
+    function = tf.function(functions.serve, input_signature=[functions.uint8_spec])
+    graph, _ = tf2onnx.convert.from_function(
+        function, input_signature=[functions.uint8_spec], opset=opset
+    )
+    onnx.helper.set_model_props(graph, {CODEC_METADATA: codec_metadata(functions.codec)})
     with atomic_output(out, force=force) as tmp:
-        tf2onnx.convert.from_function(
-            function, input_signature=[spec], opset=opset, output_path=str(tmp)
-        )
+        onnx.save(graph, str(tmp))
         if verify_fn is not None:
             verify_fn(tmp)
     return out

@@ -5,12 +5,16 @@
   stage's attention mask, for drawing).
 - `keypoints`: uint8 images `(B, H, W, 3)` (RGB, the model-input crop) →
   `{"keypoints": (B, K, 3)}`: x, y in pixels of that input image and the heatmap
-  peak as score. The decoding is `HeatmapCodec.decode` inside the graph, so an
-  application needs no post-processing code beyond mapping the crop back to its
-  frame.
+  peak as score. The decoding is the model's own codec (`model.codec.decode`)
+  inside the graph, so an application needs no post-processing code beyond
+  mapping the crop back to its frame.
 
-The same `ServingFunctions` feed the TFLite and ONNX exporters, so every format
-computes the same two functions.
+The functions are `kerashg.serving.ServingFunctions`, which also feed the TFLite
+and ONNX exporters and `KerasRunner`, so every format computes the same
+functions. The codec's settings are also written beside the graph, in
+`assets.extra/kerashg_codec.json` (`HeatmapCodec.get_config()`), where a runner
+that decodes heatmaps itself (the flip test) reads them; the TFLite converter
+copies them into the `.tflite` file's metadata.
 """
 
 from __future__ import annotations
@@ -19,93 +23,41 @@ import os
 import pathlib
 
 import keras
-import tensorflow as tf
 
 from export._files import atomic_output, check_writable
-from kerashg.codec import HeatmapCodec
+from kerashg.serving import (  # noqa: F401  (export.savedmodel's names since the first version)
+    CODEC_METADATA,
+    HEATMAPS_SIGNATURE,
+    IMAGE_INPUT,
+    KEYPOINTS_SIGNATURE,
+    ServingFunctions,
+    codec_metadata,
+    model_codec,
+    model_input_size,
+)
 
-HEATMAPS_SIGNATURE = "heatmaps"
-KEYPOINTS_SIGNATURE = "keypoints"
-IMAGE_INPUT = "images"
-
-
-def model_input_size(model: keras.Model) -> tuple[int, int]:
-    """(width, height) of a kerashg model's input, read from its input shape."""
-    shape = model.input_shape
-    if isinstance(shape, list):
-        shape = shape[0]
-    if len(shape) != 4 or shape[1] is None or shape[2] is None or shape[3] != 3:
-        raise ValueError(
-            "Export needs a model with a fixed input (B, H, W, 3). "
-            f"Received: model.input_shape={model.input_shape}"
-        )
-    return int(shape[2]), int(shape[1])
+# A SavedModel's folder for files TensorFlow does not load (TF Serving's convention).
+EXTRA_ASSETS = "assets.extra"
 
 
-def default_codec(model: keras.Model) -> HeatmapCodec:
-    """The codec matching `model`'s input size (heatmap = input / 4, kerashg's stride)."""
-    return HeatmapCodec(input_size=model_input_size(model))
+def codec_file(path: str | os.PathLike) -> pathlib.Path:
+    """Where the SavedModel at `path` records its codec (JSON)."""
+    return pathlib.Path(path) / EXTRA_ASSETS / f"{CODEC_METADATA}.json"
 
 
-class ServingFunctions:
-    """The two serving functions of a kerashg model, shared by every export format.
-
-    Args:
-        model: a kerashg model (output dict with "heatmaps" `(B, S, h, w, K)` and
-            optionally "masks" `(B, S, h, w, 1)`).
-        codec: the `HeatmapCodec` used to decode; default `default_codec(model)`.
-        batch_size: fixed batch dimension of the signatures, or None for any
-            (TFLite wants 1 for a fully static graph).
-    """
-
-    def __init__(self, model: keras.Model, codec: HeatmapCodec | None = None, batch_size=None):
-        self.model = model
-        self.codec = codec or default_codec(model)
-        self.width, self.height = model_input_size(model)
-        self.has_masks = "masks" in model.output
-        shape = [batch_size, self.height, self.width, 3]
-        self.float_spec = tf.TensorSpec(shape, tf.float32, name=IMAGE_INPUT)
-        self.uint8_spec = tf.TensorSpec(shape, tf.uint8, name=IMAGE_INPUT)
-
-    def heatmaps(self, images):
-        """float32 images (B, H, W, 3) in [0, 1] → {"heatmaps" (B, h, w, K)[, "masks"]}."""
-        outputs = self.model(images, training=False)
-        result = {"heatmaps": tf.cast(outputs["heatmaps"][:, -1], tf.float32)}
-        if self.has_masks:
-            result["masks"] = tf.cast(outputs["masks"], tf.float32)
-        return result
-
-    def keypoints(self, images):
-        """uint8 images (B, H, W, 3) → {"keypoints" (B, K, 3)}: x, y input pixels, score."""
-        floats = tf.cast(images, tf.float32) / 255.0
-        heatmaps = tf.cast(self.model(floats, training=False)["heatmaps"][:, -1], tf.float32)
-        return {"keypoints": self.codec.decode(heatmaps)}
-
-    def archive(self) -> keras.export.ExportArchive:
-        """A Keras `ExportArchive` with both endpoints (it tracks the variables so
-        the TFLite converter can freeze them)."""
-        archive = keras.export.ExportArchive()
-        archive.track(self.model)
-        archive.add_endpoint(HEATMAPS_SIGNATURE, self.heatmaps, input_signature=[self.float_spec])
-        archive.add_endpoint(KEYPOINTS_SIGNATURE, self.keypoints, input_signature=[self.uint8_spec])
-        return archive
-
-
-def save_serving_model(
-    model: keras.Model,
-    path: str | os.PathLike,
-    codec: HeatmapCodec | None = None,
-    batch_size=None,
-) -> None:
-    """Writes the SavedModel with both signatures at `path` (no atomicity: a helper)."""
-    ServingFunctions(model, codec, batch_size).archive().write_out(str(path), verbose=False)
+def save_serving_model(model: keras.Model, path: str | os.PathLike, batch_size=None) -> None:
+    """Writes the SavedModel with both signatures and its codec file at `path`
+    (no atomicity: a helper)."""
+    functions = ServingFunctions(model, batch_size)
+    functions.archive().write_out(str(path), verbose=False)
+    codec_file(path).parent.mkdir(exist_ok=True)
+    codec_file(path).write_text(codec_metadata(functions.codec))
 
 
 def to_savedmodel(
     model: keras.Model,
     out: str | os.PathLike,
     *,
-    codec: HeatmapCodec | None = None,
     force: bool = False,
     verify_fn=None,
 ) -> pathlib.Path:
@@ -116,10 +68,8 @@ def to_savedmodel(
 
     Args:
         model: a kerashg `StackedHourglass` / `ACNN` (or any model with the same
-            output dict).
+            output dict); the `keypoints` signature decodes with `model.codec`.
         out: path of the SavedModel directory to create.
-        codec: decoding of the `keypoints` signature; default: the model's input
-            size with stride 4.
         force: replace an existing `out`. Default False (FileExistsError).
         verify_fn: optional callable `(temporary_path) -> None` that raises to
             reject the export before it is moved into place.
@@ -130,7 +80,7 @@ def to_savedmodel(
     out = pathlib.Path(out)
     check_writable(out, force)
     with atomic_output(out, force=force, directory=True) as tmp:
-        save_serving_model(model, tmp, codec)
+        save_serving_model(model, tmp)
         if verify_fn is not None:
             verify_fn(tmp)
     return out

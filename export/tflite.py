@@ -2,7 +2,8 @@
 
 Every `.tflite` file holds the `heatmaps` and `keypoints` signatures of
 `export.savedmodel` at batch size 1 (a fully static graph, what mobile runtimes
-run fastest). Run it with LiteRT:
+run fastest), and the model's codec (`HeatmapCodec.get_config()` as JSON) in
+the flatbuffer's metadata entry `kerashg_codec`. Run it with LiteRT:
 
     from ai_edge_litert.interpreter import Interpreter
     interpreter = Interpreter(model_path="model_int8.tflite", num_threads=2)
@@ -74,12 +75,13 @@ from export.options import (  # noqa: F401  (export.tflite's names since the fir
     INT8_RECIPES,
 )
 from export.savedmodel import (
+    CODEC_METADATA,
     HEATMAPS_SIGNATURE,
     IMAGE_INPUT,
     KEYPOINTS_SIGNATURE,
+    codec_file,
     save_serving_model,
 )
-from kerashg.codec import HeatmapCodec
 
 QUANTIZATIONS = ("float32", "float16", "int8")
 # Int8 recipes (`INT8_PERCENTILE`, ...) and `DEFAULT_CALIBRATION_STEPS`: see
@@ -179,6 +181,9 @@ def convert_saved_model(
         compact: store identical vectors once and shorten tensor names
             (`_compact`: same outputs, bit-exact, fewer bytes). Default True.
 
+    The SavedModel's codec file (`export.savedmodel.codec_file`) becomes the
+    file's metadata entry `kerashg_codec`.
+
     Returns:
         the `.tflite` flatbuffer.
     """
@@ -214,7 +219,9 @@ def convert_saved_model(
         )
     else:
         flatbuffer = converter.convert()
-    return _compact(flatbuffer) if compact else flatbuffer
+    codec = codec_file(saved_model_dir)
+    metadata = {CODEC_METADATA: codec.read_bytes()} if codec.is_file() else {}
+    return _compact(flatbuffer, metadata) if compact else _with_metadata(flatbuffer, metadata)
 
 
 def _schema():
@@ -380,8 +387,9 @@ def _convert_percentile(converter, calibration: np.ndarray) -> bytes:
     )
 
 
-def _compact(flatbuffer: bytes) -> bytes:
-    """The same model in fewer bytes: identical vectors stored once, short tensor names.
+def _compact(flatbuffer: bytes, metadata: dict[str, bytes] | None = None) -> bytes:
+    """The same model in fewer bytes: identical vectors stored once, short tensor names;
+    and `metadata` (name → bytes) added as metadata entries.
 
     The converter writes every tensor's per-channel scales and (int64, all
     zero) zero points again in each signature's subgraph, and names fused
@@ -397,7 +405,33 @@ def _compact(flatbuffer: bytes) -> bytes:
         for tensor in subgraph.tensors or []:
             if tensor.name is not None:
                 tensor.name = _tensor_name(tensor).split(";")[0]
+    _append_metadata(model, metadata)
     builder = _sharing_builder_class()(len(flatbuffer))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _append_metadata(model, metadata: dict[str, bytes] | None) -> None:
+    """Adds each `name → bytes` of `metadata` to a `ModelT` as a metadata entry."""
+    schema = _schema()
+    for name, data in (metadata or {}).items():
+        buffer = schema.BufferT()
+        buffer.data = np.frombuffer(data, np.uint8)
+        model.buffers.append(buffer)
+        entry = schema.MetadataT()
+        entry.name, entry.buffer = name, len(model.buffers) - 1
+        model.metadata = [*(model.metadata or []), entry]
+
+
+def _with_metadata(flatbuffer: bytes, metadata: dict[str, bytes]) -> bytes:
+    """`flatbuffer` with `metadata` (name → bytes) added, otherwise as it is."""
+    if not metadata:
+        return flatbuffer
+    import flatbuffers
+
+    model = _schema().ModelT.InitFromPackedBuf(flatbuffer, 0)
+    _append_metadata(model, metadata)
+    builder = flatbuffers.Builder(len(flatbuffer))
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())
 
@@ -457,7 +491,6 @@ def to_tflite(
     *,
     quantize: str = "float32",
     calibration: Iterable | np.ndarray | None = None,
-    codec: HeatmapCodec | None = None,
     int8_recipe: str = DEFAULT_INT8_RECIPE,
     force: bool = False,
     verify_fn=None,
@@ -466,12 +499,11 @@ def to_tflite(
     """Exports `model` to a `.tflite` file with the `heatmaps` and `keypoints` signatures.
 
     Args:
-        model: a kerashg model.
+        model: a kerashg model; `keypoints` decodes with `model.codec`.
         out: path of the `.tflite` file.
         quantize: "float32" (default), "float16" or "int8".
         calibration: for int8, representative float32 images (N, H, W, 3) in
             [0, 1] (at most `DEFAULT_CALIBRATION_STEPS` are used).
-        codec: decoding of the `keypoints` signature (default: stride 4).
         int8_recipe: one of `INT8_RECIPES` (default `INT8_PERCENTILE`).
         force: replace an existing file. Default False (FileExistsError).
         verify_fn: optional callable `(temporary_path) -> None` that raises to
@@ -495,7 +527,7 @@ def to_tflite(
     with tempfile.TemporaryDirectory(prefix="kerashg-tflite-") as work:
         if saved_model_dir is None:
             saved_model_dir = pathlib.Path(work) / "serving"
-            save_serving_model(model, saved_model_dir, codec, batch_size=1)
+            save_serving_model(model, saved_model_dir, batch_size=1)
         flatbuffer = convert_saved_model(saved_model_dir, quantize, calibration, int8_recipe)
     with atomic_output(out, force=force) as tmp:
         tmp.write_bytes(flatbuffer)

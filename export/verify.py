@@ -80,24 +80,28 @@ def joint_agreement(keypoints, reference, stride) -> float:
 class KerasReference:
     """Keras heatmaps and decoded keypoints of a set of images, computed once.
 
+    The images are rounded to uint8 first (`to_uint8`), as the `keypoints`
+    signatures take them (and the ONNX graph's one input), so that every
+    comparison is on the same pixels; `images` holds them as float32 / 255.
+    The keypoints are `model.codec.decode_numpy` of the heatmaps (the NumPy
+    decoder, independent of the artifacts' in-graph decoding).
+
     Args:
         model: the Keras model (or a `.keras` path).
         images: float32 (N, H, W, 3) in [0, 1].
     """
 
     def __init__(self, model, images):
-        from kerashg.codec import HeatmapCodec
         from kerashg.predict import KerasRunner
 
         self.runner = KerasRunner(model)
-        self.images = np.asarray(images, np.float32)
-        self.uint8 = to_uint8(self.images)
-        self.codec = HeatmapCodec(input_size=self.runner.input_size)
+        self.codec = self.runner.codec
+        self.uint8 = to_uint8(images)
+        self.images = self.uint8.astype(np.float32) / np.float32(255.0)
         outputs = self.runner.heatmaps(self.images)
         self.heatmaps = outputs["heatmaps"]
         self.masks = outputs.get("masks")
-        quantised_inputs = self.uint8.astype(np.float32) / 255.0
-        self.keypoints = self.codec.decode_numpy(self.runner.heatmaps(quantised_inputs)["heatmaps"])
+        self.keypoints = self.codec.decode_numpy(self.heatmaps)
 
 
 def verify(
@@ -130,6 +134,7 @@ def verify(
     Returns:
         dict (JSON-able): `name`, `path`, `format`, `precision`, `size_bytes`,
         `max_abs_heatmap_diff`, `max_abs_mask_diff` (ACNN), `joint_agreement`,
+        `codec` (the artifact's recorded codec config; it must be the model's),
         `median_latency_ms`, `threads`, `num_images`, `tolerance`, `passed`,
         `failures`.
     """
@@ -160,6 +165,10 @@ def verify(
     latency = median_latency_ms(lambda: runner.heatmaps(one), runs=latency_runs)
 
     failures = []
+    if runner.codec_config != reference.codec.get_config():
+        failures.append(
+            f"codec recorded {runner.codec_config} != the model's {reference.codec.get_config()}"
+        )
     limit = tolerance.get("max_abs_heatmap_diff")
     if limit is not None and not heatmap_diff <= limit:
         failures.append(f"max |heatmap - keras| = {heatmap_diff:.3g} > {limit:.3g}")
@@ -179,6 +188,7 @@ def verify(
         "max_abs_heatmap_diff": heatmap_diff,
         "max_abs_mask_diff": mask_diff,
         "joint_agreement": agreement,
+        "codec": runner.codec_config,
         "median_latency_ms": latency,
         "threads": num_threads,
         "num_images": len(reference.images),

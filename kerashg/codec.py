@@ -17,7 +17,10 @@ import numpy as np
 import tensorflow as tf
 
 from kerashg import decoding
+from kerashg.layers.stem import STEM_STRIDE
 
+# Heatmaps are at the stem's resolution (the hourglasses keep it): input / 4.
+HEATMAP_STRIDE = STEM_STRIDE
 # The quarter-pixel shift, the refinements and the log floor are the NumPy
 # decoder's (`kerashg.decoding`, the one NumPy implementation, TensorFlow-free).
 SUBPIXEL_SHIFT = decoding.SUBPIXEL_SHIFT
@@ -46,7 +49,7 @@ class HeatmapCodec:
         input_size: int or (width, height), model-input crop size in pixels.
             Default 256.
         heatmap_size: int or (width, height), heatmap size. Default
-            `input_size / 4` (the hourglass stride).
+            `input_size / HEATMAP_STRIDE` (4, the stem's stride).
         sigma: float, Gaussian standard deviation in heatmap pixels. Default
             1.0. Not the original code's width: pose-hg-train's `-hmGauss 1`
             only sizes the window of `drawGaussian` (util/img.lua: 2·ceil(3·1)
@@ -75,7 +78,10 @@ class HeatmapCodec:
     def __init__(self, input_size=256, heatmap_size=None, sigma=1.0, refine="dark"):
         self.input_size = _pair(input_size, "input_size")
         if heatmap_size is None:
-            heatmap_size = (self.input_size[0] // 4, self.input_size[1] // 4)
+            heatmap_size = (
+                self.input_size[0] // HEATMAP_STRIDE,
+                self.input_size[1] // HEATMAP_STRIDE,
+            )
         self.heatmap_size = _pair(heatmap_size, "heatmap_size")
         if not float(sigma) > 0:
             raise ValueError(f"sigma must be > 0. Received: sigma={sigma}")

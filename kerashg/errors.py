@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["InputError", "input_error"]
+__all__ = ["AnnotationError", "InputError", "input_error"]
 
 
 class InputError(ValueError):
@@ -49,6 +49,19 @@ class InputError(ValueError):
             parts.append(f"field {field!r}")
         parts.append(message)
         super().__init__(": ".join(parts))
+
+
+class AnnotationError(InputError):
+    """A malformed annotation or prediction file: the message names the file, the record and the field.
+
+    Reads `PATH: record INDEX: field 'FIELD': MESSAGE` (no record part where
+    `index` is None, no field part where `field` is None). Every reader of
+    `kerashg.data` and the evaluation's file loaders (`training.eval_io`, where
+    `EvaluationInputError` is another name for `InputError`) raise it.
+    """
+
+    def __init__(self, path, index, field, message):
+        super().__init__(message, path=path, field=field, index=index)
 
 
 def input_error(path, field, found, expected) -> InputError:

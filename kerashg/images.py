@@ -2,24 +2,27 @@
 
 `cv2.imread` half-decodes a truncated JPEG without a word; `read_image_file`
 refuses damaged files instead, for training, prediction and export calibration
-alike.
+alike. `IMAGE_SUFFIXES` is the one list of the file names taken for images
+(`kerashg.predict`'s inputs, export calibration folders). OpenCV is imported on
+the first read, so that the list costs nothing to import.
 """
 
 from __future__ import annotations
 
 import os
 
-import cv2
 import numpy as np
 
 from kerashg.errors import InputError
 
-# JPEG DCT reductions OpenCV can decode at, with their imread flags.
+#: File suffixes (lower case) read as images.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+# JPEG DCT reductions OpenCV can decode at, with the names of their imread flags.
 _REDUCED_FLAGS = {
-    1: cv2.IMREAD_COLOR,
-    2: cv2.IMREAD_REDUCED_COLOR_2,
-    4: cv2.IMREAD_REDUCED_COLOR_4,
-    8: cv2.IMREAD_REDUCED_COLOR_8,
+    1: "IMREAD_COLOR",
+    2: "IMREAD_REDUCED_COLOR_2",
+    4: "IMREAD_REDUCED_COLOR_4",
+    8: "IMREAD_REDUCED_COLOR_8",
 }
 # How far from the end of the file a JPEG's end-of-image marker (or a PNG's IEND
 # chunk) may lie; camera files can carry padding after it.
@@ -44,6 +47,8 @@ def read_image_file(path: str | os.PathLike, reduction: int = 1) -> np.ndarray:
         ImageError: naming what is wrong. EXIF orientation is ignored, as
         annotation tools and TensorFlow's decoder do.
     """
+    import cv2
+
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -57,7 +62,7 @@ def read_image_file(path: str | os.PathLike, reduction: int = 1) -> np.ndarray:
     if data[:2] == b"\xff\xd8":
         if b"\xff\xd9" not in tail:
             raise ImageError("truncated JPEG (no end-of-image marker)")
-        flags = _REDUCED_FLAGS[reduction]
+        flags = getattr(cv2, _REDUCED_FLAGS[reduction])
     elif data[:8] == b"\x89PNG\r\n\x1a\n":
         if b"IEND" not in tail:
             raise ImageError("truncated PNG (no IEND chunk)")
@@ -78,6 +83,8 @@ def reduce_image(image: np.ndarray, reduction: int) -> np.ndarray:
     Pixel i of the result covers source pixels [i·r, (i+1)·r); a partial block
     at the right or bottom edge is dropped.
     """
+    import cv2
+
     h, w = image.shape[:2]
     hr, wr = max(1, h // reduction), max(1, w // reduction)
     block = image[: hr * reduction, : wr * reduction]

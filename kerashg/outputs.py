@@ -1,4 +1,9 @@
-"""What `kerashg.predict` writes: output names, the no-overwrite check, COCO results, videos.
+"""Writing outputs: atomic writes, and what `kerashg.predict` writes (output names, the
+no-overwrite check, COCO results, videos).
+
+`atomic_output` / `atomic_write_text` are the one way the project writes a file or
+folder that must never be seen half-written (exports, `model.keras`, `metrics.json`,
+`config.json` of a training run).
 
 This module imports NumPy and the standard library (OpenCV inside the video
 functions) only.
@@ -6,7 +11,10 @@ functions) only.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pathlib
+import shutil
 import tempfile
 
 import numpy as np
@@ -27,8 +35,60 @@ VIDEO_CODECS = {
 }
 
 
-class OutputExistsError(InputError):
-    """An output of the run would replace a file this run did not write."""
+class OutputExistsError(InputError, FileExistsError):
+    """An output would replace a file it must not (one the run did not write, or an
+    existing artifact without `force`)."""
+
+
+def check_writable(out: str | os.PathLike, force: bool) -> None:
+    """Raises `OutputExistsError` (a FileExistsError) if `out` exists and `force` is False."""
+    out = pathlib.Path(out)
+    if out.exists() and not force:
+        raise OutputExistsError(f"{out} already exists; pass force=True (--force) to overwrite it")
+
+
+@contextlib.contextmanager
+def atomic_output(out: str | os.PathLike, *, force: bool = False, directory: bool = False):
+    """Yields a temporary path in `out`'s folder; renames it to `out` on success.
+
+    On an exception inside the block the temporary file or folder is deleted and
+    `out` is left as it was, so a failed or rejected write never leaves a
+    half-written or wrong file under the final name. A file replaces an existing
+    file in one `os.replace` (readers see the old or the new one, never none).
+
+    Args:
+        out: final path. Its folder is created if missing.
+        force: replace an existing `out` (an existing folder is moved aside, then
+            deleted once the new one is in place).
+        directory: the output is a folder (the yielded path does not exist yet
+            and the block creates it) rather than a file.
+
+    Raises:
+        OutputExistsError: `out` exists and `force` is False.
+        RuntimeError: the block wrote nothing at the yielded path.
+    """
+    out = pathlib.Path(out)
+    check_writable(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_root = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = tmp_root / out.name
+    try:
+        yield tmp
+        if not (tmp.is_dir() if directory else tmp.is_file()):
+            raise RuntimeError(f"nothing was written at {tmp}")
+        if out.exists() or out.is_symlink():
+            check_writable(out, force)
+            if out.is_dir() and not out.is_symlink():  # os.replace cannot replace a folder
+                os.replace(out, tmp_root / (out.name + ".old"))
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Writes `text` to `path` through a temporary file and a rename (replacing any)."""
+    with atomic_output(path, force=True) as tmp:
+        tmp.write_text(text)
 
 
 def output_name(name: str, tag: str, suffix: str) -> str:

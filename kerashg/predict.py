@@ -71,6 +71,7 @@ from kerashg.boxes import (  # noqa: F401  (the public names of earlier versions
 )
 from kerashg.draw import DEFAULT_SCORE_THRESHOLD
 from kerashg.errors import InputError
+from kerashg.images import IMAGE_SUFFIXES
 from kerashg.keypoints import COCO, KeypointSet
 from kerashg.outputs import (  # noqa: F401
     COCO_RESULTS,
@@ -98,7 +99,6 @@ from kerashg.runtime import (  # noqa: F401
     whole_frame_box,
 )
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 # The model used when none is given (shipped with the package).
 DEFAULT_MODEL = pathlib.Path(__file__).parent / "weights" / "acnn4_lsp_128.keras"

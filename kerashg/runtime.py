@@ -6,9 +6,14 @@ crops every person box (or the whole frame), runs the crops as one batch and
 maps the keypoints back to frame pixels.
 
 What each artifact carries: its input size (the `images` input's shape) and its
-decoding (the `keypoints` signature / output decodes inside the graph with the
-codec the model was exported with), so a runner needs no codec settings. The
-keypoint set is not stored in a file: it is the one given (`--keypoint-set`) or
+decoding (the `keypoints` signature / output takes uint8 images and decodes
+inside the graph with the model's own codec, `model.codec`), so a runner needs
+no codec settings to predict keypoints. The codec's settings are also recorded
+in the artifact (`Runner.codec_config`, for code that decodes heatmaps itself,
+such as the flip test): in a `.keras` file's model config, a SavedModel's
+`assets.extra/kerashg_codec.json`, the `.tflite` metadata entry and the `.onnx`
+metadata property `kerashg_codec` (`HeatmapCodec.get_config()` as JSON; read
+here without TensorFlow). The keypoint set is not stored in a file: it is the one given (`--keypoint-set`) or
 the built-in set with the model's joint count (`guess_keypoint_set`: 14 LSP, 16
 MPII, 17 COCO).
 
@@ -20,6 +25,7 @@ where neither TensorFlow nor Keras is installed.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import sys
 
@@ -30,6 +36,10 @@ from kerashg.boxes import check_box
 from kerashg.errors import InputError
 from kerashg.keypoints import KEYPOINT_SETS, KeypointSet
 
+# The name under which an exported artifact records its codec (the same as
+# `kerashg.serving.CODEC_METADATA`, repeated here to import no TensorFlow).
+CODEC_METADATA = "kerashg_codec"
+
 
 # ------------------------------------------------------------------- runners
 class Runner:
@@ -39,6 +49,10 @@ class Runner:
         format: short format name ("keras", "savedmodel", "tflite", "onnx").
         input_size: (width, height) of the model input.
         has_masks: whether `heatmaps` also returns ACNN masks.
+        codec_config: the model's `HeatmapCodec.get_config()` as the artifact
+            records it (sigma, refine, sizes: what `kerashg.decoding.decode`
+            needs), or None for an artifact exported before artifacts recorded
+            it (its in-graph decoding is the default codec's).
     """
 
     format = "base"
@@ -46,6 +60,19 @@ class Runner:
     def __init__(self):
         self.input_size = None
         self.has_masks = False
+        self.codec_config = None
+        self._codec = None
+
+    @property
+    def codec(self):
+        """The model's `HeatmapCodec`, from `codec_config` (the default codec of
+        `input_size` where the artifact records none). Imports TensorFlow."""
+        if self._codec is None:
+            from kerashg.codec import HeatmapCodec
+
+            config = self.codec_config or {"input_size": list(self.input_size)}
+            self._codec = HeatmapCodec.from_config(config)
+        return self._codec
 
     def heatmaps(self, images) -> dict:
         """float32 images (B, H, W, 3) in [0, 1] → {"heatmaps": (B, h, w, K)
@@ -66,49 +93,50 @@ def _batched(function, images):
 
 
 class KerasRunner(Runner):
-    """A `.keras` file (or a model object): heatmaps from the model, decoding in TF.
+    """A `.keras` file (or a model object), run by TensorFlow through the model's
+    serving functions (`kerashg.serving.ServingFunctions`, those every export holds).
 
     Args:
-        model: path of a `.keras` file or a built kerashg model.
-        codec: `HeatmapCodec`; default from the model's input size (stride 4).
+        model: path of a `.keras` file or a built kerashg model; it decodes with
+            `model.codec`.
     """
 
     format = "keras"
 
-    def __init__(self, model, codec=None):
+    def __init__(self, model):
         super().__init__()
         import keras
 
         import kerashg
-        from kerashg.codec import HeatmapCodec
+        from kerashg.serving import ServingFunctions
 
         if not isinstance(model, keras.Model):
             model = kerashg.load_model(str(model), compile=False)
         self.model = model
-        shape = model.input_shape
-        self.input_size = (int(shape[2]), int(shape[1]))
-        self.codec = codec or HeatmapCodec(input_size=self.input_size)
-        self.has_masks = "masks" in model.output
-        self._predict = None
+        self.functions = ServingFunctions(model)
+        self.input_size = (self.functions.width, self.functions.height)
+        self._codec = self.functions.codec
+        self.codec_config = self._codec.get_config()
+        self.has_masks = self.functions.has_masks
+        self._compiled = {}
 
-    def _outputs(self, images):
+    def _run(self, name, images, dtype):
         import tensorflow as tf
 
-        if self._predict is None:
-            self._predict = tf.function(lambda x: self.model(x, training=False))
-        return self._predict(tf.convert_to_tensor(images, tf.float32))
+        if name not in self._compiled:
+            self._compiled[name] = tf.function(getattr(self.functions, name))
+        outputs = self._compiled[name](tf.convert_to_tensor(images, dtype))
+        return {key: np.asarray(value, np.float32) for key, value in outputs.items()}
 
     def heatmaps(self, images):
-        outputs = self._outputs(np.asarray(images, np.float32))
-        result = {"heatmaps": np.asarray(outputs["heatmaps"][:, -1], np.float32)}
-        if self.has_masks:
-            result["masks"] = np.asarray(outputs["masks"], np.float32)
-        return result
+        import tensorflow as tf
+
+        return self._run("heatmaps", np.asarray(images, np.float32), tf.float32)
 
     def keypoints(self, images):
-        floats = np.asarray(images, np.float32) / 255.0
-        heatmaps = self._outputs(floats)["heatmaps"][:, -1]
-        return np.asarray(self.codec.decode(heatmaps), np.float32)
+        import tensorflow as tf
+
+        return self._run("keypoints", np.asarray(images, np.uint8), tf.uint8)["keypoints"]
 
 
 class SavedModelRunner(Runner):
@@ -133,6 +161,9 @@ class SavedModelRunner(Runner):
         spec = self._heatmaps.structured_input_signature[1]["images"]
         self.input_size = (int(spec.shape[2]), int(spec.shape[1]))
         self.has_masks = "masks" in self._heatmaps.structured_outputs
+        codec_file = pathlib.Path(path) / "assets.extra" / f"{CODEC_METADATA}.json"
+        if codec_file.is_file():
+            self.codec_config = json.loads(codec_file.read_text())
 
     def heatmaps(self, images):
         import tensorflow as tf
@@ -169,6 +200,7 @@ class TFLiteRunner(Runner):
         shape = self._heatmaps.get_input_details()["images"]["shape"]
         self.input_size = (int(shape[2]), int(shape[1]))
         self.has_masks = "masks" in signatures["heatmaps"]["outputs"]
+        self.codec_config = _tflite_codec_config(path)
 
     def heatmaps(self, images):
         images = np.asarray(images, np.float32)
@@ -179,8 +211,30 @@ class TFLiteRunner(Runner):
         return _batched(lambda x: self._keypoints(images=x)["keypoints"], images)
 
 
+def _tflite_codec_config(path) -> dict | None:
+    """The codec a `.tflite` file records in its metadata (`CODEC_METADATA`), or None."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    content = pathlib.Path(path).read_bytes()
+    model = schema.Model.GetRootAs(content, 0)
+    for i in range(model.MetadataLength()):
+        entry = model.Metadata(i)
+        if entry.Name() != CODEC_METADATA.encode():
+            continue
+        buffer = model.Buffers(entry.Buffer())
+        if buffer.Offset() > 1:  # data stored after the flatbuffer (models over 2 GB)
+            data = content[buffer.Offset() : buffer.Offset() + buffer.Size()]
+        else:
+            data = buffer.DataAsNumpy().tobytes()
+        return json.loads(data)
+    return None
+
+
 class ONNXRunner(Runner):
-    """An `.onnx` file (input `images` float32, outputs `heatmaps`, `keypoints`[, `masks`])."""
+    """An `.onnx` file: input `images` uint8 (B, H, W, 3), outputs `heatmaps`,
+    `keypoints`[, `masks`] (`export.onnx`). The graph has one input, so
+    `heatmaps` of float images runs their rounding to uint8 (exact for images
+    read from files, as `keypoints` takes them)."""
 
     format = "onnx"
 
@@ -203,18 +257,20 @@ class ONNXRunner(Runner):
         self.input_name = self.session.get_inputs()[0].name
         self.input_size = (int(shape[2]), int(shape[1]))
         self.has_masks = "masks" in self.outputs
+        codec = self.session.get_modelmeta().custom_metadata_map.get(CODEC_METADATA)
+        self.codec_config = json.loads(codec) if codec else None
 
     def _run(self, names, images):
-        values = self.session.run(names, {self.input_name: np.asarray(images, np.float32)})
+        values = self.session.run(names, {self.input_name: np.asarray(images, np.uint8)})
         return dict(zip(names, values, strict=True))
 
     def heatmaps(self, images):
         names = ["heatmaps"] + (["masks"] if self.has_masks else [])
-        return self._run(names, images)
+        pixels = np.clip(np.rint(np.asarray(images, np.float32) * 255.0), 0, 255)
+        return self._run(names, pixels)
 
     def keypoints(self, images):
-        floats = np.asarray(images, np.float32) / 255.0
-        return self._run(["keypoints"], floats)["keypoints"]
+        return self._run(["keypoints"], images)["keypoints"]
 
 
 def load_runner(artifact, num_threads=None) -> Runner:

@@ -26,14 +26,3 @@ def data_path(*parts: str) -> pathlib.Path:
 @pytest.fixture
 def tiny_config():
     return dict(TINY)
-
-
-@pytest.fixture(autouse=True)
-def _restore_dtype_policy():
-    """`training.train` sets Keras' global dtype policy (e.g. mixed_bfloat16) for
-    its run; restore it so no later test builds its model under that policy."""
-    import keras
-
-    policy = keras.mixed_precision.global_policy()
-    yield
-    keras.mixed_precision.set_global_policy(policy)

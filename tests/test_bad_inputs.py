@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from training.datasets.records import AnnotationError
+from kerashg.errors import AnnotationError
 
 
 def _mpii_folder(root, normalize):
@@ -605,8 +605,8 @@ def test_bad_input_is_one_error_line_naming_the_file(
 
 def test_some_unreadable_images_are_a_counted_warning(tmp_path, caplog):
     """Half the images missing: no error; the people with images are used, the rest counted."""
+    from kerashg.data import load_records
     from training.data import check_image_files
-    from training.datasets import load_records
 
     root, joints = _lsp_some_images(tmp_path)
     records = load_records("lsp", root, "all")
@@ -620,9 +620,9 @@ def test_some_unreadable_images_are_a_counted_warning(tmp_path, caplog):
 
 
 def test_no_readable_image_fails_before_any_pipeline(tmp_path):
+    from kerashg.data import load_records
     from kerashg.errors import InputError
     from training.data import make_dataset
-    from training.datasets import load_records
 
     root, joints = _lsp_text_images(tmp_path)
     records = load_records("lsp", root, "all")

@@ -20,7 +20,7 @@ COMMANDS = {
     "training.train": "python -m training.train",
     "training.evaluate": "python -m training.evaluate",
     "training.visualize": "python -m training.visualize",
-    "training.datasets.synthetic": "python -m training.datasets.synthetic",
+    "kerashg.data.synthetic.cli": "python -m kerashg.data.synthetic",
     "export.__main__": "python -m export",
     "benchmarks.codec": "python -m benchmarks.codec",
     "benchmarks.data": "python -m benchmarks.data",
@@ -102,9 +102,11 @@ def test_every_parser_is_named_as_typed_documented_and_free_of_tensorflow():
 def test_option_names_without_tensorflow_agree_with_their_sources():
     import export.tflite
     from export import options
+    from kerashg.layers import attention_mask
     from training import augment, config
 
     assert config.AUGMENT_LEVELS == tuple(augment.AUGMENT_PRESETS)
+    assert config.MASK_MODES == attention_mask.MASK_MODES
     assert export.tflite.INT8_RECIPES == options.INT8_RECIPES
 
 
@@ -159,7 +161,7 @@ def test_quiet_run_and_one_line_errors(tmp_path):
 
 def test_option_errors_are_one_line_before_any_work(tmp_path):
     # Checked by the command before any rendering (and without TensorFlow).
-    command = ["training.datasets.synthetic", "--out", str(tmp_path / "s"), "--n", "2"]
+    command = ["kerashg.data.synthetic", "--out", str(tmp_path / "s"), "--n", "2"]
     result = _finish(_start("-m", *command, "--difficulty", "impossible"), timeout=120)
     _assert_one_error_line(result, "difficulty", "'impossible'")
     assert not (tmp_path / "s").exists()

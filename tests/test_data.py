@@ -8,12 +8,12 @@ import pytest
 import tensorflow as tf
 
 from kerashg import transforms
+from kerashg.data import load_records
+from kerashg.data.records import Records
 from kerashg.keypoints import LSP, KeypointSet
 from tests.conftest import data_path
 from training import augment
 from training.data import PipelineStats, make_dataset, make_dataset_fn, read_image_file
-from training.datasets import load_records
-from training.datasets.records import Records
 
 # Two joints that swap under a flip, one that does not.
 DOTS = KeypointSet.custom("dots", ["l_dot", "r_dot", "mid"], flip_pairs=[(0, 1)])

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import scipy.io
 
+from kerashg.data import load_records
+from kerashg.data.coco import read_coco
+from kerashg.data.lsp import joints_to_keypoints, read_lsp
+from kerashg.data.mpii import read_mpii_h5, read_mpii_json, read_mpii_mat
+from kerashg.data.records import Records, check_relative_path
+from kerashg.errors import AnnotationError
 from kerashg.keypoints import COCO, LSP, MPII, KeypointSet
 from tests.conftest import data_path
-from training.datasets import load_records
-from training.datasets.coco import read_coco
-from training.datasets.lsp import joints_to_keypoints, read_lsp
-from training.datasets.mpii import read_mpii_h5, read_mpii_json, read_mpii_mat
-from training.datasets.records import AnnotationError, Records, check_relative_path
 
 
 # ----------------------------------------------------------------- real data
@@ -288,7 +289,8 @@ def test_load_records_cache_dir_is_used_and_data_dir_untouched(tmp_path):
 
 
 def test_synthetic_h5_writer_round_trips_through_the_mpii_reader(tmp_path):
-    synthetic = pytest.importorskip("training.datasets.synthetic")
+    from kerashg.data import synthetic
+
     path = synthetic.write_mpii_h5(tmp_path, 3, seed=5, image_size=64, workers=1)
     records = read_mpii_h5(path)
     sample = synthetic.render_sample(0, seed=5, image_size=64)

@@ -389,7 +389,7 @@ def test_model_mode_crops_like_predict_frame(tiny_lsp, tiny_models):
     # The validation pipeline's crop, the model and the inverse map give what
     # kerashg.predict gives for the same person box.
     from kerashg import predict
-    from training.datasets import load_records
+    from kerashg.data import load_records
 
     records = load_records("lsp", tiny_lsp, "val")
     runner = predict.load_runner(tiny_models(14))
@@ -432,7 +432,7 @@ class OracleRunner:
 @pytest.mark.data
 def test_model_mode_coco_matches_file_mode(tiny_models, tmp_path, capsys, monkeypatch):
     from kerashg import predict
-    from training.datasets import load_records
+    from kerashg.data import load_records
 
     root = data_path("coco-mini")
     annotations = root / "annotations" / "person_keypoints_val2017.json"
@@ -504,7 +504,7 @@ def test_model_mode_bad_input_exits_2_with_one_line(tiny_lsp, tiny_models, tmp_p
 
 
 def test_flip_needs_heatmaps(tiny_lsp):
-    from training.datasets import load_records
+    from kerashg.data import load_records
 
     records = load_records("lsp", tiny_lsp, "val")
     with pytest.raises(EvaluationInputError, match="--flip needs heatmaps.*'oracle'"):

@@ -34,16 +34,26 @@ def _images(count=4, size=64, seed=0):
     return np.asarray(images, np.float32)
 
 
+# The codec each fixture model owns: the default (sigma 1, DARK), and a
+# training run's `--sigma 2 --refine quarter`, which every artifact must keep.
+CODECS = {"StackedHourglass": {}, "ACNN": {"sigma": 2.0, "refine": "quarter"}}
+
+
 @pytest.fixture(scope="module", params=["StackedHourglass", "ACNN"])
 def exported(request, tmp_path_factory):
-    """A tiny model exported to SavedModel, TFLite float32 and ONNX (verified)."""
+    """A tiny model with its codec, saved to `.keras`, then exported from that
+    file to SavedModel, TFLite float32 and ONNX (verified)."""
     keras = pytest.importorskip("keras")
     keras.utils.set_random_seed(1)
-    model = getattr(kerashg, request.param)(**TINY)
+    codec = kerashg.HeatmapCodec(64, **CODECS[request.param])
+    model = getattr(kerashg, request.param)(**TINY, codec=codec)
     out = tmp_path_factory.mktemp(request.param)
+    model.save(out / "model.keras")
+    model = kerashg.load_model(out / "model.keras", compile=False)
+    assert model.codec.get_config() == codec.get_config()  # the codec survives the file
     images = _images()
     report = export.export_model(
-        model,
+        out / "model.keras",
         out,
         formats=("savedmodel", "tflite", "onnx", "tensorrt"),
         calibration_data=images,
@@ -68,7 +78,9 @@ def test_float32_artifacts_match_keras(exported, name):
     assert entry["joint_agreement"] == 1.0
     assert entry["size_bytes"] > 0 and entry["median_latency_ms"] > 0
 
-    # Independently of the report: both signatures through the runner.
+    # Independently of the report: both signatures through the runner, on images
+    # of whole uint8 pixels (what the ONNX graph's one uint8 input takes exactly).
+    images = to_uint8(images) / np.float32(255.0)
     runner = load_runner(entry["path"], num_threads=2)
     outputs = runner.heatmaps(images)
     reference = model(images, training=False)
@@ -77,13 +89,17 @@ def test_float32_artifacts_match_keras(exported, name):
     )
     if "masks" in reference:
         np.testing.assert_allclose(outputs["masks"], reference["masks"], atol=FLOAT32_TOLERANCE)
+    # `keypoints` takes uint8 images in every format and decodes with the model's codec.
     uint8 = to_uint8(images)
     keypoints = runner.keypoints(uint8)
-    codec = kerashg.HeatmapCodec(input_size=64)
-    expected = codec.decode_numpy(model(uint8 / np.float32(255.0))["heatmaps"][:, -1])
+    codec = model.codec
+    expected = np.asarray(codec.decode(model(uint8 / np.float32(255.0))["heatmaps"][:, -1]))
     assert keypoints.shape == (len(images), NUM_KEYPOINTS, 3)
     assert joint_agreement(keypoints, expected, codec.stride) == 1.0
     np.testing.assert_allclose(keypoints[..., 2], expected[..., 2], atol=FLOAT32_TOLERANCE)
+    # The artifact records the codec (for code that decodes its heatmaps itself).
+    assert runner.codec_config == entry["codec"] == codec.get_config()
+    assert (runner.codec.sigma, runner.codec.refine) == (codec.sigma, codec.refine)
 
 
 @pytest.mark.slow

@@ -292,8 +292,56 @@ def test_shipped_model_loads_by_name_and_matches_its_preset():
     built["input_shape"] = tuple(built["input_shape"])
     assert built == expected
     fresh = ACNN.from_preset("acnn4_lsp_128")  # random weights: differs from the trained one
-    assert not np.array_equal(fresh.get_layer("stem").weights[0], model.get_layer("stem").weights[0])
+    assert not np.array_equal(
+        fresh.get_layer("stem").weights[0], model.get_layer("stem").weights[0]
+    )
     with pytest.raises(ValueError, match="no constructor arguments"):
         ACNN.from_preset("acnn4_lsp_128", weights=True, filters=32)
     with pytest.raises(ValueError, match="No trained weights .* acnn4_lsp_128"):
         StackedHourglass.from_preset("hg2_mpii_256", weights=True)
+
+
+# ------------------------------------------------------------------- codec
+@pytest.mark.parametrize("model_class", [StackedHourglass, ACNN])
+def test_model_owns_its_codec_through_config_and_keras_file(model_class, tmp_path):
+    from kerashg.codec import HeatmapCodec
+
+    default = model_class(**TINY).codec
+    assert (default.input_size, default.heatmap_size) == ((64, 64), (16, 16))
+    assert (default.sigma, default.refine) == (1.0, "dark")
+    model = model_class(**TINY, codec=HeatmapCodec(64, sigma=2, refine="quarter"))
+    config = model.get_config()
+    assert config["codec"]["sigma"] == 2.0 and config["codec"]["refine"] == "quarter"
+    assert model_class.from_config(config).codec.get_config() == model.codec.get_config()
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert (loaded.codec.sigma, loaded.codec.refine) == (2.0, "quarter")
+    # A config dict (e.g. from a `.keras` file's config.json) works as well.
+    assert model_class(**TINY, codec=config["codec"]).codec.sigma == 2.0
+
+
+@pytest.mark.parametrize("model_class", [StackedHourglass, ACNN])
+def test_config_saved_before_models_had_a_codec_loads_with_the_default(model_class):
+    config = model_class(**TINY, codec={"input_size": 64, "sigma": 3.0}).get_config()
+    del config["codec"]  # what a `.keras` file of an earlier version holds
+    codec = model_class.from_config(config).codec
+    assert (codec.input_size, codec.heatmap_size, codec.sigma, codec.refine) == (
+        (64, 64),
+        (16, 16),
+        1.0,
+        "dark",
+    )
+
+
+def test_codec_that_does_not_fit_the_model_is_refused(tiny_hourglass):
+    from kerashg.codec import HeatmapCodec
+
+    with pytest.raises(ValueError, match=r"input_size \(64, 64\)"):
+        StackedHourglass(**TINY, codec=HeatmapCodec(128))
+    with pytest.raises(ValueError, match=r"heatmap_size \(16, 16\)"):
+        ACNN(**TINY, codec=HeatmapCodec(64, heatmap_size=32))
+    with pytest.raises(ValueError, match="HeatmapCodec, its config dict or None"):
+        StackedHourglass(**TINY, codec="dark")
+    with pytest.raises(ValueError, match="input_size"):
+        tiny_hourglass.codec = HeatmapCodec(32)

@@ -136,8 +136,8 @@ def _main(capsys, args):
 
 
 def test_valid_predictions_file_scores_as_model_mode_printed(tmp_path, tiny_model, capsys):
+    from kerashg.data import load_records
     from kerashg.predict import load_runner
-    from training.datasets import load_records
 
     root = _mpii_folder(tmp_path / "mpii")
     out = tmp_path / "preds.h5"
@@ -175,7 +175,7 @@ def test_real_valid_h5_with_five_images(tmp_path, tiny_model, capsys):
     out = tmp_path / "preds.h5"
     args = ["--model", str(tiny_model), "--data", "mpii", "--data-dir", str(root)]
     printed, err = _main(capsys, [*args, "--split", "valid", "--write-predictions", str(out)])
-    from training.datasets import load_records
+    from kerashg.data import load_records
 
     preds = eval_io.read_arrays(out)["preds"]
     assert preds.shape == (2958, 16, 2)

@@ -108,7 +108,7 @@ def test_predict_image_and_folder_write_json_and_drawings(acnn_file, tmp_path):
     runner = predict.load_runner(acnn_file)
     image = cv2.cvtColor(cv2.imread(str(folder / "a.png")), cv2.COLOR_BGR2RGB)
     result = predict.predict_frame(runner, image)
-    expected = kerashg.HeatmapCodec(64).decode_numpy(
+    expected = runner.model.codec.decode_numpy(
         runner.model(result["crop"][None] / np.float32(255.0))["heatmaps"][:, -1]
     )[0]
     inverse = transforms.get_affine_transform(

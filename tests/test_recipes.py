@@ -1,5 +1,6 @@
 """Named recipes (`--recipe`) and the milestones schedule of the papers' recipes."""
 
+import dataclasses
 import json
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from training import config as config_lib
 from training.config import RECIPES, TrainConfig, resolve_config
 from training.loop import Schedule
-from training.phases import acnn_phases
+from training.phases import acnn_phases, joint_phase
 from training.train import build_parser, config_from_args, main
 
 ACNN_MILESTONES = ((120, 170), (120, 170), (50, 70))
@@ -139,3 +140,54 @@ def test_acnn_paper_run_prints_and_saves_the_recipe(tmp_path, capsys):
     # paper's milestones.
     assert saved["config"]["steps_per_epoch"] == 2
     assert [p["milestones"] for p in saved["phases"]] == [list(m) for m in ACNN_MILESTONES]
+
+
+def test_every_option_is_a_config_field_written_once():
+    """The parser is built from `TrainConfig`'s fields: name, default, choices, help."""
+    parser = build_parser()
+    actions = {a.option_strings[0]: a for a in parser._actions if a.option_strings}
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    options = {name for name, f in fields.items() if f.metadata["group"]}
+    assert {a.dest for a in actions.values()} - {"help"} == options
+    for name in options:
+        field, flag = fields[name], "--" + name.replace("_", "-")
+        action = actions.get(flag) or actions["--no-" + flag[2:]]  # a flag defaulting to True
+        assert action.dest == name and action.default == field.default, name
+        assert tuple(action.choices or ()) == tuple(field.metadata["choices"] or ()), name
+        assert field.metadata["help"].replace("%", "%%") in action.help, name
+    groups = {g.title: {a.dest for a in g._group_actions} for g in parser._action_groups}
+    for name, field in fields.items():
+        if field.metadata["group"]:
+            assert name in groups[field.metadata["group"]], name
+    # Parsed lists become the field's tuples; options not given stay the recipe's.
+    args = parser.parse_args(["--lr", "1e-3,5e-4", "--phases", "a,c", "--stem-filters", "8,16"])
+    config = config_from_args(args)
+    assert (config.lr, config.phases, config.stem_filters) == ((1e-3, 5e-4), ("A", "C"), (8, 16))
+    assert config_from_args(parser.parse_args([])) == TrainConfig()
+    with pytest.raises(ValueError, match="--lr must be comma-separated numbers"):
+        config_from_args(parser.parse_args(["--lr", "fast"]))
+
+
+def test_every_recipe_value_is_a_valid_choice():
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for name, recipe in RECIPES.items():
+        for key, value in recipe.items():
+            choices = fields[key].metadata["choices"]
+            assert choices is None or value in choices, (name, key, value)
+
+
+def test_the_hourglass_phase_is_named_for_itself_and_takes_the_first_values():
+    """A stacked hourglass trains in one phase, "H": not "C", whose rate it does not take."""
+    for recipe in ("cpu", "gpu"):
+        config = resolve_config(TrainConfig(model="hourglass", recipe=recipe), gpu=False)
+        defaults = RECIPES[recipe]
+        assert config.phases == (config_lib.HOURGLASS_PHASE,) == ("H",)
+        assert config.lr == (defaults["lr"][0],)  # phase A's rate
+        assert config.phase_epochs == (sum(defaults["phase_epochs"]),)
+        (phase,) = joint_phase(config.lr[0], config.phase_epochs[0], config.milestones[0])
+        assert (phase.name, phase.train, phase.learning_rate) == ("H", "all", config.lr[0])
+    # A run saved when the phase was called "C" still resolves (and resumes).
+    old = resolve_config(TrainConfig(model="hourglass", phases=("C",)), gpu=False)
+    assert old.phases == ("H",)
+    with pytest.raises(ValueError, match="acnn only"):
+        resolve_config(TrainConfig(model="hourglass", phases=("A",)), gpu=False)

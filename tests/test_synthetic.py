@@ -1,4 +1,4 @@
-"""Tests of the embedded synthetic data set (training/datasets/synthetic.py)."""
+"""Tests of the embedded synthetic data set (kerashg/data/synthetic/)."""
 
 import dataclasses
 import json
@@ -8,19 +8,19 @@ import h5py
 import numpy as np
 import pytest
 
-from kerashg.keypoints import COCO, MPII
-from kerashg.transforms import PIXEL_STD
-from training.datasets import synthetic
-from training.datasets.synthetic import (
+from kerashg.data.synthetic import (
     HEAD_SIZE_RATIO,
     SCALE_MARGIN,
     RenderConfig,
     SyntheticPoses,
+    parse_difficulty,
     render_sample,
     resolve_config,
     write_coco_json,
     write_mpii_h5,
 )
+from kerashg.keypoints import COCO, MPII
+from kerashg.transforms import PIXEL_STD
 
 SIZE = 96  # small images keep the tests fast; geometry does not depend on size
 SEED = 3
@@ -248,7 +248,7 @@ def test_write_coco_json_round_trip(tmp_path):
 
 
 def test_project_readers_load_the_written_files(tmp_path):
-    from training.datasets import load_records
+    from kerashg.data import load_records
 
     write_mpii_h5(tmp_path / "mpii", 4, seed=SEED, split="valid", image_size=SIZE)
     write_coco_json(tmp_path / "coco", 4, seed=SEED, split="val", image_size=SIZE)
@@ -281,7 +281,9 @@ def test_coco_file_loads_in_pycocotools_and_scores_itself_perfectly(tmp_path):
 
 
 def test_cli_writes_a_data_set(tmp_path):
-    synthetic.main(
+    from kerashg.data.synthetic.cli import main
+
+    main(
         [
             "--out",
             str(tmp_path),
@@ -303,6 +305,9 @@ def test_difficulty_presets_and_levels():
     assert resolve_config(0.0) == resolve_config("easy")
     assert resolve_config(0.5) == resolve_config("moderate")
     assert resolve_config(1.0) == resolve_config("hard")
+    # Command-line text: a number is a level, anything else a preset name.
+    assert parse_difficulty("0.25") == 0.25 and parse_difficulty("hard") == "hard"
+    assert resolve_config(parse_difficulty("0.25")) == resolve_config(0.25)
     middle = resolve_config(0.75)
     assert (
         resolve_config("moderate").p_occluder

@@ -81,7 +81,7 @@ def test_device_defaults_and_paper_recipe_on_gpu():
     assert (gpu.augment, cpu.augment) == ("full", "light") and cpu.refine == "dark"
     assert TrainConfig.from_json(cpu.to_json()) == cpu
     hourglass = resolve_config(TrainConfig(model="hourglass", epochs=7), gpu=False)
-    assert hourglass.phases == ("C",) and hourglass.phase_epochs == (7,)
+    assert hourglass.phases == ("H",) and hourglass.phase_epochs == (7,)
     split = resolve_config(TrainConfig(epochs=7, phases=("A", "C")), gpu=False)
     assert split.phases == ("A", "C") and sum(split.phase_epochs) == 7
 
@@ -273,7 +273,7 @@ def test_non_finite_loss_stops_with_step_and_phase_and_keeps_checkpoint(tmp_path
         verbose=0,
     )
     with pytest.raises(
-        NonFiniteLossError, match=r"global step 3 in phase C, epoch 1, step 3"
+        NonFiniteLossError, match=r"global step 3 in phase H, epoch 1, step 3"
     ) as info:
         trainer.fit()
     assert "ckpt-2" in str(info.value)

@@ -1,332 +1,300 @@
-"""Training configuration: one dataclass and the defaults that depend on the device.
+"""Training configuration: one dataclass, the command line built from it, the resolution.
 
-`TrainConfig` holds every setting of `python -m training.train`. Fields left as
-`None` are filled by `resolve_config` from a named recipe (`RECIPES`, `--recipe`):
-"acnn-paper" and "hourglass-paper" (the papers' recipes as the original Torch
-code runs them: Torch's RMSprop and initialisation, the papers' batch, epochs
-and ×0.1 drops at given epochs), or, by default, the device's:
-
-- CPU only (synthetic data): a configuration sized so that the whole default run
-  finishes in 15–20 minutes on 2 cores (small input, few filters, a fixed
-  number of steps) with a recipe that leaves the all-zero plateau quickly
-  (foreground-weighted MSE, Adam, warm-up + cosine decay). See `CPU_DEFAULTS`.
-- GPU ("gpu"): close to the papers (256×256 input, 256 filters, plain MSE, Keras'
-  RMSprop, learning rates 5e-4 / 2.5e-4 / 2.5e-4 for ACNN phases A, B, C, each
-  dropped ×0.1 late in the phase). See `GPU_DEFAULTS`.
+`TrainConfig` holds every setting of `python -m training.train`. Each field is
+written once here: its type, its default and, in its `metadata`, the command-line
+option's group, help text and choices; `add_options` builds the parser's options
+from the fields and `config_from_args` reads them back, so a default or a choice
+list is never restated. Fields left `None` are filled by `resolve_config` from a
+named recipe (`training.recipes.RECIPES`, `--recipe`; the device's by default).
 
 The precision rule (`resolve_precision`): `auto` is `mixed_float16` on a GPU,
 `mixed_bfloat16` on a CPU with native bfloat16 instructions (AVX512_BF16 or AMX),
 `float32` on any other CPU.
+
+This module imports no TensorFlow (`--help` answers at once).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
 import pathlib
 import time
+import typing
 from typing import Any
 
+from kerashg.data import DATASETS  # NumPy only
 from kerashg.decoding import REFINEMENTS  # NumPy only
 from kerashg.errors import InputError
+from training.recipes import (
+    ACNN_PAPER,
+    COMMON_DEFAULTS,
+    CPU_DEFAULTS,
+    CPU_REAL_DEFAULTS,
+    GPU_DEFAULTS,
+    HOURGLASS_PAPER,
+    PAPER_PHASE_LRS,
+    RECIPES,
+    describe_recipe,
+    device_defaults,
+    recipe_name,
+)
+from training.schedule import SCHEDULES, Schedule
 
 MODELS = ("acnn", "hourglass")
-DATA_SETS = ("synthetic", "mpii", "coco", "lsp")
+DATA_SETS = ("synthetic", *DATASETS)
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 LOSSES = ("mse", "fg_mse")
 OPTIMIZERS = ("rmsprop", "rmsprop_torch", "adam")
-SCHEDULES = ("step", "warmup_step", "cosine", "milestones")
 # Convolution initialisations (`--init`): Keras' Glorot-uniform, or Torch7's U(±1/√fan_in).
 INITS = ("glorot", "torch")
+# ACNN's training phases, in order (`training.phases.ACNN_PHASES` says what each trains).
 PHASE_NAMES = ("A", "B", "C")
-# The keys of `training.augment.AUGMENT_PRESETS`, written out so that
-# `python -m training.train --help` imports no TensorFlow (tests/test_cli.py
-# checks that they agree).
+# The one phase of a plain stacked hourglass: every layer trains, as in ACNN's
+# phase C, but from scratch as in phase A, so it takes the recipe's first
+# per-phase values (phase A's rate and milestones) and the sum of the phases'
+# epochs. Named apart from A, B, C so that no name claims another phase's rate;
+# runs saved before it was named (config.json `"phases": ["C"]`) still resume.
+HOURGLASS_PHASE = "H"
+# Written out so that `--help` imports no TensorFlow; tests/test_cli.py checks
+# that they agree with their sources: `kerashg.layers.attention_mask.MASK_MODES`
+# and the keys of `training.augment.AUGMENT_PRESETS`.
+MASK_MODES = ("soft", "hard")
 AUGMENT_LEVELS = ("full", "light", "none")
+# The option groups of `python -m training.train --help`, in order.
+OPTION_GROUPS = ("model", "data", "schedule", "run")
 
-# The papers' learning rates of ACNN phases A, B, C (pose, attention, joint).
-PAPER_PHASE_LRS = (5e-4, 2.5e-4, 2.5e-4)
-
-# Device-dependent defaults, keyed by TrainConfig field. Per-phase values are
-# tuples in phase order A, B, C; a plain stacked hourglass uses the first.
-GPU_DEFAULTS: dict[str, Any] = dict(
-    input_size=256,
-    filters=256,
-    depth=4,
-    stem_filters=(64, 128),
-    batch_size=16,
-    loss="mse",
-    optimizer="rmsprop",
-    schedule="step",
-    lr=PAPER_PHASE_LRS,
-    phase_epochs=(100, 25, 25),
-    steps_per_epoch=1000,
-    sigma=1.0,
-    augment="full",
-)
-# Sized for a 2-core CPU: 4 stacks of 64 filters at 128×128 (32×32 heatmaps),
-# 17 min 22 s measured when the cores are free (91.2% PCK@0.5). Input 128 is
-# the smallest that keeps PCK@0.5 meaningful on the synthetic figures (half a
-# head is ~1.75 heatmap pixels there). What the recipe rests on, measured on this machine:
-# - Plain MSE against sigma-1 Gaussians sits on the all-zero plateau for such a
-#   short budget with Glorot + Keras' RMSprop (not with Torch's: README, issue 13); weighting the target's foreground pixels leaves it in ~100 steps.
-# - Adam at a high constant rate, ×0.1 only for the last 20% of each phase after
-#   a linear warm-up: cosine decay to 0 over phase A measured 41% PCK after A
-#   against 58% with the rate still high.
-# - Batch 8, not 16: at equal images (600-step hourglass proxies) batch 8 reached
-#   68.8% PCK@0.5 against 59.6% for 16 and 50.0% for 32, while a batch-8 step
-#   costs ~1.3–1.4× more per image.
-# - Light augmentation: without rotation the held-out figures are learnt faster
-#   (no augmentation measured 61.9% against 59.6% at 600 steps).
-# - The 16/32 stem: the paper's 64/128 stem at H/2 dominated a 64-filter
-#   network's step (0.89 → 0.46 s at batch 16).
-# - mixed_bfloat16 cost no accuracy: 57.1% against float32's 55.9% after the
-#   same 600 steps.
-# Phase A (pose) gets most of the budget, B (attention only) is short, and C
-# restarts the rate for joint training. See the README for the measured runs.
-CPU_DEFAULTS: dict[str, Any] = dict(
-    input_size=128,
-    filters=64,
-    depth=3,
-    stem_filters=(16, 32),
-    batch_size=8,
-    loss="fg_mse",
-    optimizer="adam",
-    schedule="warmup_step",
-    lr=(2e-3, 1e-3, 1e-3),
-    phase_epochs=(16, 1, 6),
-    steps_per_epoch=200,
-    sigma=1.0,
-    augment="light",
-)
+__all__ = [  # the recipes' names are importable from here too
+    "ACNN_PAPER",
+    "COMMON_DEFAULTS",
+    "CPU_DEFAULTS",
+    "CPU_REAL_DEFAULTS",
+    "GPU_DEFAULTS",
+    "HOURGLASS_PAPER",
+    "PAPER_PHASE_LRS",
+    "RECIPES",
+    "TrainConfig",
+    "add_options",
+    "config_from_args",
+    "describe_recipe",
+    "device_defaults",
+    "recipe_name",
+    "resolve_config",
+    "resolve_precision",
+]
 
 
-# Real photos on a CPU (`--data lsp|mpii|coco`): the CPU network and optimiser,
-# with wider targets and a longer budget, sized for ≤ 60 minutes on 2 cores with
-# margin (see the README for the measured run on LSP-extended). Measured on
-# 600-step LSP-extended proxies (phase A, batch 8, same seed; PCK@0.2 of the torso
-# on images 8,101–9,000): sigma 1 / light 8.8 %, sigma 2 / light 12.6 %,
-# sigma 2 / full augmentation (rotation ±30° for 40 % of crops, scale ±25 %) 9.6 %.
-# - sigma 2 heatmap pixels: the wider targets are found sooner, and PCK@0.2 of
-#   the torso (about 2 heatmap pixels on a 128-pixel crop) does not need the
-#   narrow peak of sigma 1.
-# - 400 steps per epoch: the whole held-out split (900 images) is validated after
-#   every epoch, so fewer, longer epochs keep validation near 3 % of the run.
-CPU_REAL_DEFAULTS: dict[str, Any] = dict(
-    sigma=2.0,
-    augment="light",
-    phase_epochs=(8, 1, 3),
-    steps_per_epoch=400,
-)
+def _numbers(text: str, flag: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"{flag} must be comma-separated numbers. Received: {text!r}") from None
 
 
-# Settings every recipe has and the device defaults above leave to these values.
-COMMON_DEFAULTS: dict[str, Any] = dict(model="acnn", stacks=4, init="glorot", milestones=None)
-# The ACNN paper's recipe (Sun, Ye, Wang 2018): the paper's 4-stack ACNN at
-# 256×256 with 256 filters, batch 12, RMSprop as Torch's optim.rmsprop, Torch7's
-# initialisation, plain MSE; phase A 200 epochs at 5e-4, B 200 at 2.5e-4, C 100
-# at 2.5e-4, each rate ×0.1 at the epochs listed in `milestones`; an epoch is one
-# pass over the training split (`steps_per_epoch=0`). Targets: the Torch
-# hourglass code's Gaussian, 1.75 heatmap pixels wide (`kerashg.codec`'s `sigma`);
-# augmentation: the hourglass recipe.
-ACNN_PAPER: dict[str, Any] = dict(
-    GPU_DEFAULTS,
-    model="acnn",
-    stacks=4,
-    batch_size=12,
-    optimizer="rmsprop_torch",
-    init="torch",
-    schedule="milestones",
-    lr=PAPER_PHASE_LRS,
-    phase_epochs=(200, 200, 100),
-    milestones=((120, 170), (120, 170), (50, 70)),
-    steps_per_epoch=0,
-    sigma=1.75,
-    augment="full",
-)
-# The Stacked Hourglass paper's recipe as princeton-vl/pose-hg-train runs it
-# (src/opts.lua): 8 stacks of 256 filters at 256×256, batch 6 (-trainBatch),
-# rmsprop at 2.5e-4 (-LR, alpha 0.99, epsilon 1e-8), Torch7's initialisation,
-# MSE, 1.75-pixel Gaussians; 100 epochs (-nEpochs) of 8000 iterations
-# (-trainIters: a Torch "epoch" is a fixed number of steps, 48,000 crops, about
-# two passes over MPII's training people). The code never drops the rate
-# (-LRdecay 0); the paper drops it ×0.1 once "after validation accuracy
-# plateaus", by hand, at no stated epoch, so the recipe keeps it constant.
-HOURGLASS_PAPER: dict[str, Any] = dict(
-    GPU_DEFAULTS,
-    model="hourglass",
-    stacks=8,
-    batch_size=6,
-    optimizer="rmsprop_torch",
-    init="torch",
-    schedule="milestones",
-    lr=(2.5e-4,),
-    phase_epochs=(100,),
-    milestones=((),),
-    steps_per_epoch=8000,
-    sigma=1.75,
-    augment="full",
-)
-# Named recipes (`--recipe`), each a complete set of defaults; options given
-# explicitly win over them. Without `--recipe` a run takes "gpu" on a GPU,
-# otherwise "cpu" (synthetic data) or "cpu-real" (a real data set).
-RECIPES: dict[str, dict[str, Any]] = {
-    "cpu": {**COMMON_DEFAULTS, **CPU_DEFAULTS},
-    "cpu-real": {**COMMON_DEFAULTS, **CPU_DEFAULTS, **CPU_REAL_DEFAULTS},
-    "gpu": {**COMMON_DEFAULTS, **GPU_DEFAULTS},
-    "acnn-paper": {**COMMON_DEFAULTS, **ACNN_PAPER},
-    "hourglass-paper": {**COMMON_DEFAULTS, **HOURGLASS_PAPER},
-}
+def _ints(text: str, flag: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in _numbers(text, flag))
 
 
-def recipe_name(data: str, gpu: bool) -> str:
-    """The recipe a run on `data` takes without `--recipe`."""
-    if gpu:
-        return "gpu"
-    return "cpu" if data == "synthetic" else "cpu-real"
+def _phase_names(text: str, flag: str) -> tuple[str, ...] | None:
+    del flag
+    return tuple(p.strip().upper() for p in text.split(",")) if text else None
 
 
-def describe_recipe(name: str) -> str:
-    """One line of what recipe `name` sets (for `--help` and the start of a run)."""
-    r = RECIPES[name]
-    epochs = ",".join(map(str, r["phase_epochs"]))
-    epoch = (
-        "one pass over the training split"
-        if r["steps_per_epoch"] == 0
-        else f"{r['steps_per_epoch']} steps"
-    )
-    if r["schedule"] == "milestones":
-        drops = "; ".join(",".join(map(str, m)) or "none" for m in r["milestones"])
-        drops = f"×0.1 at epochs {drops}"
-    else:
-        drops = f"schedule {r['schedule']}"
-    return (
-        f"{name}: {r['model']} {r['stacks']} stacks, {r['filters']} filters, depth "
-        f"{r['depth']}, input {r['input_size']}, batch {r['batch_size']}, loss {r['loss']}, "
-        f"optimizer {r['optimizer']}, init {r['init']}, lr {','.join(map(str, r['lr']))}, "
-        f"epochs {epochs} (epoch = {epoch}), {drops}, sigma {r['sigma']}, "
-        f"augment {r['augment']}"
-    )
+def _option(
+    group: str | None,
+    help: str,
+    default: Any = None,
+    *,
+    choices: tuple | None = None,
+    parse: typing.Callable[[str, str], Any] | None = None,
+    metavar: str | None = None,
+    alias: tuple[str, Any, str] | None = None,
+) -> Any:
+    """A `TrainConfig` field and its command-line option.
 
-
-def device_defaults(data: str, gpu: bool) -> dict[str, Any]:
-    """The defaults of a run on `data` ("synthetic" or a real data set)."""
-    return RECIPES[recipe_name(data, gpu)]
+    Args:
+        group: the option's group in `--help` (one of `OPTION_GROUPS`), or None
+            for a field with no option (set in Python or by a recipe).
+        help: what the setting does (the option's help text).
+        default: the field's default; None: the recipe's (see `resolve_config`).
+        choices: the accepted values (checked by the parser and `resolve_config`).
+        parse: `fn(text, "--option")` → the field's value, for a list given as
+            comma-separated text (the option then takes a string).
+        metavar: the option's value name in `--help`.
+        alias: `(flag, value, help)` of a second flag that sets this value.
+    """
+    metadata = dict(group=group, help=help, choices=choices, parse=parse)
+    metadata.update(metavar=metavar, alias=alias)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Every setting of a training run. `None` means "the device's default".
+    """Every setting of a training run; `None` means "the recipe's".
 
-    Args:
-        model: "acnn" or "hourglass". Default: the recipe's ("acnn" but for
-            "hourglass-paper").
-        stacks: number of stacks S. Default: the recipe's (4; 8 for
-            "hourglass-paper").
-        filters: hourglass channels. Default: device-dependent.
-        depth: halvings in each hourglass. Default: device-dependent.
-        stem_filters: (conv, residual) channels of the stem. Default:
-            device-dependent (the paper's (64, 128) on a GPU).
-        input_size: square model-input side in pixels. Default: device-dependent.
-        mask: ACNN mask mode, "soft" or "hard". Default "soft".
-        data: "synthetic", "mpii", "coco" or "lsp". Default "synthetic".
-        data_dir: root of a real data set (required unless synthetic).
-        phases: ACNN phases to run, a subset of "A", "B", "C" in order.
-            Default all three (a stacked hourglass has one joint phase).
-        epochs: total epochs, split over the phases in the default proportions;
-            `phase_epochs` wins when both are given.
-        phase_epochs: epochs per selected phase.
-        batch_size: global batch size (summed over replicas).
-        lr: learning rate; one value for every phase or one per selected phase.
-        precision: "auto", "float32", "mixed_float16" or "mixed_bfloat16".
-        strategy: "auto", "one_device", "mirrored" or "multi_worker".
-        steps_per_epoch: optimizer steps per epoch; 0 = one pass over the
-            training split (ceil(training records / batch size), set when the
-            data is read).
-        val_images: held-out images for validation each epoch. Default: 256
-            synthetic figures, or a real data set's whole held-out split.
-        synthetic_pool: synthetic training images rendered once, then cropped
-            and augmented afresh every epoch. Default 4096.
-        difficulty: synthetic data difficulty, "easy", "moderate", "hard" or a
-            level in [0, 1] (0 easy, 0.5 moderate, 1 hard). Default "moderate".
-        loss: "mse" (the papers') or "fg_mse" (foreground-weighted MSE).
-        foreground_weight: w in `(1 + w * target)` for "fg_mse". Default 20.
-        optimizer: "rmsprop" (the papers') or "adam".
-        schedule: "step" (×0.1 at `drop_at` of each phase), "warmup_step"
-            (the same after a linear warm-up), "cosine" (linear warm-up, then
-            cosine decay to 0 in each phase) or "milestones" (×0.1 at each of
-            the phase's `milestones` epochs, the papers').
-        drop_at: fraction of a phase after which the "step" schedule drops
-            the rate ×0.1. Default 0.8.
-        warmup_steps: linear warm-up steps of the "cosine" schedule in each phase.
-        sigma: Gaussian width of the targets in heatmap pixels.
-        refine: sub-pixel refinement of the decoded argmax in validation,
-            "dark" (default) or "quarter" (`kerashg.HeatmapCodec`'s `refine`).
-        augment: random augmentation of the training crops, "full" (the
-            hourglass recipe: scale ±25%, rotation ±30° for 40% of crops, flip,
-            colour), "light" (flip, scale ±10%, colour ±10%, no rotation) or
-            "none". Default: device-dependent.
-        init_from: optional `.keras` model whose weights start this one (the
-            optimizer starts fresh; keypoint channels mapped by joint name,
-            see `training.transfer`).
-        out: output folder. Default `runs/<model>-<timestamp>`.
-        resume: continue the run in `out` from its last checkpoint.
-        seed: random seed of weights and data.
-        deterministic: enable TensorFlow's op determinism (slower).
-        checkpoint_every: steps between checkpoints (also one per epoch).
-        tensorboard: write TensorBoard summaries under `<out>/logs`.
-        recipe: a key of `RECIPES` ("cpu", "cpu-real", "gpu", "acnn-paper",
-            "hourglass-paper") whose values fill the fields left `None`.
-            Default: the device's ("gpu", "cpu" or "cpu-real").
-        init: convolution initialisation, "glorot" (Keras' default, zero
-            biases) or "torch" (Torch7's U(±1/√fan_in) for weights and biases).
-            Default: the recipe's.
-        milestones: per selected phase, the epochs (counted from the phase's
-            start) after which the "milestones" schedule multiplies the rate by
-            0.1, e.g. ((120, 170), (120, 170), (50, 70)). Default: the recipe's.
+    Each field's `metadata["help"]` says what it does (it is also the help text
+    of the option `--<field-name>` of `python -m training.train`). After
+    `resolve_config`, every field is set: `phases`, `phase_epochs`, `lr` and
+    `milestones` have one entry per phase to run.
     """
 
-    model: str | None = None
-    stacks: int | None = None
-    filters: int | None = None
-    depth: int | None = None
-    stem_filters: tuple[int, int] | None = None
-    input_size: int | None = None
-    mask: str = "soft"
-    data: str = "synthetic"
-    data_dir: str | None = None
-    phases: tuple[str, ...] | None = None
-    epochs: int | None = None
-    phase_epochs: tuple[int, ...] | None = None
-    batch_size: int | None = None
-    lr: tuple[float, ...] | None = None
-    precision: str = "auto"
-    strategy: str = "auto"
-    steps_per_epoch: int | None = None
-    val_images: int | None = None
-    synthetic_pool: int = 4096
-    difficulty: str = "moderate"
-    loss: str | None = None
-    foreground_weight: float = 20.0
-    optimizer: str | None = None
-    schedule: str | None = None
-    drop_at: float = 0.8
-    warmup_steps: int = 100
-    sigma: float | None = None
-    refine: str = "dark"
-    augment: str | None = None
-    init_from: str | None = None
-    out: str | None = None
-    resume: bool = False
-    seed: int = 0
-    deterministic: bool = False
-    checkpoint_every: int = 200
-    tensorboard: bool = True
-    recipe: str | None = None
-    init: str | None = None
-    milestones: tuple[tuple[int, ...], ...] | None = None
+    # ----------------------------------------------------------------- model
+    recipe: str | None = _option(
+        "model",
+        "named recipe that fills every option not given (see the list below; default: "
+        "gpu on a GPU, else cpu, or cpu-real for a real data set)",
+        choices=tuple(RECIPES),
+    )
+    model: str | None = _option(
+        "model",
+        "architecture (default: the recipe's, acnn but for hourglass-paper)",
+        choices=MODELS,
+    )
+    stacks: int | None = _option(
+        "model", "number of stacks S (default: the recipe's, 4; 8 for hourglass-paper)"
+    )
+    init: str | None = _option(
+        "model",
+        "convolution initialisation: glorot (Keras', zero biases) or torch (Torch7's "
+        "U(±1/√fan_in) for weights and biases; the paper recipes') (default: the recipe's)",
+        choices=INITS,
+    )
+    filters: int | None = _option("model", "hourglass channels (default: per device)")
+    depth: int | None = _option("model", "halvings in each hourglass (default: per device)")
+    stem_filters: tuple[int, int] | None = _option(
+        "model",
+        "stem widths: 7×7 conv, half-resolution residuals, e.g. 64,128 (the paper's; "
+        "default: per device)",
+        parse=_ints,
+    )
+    input_size: int | None = _option(
+        "model", "square model-input side in pixels (default: per device)"
+    )
+    mask: str = _option(
+        "model",
+        "ACNN attention mask: soft (the sigmoid) or hard (binarised at 0.5, straight-through gradient)",
+        "soft",
+        choices=MASK_MODES,
+    )
+
+    # ------------------------------------------------------------------ data
+    data: str = _option("data", "data set", "synthetic", choices=DATA_SETS)
+    data_dir: str | None = _option(
+        "data", "root folder of a real data set, in its usual layout (required unless synthetic)"
+    )
+    val_images: int | None = _option(
+        "data",
+        "held-out images validated each epoch (default: 256 synthetic figures, or the "
+        "real data set's whole held-out split)",
+    )
+    synthetic_pool: int = _option(
+        "data",
+        "synthetic training images rendered once, cropped and augmented every epoch",
+        4096,
+    )
+    difficulty: str = _option(
+        "data",
+        "synthetic data difficulty: easy, moderate, hard or a level in [0, 1] (0 easy, "
+        "0.5 moderate, 1 hard)",
+        "moderate",
+    )
+    sigma: float | None = _option(
+        "data", "target Gaussian std in heatmap pixels (default: per device and data set)"
+    )
+    refine: str = _option(
+        "data",
+        "sub-pixel refinement of decoded joints in validation: dark (DARK, Zhang et al. "
+        "2020) or quarter (the original hourglass code's quarter pixel)",
+        "dark",
+        choices=REFINEMENTS,
+    )
+    augment: str | None = _option(
+        "data",
+        "training-crop augmentation: full (scale ±25%, rotation ±30° for 40% of crops, "
+        "flip, colour: the hourglass recipe; GPU default), light (flip, scale ±10%, "
+        "colour ±10%, no rotation; CPU default) or none",
+        choices=AUGMENT_LEVELS,
+        alias=("--no-augment", "none", "the same as --augment none"),
+    )
+
+    # -------------------------------------------------------------- schedule
+    phases: tuple[str, ...] | None = _option(
+        "schedule",
+        f"ACNN phases to run, in order, e.g. {','.join(PHASE_NAMES)} (default), A or B,C; "
+        f"a stacked hourglass has one phase, {HOURGLASS_PHASE}",
+        parse=_phase_names,
+    )
+    epochs: int | None = _option(
+        "schedule", "total epochs, split over the phases in the default proportions"
+    )
+    phase_epochs: tuple[int, ...] | None = _option(
+        "schedule", "epochs per selected phase, e.g. 10,2,2 (wins over --epochs)", parse=_ints
+    )
+    steps_per_epoch: int | None = _option(
+        "schedule",
+        "optimizer steps per epoch; 0: one pass over the training split (default: per device)",
+    )
+    batch_size: int | None = _option(
+        "schedule", "global batch size over all replicas (default: per device)"
+    )
+    lr: tuple[float, ...] | None = _option(
+        "schedule",
+        "learning rate: one value, or one per selected phase (e.g. 5e-4,2.5e-4,2.5e-4)",
+        parse=_numbers,
+    )
+    schedule: str | None = _option(
+        "schedule",
+        "step: ×0.1 after --drop-at of each phase (papers); warmup_step: the same after a "
+        "linear warm-up; cosine: warm-up + cosine decay to 0; milestones: ×0.1 at each of "
+        "the phase's milestone epochs (the paper recipes)",
+        choices=SCHEDULES,
+    )
+    drop_at: float = _option(
+        "schedule", "fraction of a phase before the step drop", Schedule.drop_at
+    )
+    warmup_steps: int = _option(
+        "schedule", "warm-up steps of the cosine schedule", Schedule.warmup_steps
+    )
+    loss: str | None = _option(
+        "schedule", "mse (the papers') or fg_mse (foreground-weighted)", choices=LOSSES
+    )
+    foreground_weight: float = _option("schedule", "w in (1 + w·target) of fg_mse", 20.0)
+    optimizer: str | None = _option(
+        "schedule",
+        "rmsprop (Keras', Torch's constants), rmsprop_torch (Torch's optim.rmsprop "
+        "update, the papers') or adam",
+        choices=OPTIMIZERS,
+    )
+    milestones: tuple[tuple[int, ...], ...] | None = _option(
+        None,
+        "per selected phase, the epochs (from the phase's start) after which the "
+        "milestones schedule multiplies the rate by 0.1, e.g. ((120, 170), (120, 170), "
+        "(50, 70)) (default: the recipe's)",
+    )
+
+    # ------------------------------------------------------------------- run
+    precision: str = _option("run", "dtype policy (auto: see below)", "auto", choices=PRECISIONS)
+    strategy: str = _option("run", "tf.distribute strategy (see below)", "auto", choices=STRATEGIES)
+    init_from: str | None = _option(
+        "run",
+        "start from this model's weights (same size of network; the optimizer starts "
+        "fresh; heatmap channels mapped by joint name across keypoint sets, e.g. a "
+        "synthetic MPII-16 model to LSP-14; see training.transfer)",
+        metavar="MODEL.keras",
+    )
+    out: str | None = _option("run", "output folder (default runs/<model>-<timestamp>)")
+    resume: bool = _option(
+        "run",
+        "continue the run in --out from its last checkpoint, with its saved config.json",
+        False,
+    )
+    seed: int = _option("run", "seed of weights and data", 0)
+    deterministic: bool = _option("run", "TensorFlow op determinism (reproducible, slower)", False)
+    checkpoint_every: int = _option("run", "steps between checkpoints (also one each epoch)", 200)
+    tensorboard: bool = _option("run", "TensorBoard summaries under <out>/logs", True)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
@@ -346,6 +314,73 @@ class TrainConfig:
         if unknown:
             raise InputError(f"Unknown TrainConfig fields {unknown} in saved configuration")
         return cls(**values)
+
+
+def _value_type(hint: Any) -> Any:
+    """`int` of `int | None`; the hint itself otherwise."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if isinstance(hint, type(int | None)) and len(args) == 1 else hint
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """Adds one option per `TrainConfig` field that has a group, in `OPTION_GROUPS`.
+
+    `--<field-name>` takes the field's type (a comma-separated list where the field
+    has a `parse`), default and choices; a bool field is a flag (`--no-<name>` for
+    one that defaults to True). The help texts are the fields' `help`.
+    """
+    hints = typing.get_type_hints(TrainConfig)
+    groups = {name: parser.add_argument_group(name) for name in OPTION_GROUPS}
+    for field in dataclasses.fields(TrainConfig):
+        meta = field.metadata
+        if meta.get("group") is None:
+            continue
+        group = groups[meta["group"]]
+        flag = "--" + field.name.replace("_", "-")
+        help_text = meta["help"].replace("%", "%%")
+        kind = _value_type(hints[field.name])
+        if kind is bool:
+            if field.default:
+                group.add_argument(
+                    "--no-" + flag[2:],
+                    dest=field.name,
+                    action="store_false",
+                    help=f"no {help_text}",
+                )
+            else:
+                group.add_argument(flag, action="store_true", help=help_text)
+            continue
+        kwargs: dict[str, Any] = dict(default=field.default, help=help_text)
+        if meta["choices"] is not None:
+            kwargs["choices"] = meta["choices"]
+        elif meta["parse"] is None and kind in (int, float):
+            kwargs["type"] = kind
+        if meta["metavar"] is not None:
+            kwargs["metavar"] = meta["metavar"]
+        group.add_argument(flag, **kwargs)
+        if meta["alias"] is not None:
+            alias, value, alias_help = meta["alias"]
+            group.add_argument(
+                alias, dest=field.name, action="store_const", const=value, help=alias_help
+            )
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """A `TrainConfig` from arguments parsed by `add_options` (recipe values still `None`).
+
+    Raises:
+        InputError: a list option is not comma-separated numbers.
+    """
+    values = {}
+    for field in dataclasses.fields(TrainConfig):
+        if not hasattr(args, field.name):
+            continue
+        value = getattr(args, field.name)
+        parse = field.metadata.get("parse")
+        if parse is not None and value is not None:
+            value = parse(value, "--" + field.name.replace("_", "-"))
+        values[field.name] = value
+    return TrainConfig(**values)
 
 
 def has_gpu() -> bool:
@@ -395,13 +430,10 @@ def _check_choice(value: Any, choices: tuple, name: str) -> None:
 
 def _check_difficulty(difficulty: str) -> None:
     """Refuses a `--difficulty` the synthetic renderer would not accept (InputError)."""
-    from training.datasets.synthetic import resolve_config as render_config
+    from kerashg.data.synthetic import parse_difficulty
+    from kerashg.data.synthetic import resolve_config as render_config
 
-    try:
-        level = float(difficulty)
-    except ValueError:  # a preset name
-        level = difficulty
-    render_config(level)
+    render_config(parse_difficulty(difficulty))
 
 
 def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
@@ -420,41 +452,19 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
     Raises:
         InputError: a setting is invalid; the message names it and its value.
     """
-    _check_choice(config.data, DATA_SETS, "data")
-    _check_choice(config.strategy, STRATEGIES, "strategy")
-    _check_choice(config.precision, PRECISIONS, "precision")
-    _check_choice(config.mask, ("soft", "hard"), "mask")
-    _check_choice(config.refine, REFINEMENTS, "refine")
+    for field in dataclasses.fields(config):  # every choice given (None: the recipe's)
+        value = getattr(config, field.name)
+        if field.metadata["choices"] is not None and value is not None:
+            _check_choice(value, field.metadata["choices"], field.name)
     _check_difficulty(config.difficulty)
-    if config.recipe is not None:
-        _check_choice(config.recipe, tuple(RECIPES), "recipe")
     recipe = config.recipe or recipe_name(config.data, has_gpu() if gpu is None else gpu)
     defaults = RECIPES[recipe]
     values = dataclasses.asdict(config)
     values["recipe"] = recipe
-    for key in (
-        "model",
-        "stacks",
-        "init",
-        "filters",
-        "depth",
-        "stem_filters",
-        "input_size",
-        "batch_size",
-        "loss",
-        "optimizer",
-    ):
+    # The per-phase values (lr, phase_epochs, milestones) are resolved below.
+    for key in defaults.keys() - {"lr", "phase_epochs", "milestones"}:
         if values[key] is None:
             values[key] = defaults[key]
-    for key in ("schedule", "steps_per_epoch", "sigma", "augment"):
-        if values[key] is None:
-            values[key] = defaults[key]
-    _check_choice(values["augment"], AUGMENT_LEVELS, "augment")
-    _check_choice(values["loss"], LOSSES, "loss")
-    _check_choice(values["optimizer"], OPTIMIZERS, "optimizer")
-    _check_choice(values["schedule"], SCHEDULES, "schedule")
-    _check_choice(values["model"], MODELS, "model")
-    _check_choice(values["init"], INITS, "init")
     model = values["model"]
 
     if model == "acnn":
@@ -463,16 +473,18 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
             _check_choice(name, PHASE_NAMES, "phases")
         if list(phases) != sorted(set(phases)):
             raise InputError(
-                f"--phases must list distinct phases in the order A, B, C. Received: {','.join(phases)}"
+                f"--phases must list distinct phases in the order {', '.join(PHASE_NAMES)}. "
+                f"Received: {','.join(phases)}"
             )
         index = [PHASE_NAMES.index(name) for name in phases]
     else:
-        if config.phases and tuple(config.phases) != ("C",):
+        # "C": what runs saved before HOURGLASS_PHASE was named recorded.
+        if config.phases and tuple(config.phases) not in ((HOURGLASS_PHASE,), ("C",)):
             raise InputError(
                 "--phases applies to --model acnn only (a stacked hourglass trains in one "
-                f"joint phase). Received: --phases {','.join(config.phases)}"
+                f"phase, {HOURGLASS_PHASE}). Received: --phases {','.join(config.phases)}"
             )
-        phases, index = ("C",), [0]
+        phases, index = (HOURGLASS_PHASE,), [0]
     if max(index) >= len(defaults["phase_epochs"]):
         raise InputError(
             f"--recipe {recipe} has no phase {phases[-1]} ({model} phases {','.join(phases)}); "

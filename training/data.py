@@ -49,11 +49,11 @@ import numpy as np
 import tensorflow as tf
 
 from kerashg.codec import HeatmapCodec
+from kerashg.data.records import Records
 from kerashg.errors import InputError
 from kerashg.images import ImageError, read_image_file, reduce_image  # noqa: F401 (API)
 from kerashg.transforms import affine_matrix_tf, invert_affine_tf, transform_points_tf
 from training import augment as augment_lib
-from training.datasets.records import Records
 
 logger = logging.getLogger(__name__)
 
@@ -286,8 +286,10 @@ def make_dataset(
             is given.
         images: optional uint8 array (N, H, W, 3), RGB, one image per record, to
             use instead of files (the synthetic source).
-        codec: `HeatmapCodec` making the targets. Default
-            `HeatmapCodec(input_size)` (heatmaps at a quarter of the input).
+        codec: `HeatmapCodec` making the targets: pass the model's
+            (`model.codec`) where there is a model. Default, for a pipeline
+            without one: `HeatmapCodec(input_size)` (sigma 1, heatmaps at a
+            quarter of the input).
         input_size: int or (width, height) of the model input. Default 256.
         train: bool, augment, shuffle and drop the last partial batch. Default
             True. Evaluation (`False`) is one ordered pass without augmentation.
@@ -497,14 +499,14 @@ def synthetic_source(
             `seed + SYNTHETIC_VALID_SEED_OFFSET`.
         split: `"train"` or `"valid"` (`"val"`).
         image_size: int, side of the rendered square images.
-        difficulty, keypoint_set: see `training.datasets.synthetic.SyntheticPoses`.
+        difficulty, keypoint_set: see `kerashg.data.synthetic.SyntheticPoses`.
         workers: int, rendering threads.
 
     Returns:
         (`Records` with placeholder paths `synthetic/s{seed}_{i}`, uint8 images
         (N, S, S, 3)).
     """
-    from training.datasets.synthetic import SyntheticPoses
+    from kerashg.data.synthetic import SyntheticPoses
 
     if split not in ("train", "valid", "val"):
         raise ValueError(f"split must be 'train' or 'valid'. Received: split={split!r}")

@@ -1,12 +1,17 @@
 """Annotation and prediction files for the official evaluations.
 
-Every loader checks what it reads and raises `EvaluationInputError` naming the
-file, the field, the shape or value found and what was expected, so a wrong file
-never turns into a silently wrong number.
+Every loader checks what it reads and raises `kerashg.errors.InputError` (most
+often its subclass `AnnotationError`) naming the file, the field, the shape or
+value found and what was expected, so a wrong file never turns into a silently
+wrong number. `EvaluationInputError` is another name for `InputError`.
 
-Coordinates are read as stored: predictions must be in the annotation file's own
-frame (MPII's `valid.h5` and `detections_our_format.mat` hold the MPII
-annotation's pixel coordinates, and the published prediction files match them).
+The ground truth is parsed by the data set readers that training uses
+(`kerashg.data.mpii.read_mpii_ground_truth`, `kerashg.data.lsp.read_joints`),
+and `.h5` / `.mat` files are opened by `kerashg.data.files.read_arrays`: one
+parser per file format. Coordinates are read as stored: predictions must be in
+the annotation file's own frame (MPII's `valid.h5` and
+`detections_our_format.mat` hold the MPII annotation's pixel coordinates, and
+the published prediction files match them).
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ import numpy as np
 import scipy.io
 
 from kerashg import metrics
-from kerashg.errors import InputError
+from kerashg.data import lsp as lsp_reader
+from kerashg.data import mpii as mpii_reader
+from kerashg.data.files import read_arrays
+from kerashg.errors import AnnotationError, InputError
 from kerashg.keypoints import COCO, LSP
 
-
-class EvaluationInputError(InputError):
-    """An annotation or prediction file that cannot be evaluated as it is."""
+#: The evaluation's error type: `kerashg.errors.InputError` (the readers raise its
+#: subclass `AnnotationError`), kept under this name for its callers.
+EvaluationInputError = InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,61 +69,23 @@ class GroundTruth:
 def _existing(path) -> pathlib.Path:
     path = pathlib.Path(path)
     if not path.is_file():
-        raise EvaluationInputError(f"{path}: file not found")
+        raise InputError("file not found", path=path)
     return path
 
 
-def read_arrays(path) -> dict[str, np.ndarray]:
-    """Numeric arrays of an HDF5 (`.h5`, MATLAB v7.3 `.mat`) or MATLAB v5 `.mat` file.
-
-    MATLAB v7.3 files store arrays transposed; they are transposed back so shapes
-    read as in MATLAB, as `scipy.io.loadmat` gives them for older files.
-
-    Args:
-        path: str or Path.
-
-    Returns:
-        dict name → array (top-level datasets / variables only; MATLAB's
-        `__header__`-style entries left out).
-    """
-    path = _existing(path)
-    suffix = path.suffix.lower()
-    kind = {".h5": "HDF5 (.h5)", ".mat": "MATLAB .mat"}.get(suffix, "HDF5 or MATLAB")
-    if path.stat().st_size == 0:
-        article = "a" if suffix == ".mat" else "an"
-        raise EvaluationInputError(f"{path}: empty file (0 bytes); expected {article} {kind} file")
-    try:
-        if h5py.is_hdf5(path):
-            with h5py.File(path, "r") as f:
-                arrays = {k: f[k][()] for k in f if isinstance(f[k], h5py.Dataset)}
-            if suffix == ".mat":
-                arrays = {k: np.asarray(v).T for k, v in arrays.items()}
-            return arrays
-        mat = scipy.io.loadmat(path)
-    except (FileNotFoundError, PermissionError):
-        raise
-    except Exception as error:  # h5py and scipy raise many types for a damaged file
-        reason = " ".join(str(error).split()) or type(error).__name__
-        if suffix == ".h5" and not h5py.is_hdf5(path):
-            reason = "no HDF5 signature"
-        raise EvaluationInputError(f"{path}: not a readable {kind} file ({reason})") from None
-    return {k: v for k, v in mat.items() if not k.startswith("__")}
-
-
-def _field(arrays, path, key, numeric=True):
+def _field(arrays, path, key):
+    """The numeric array `key` of `arrays` (from `read_arrays`), or `AnnotationError`."""
     if key not in arrays:
-        raise EvaluationInputError(f"{path}: no field {key!r}; fields found: {sorted(arrays)}")
+        raise AnnotationError(path, None, None, f"no field {key!r}; fields found: {sorted(arrays)}")
     value = np.asarray(arrays[key])
-    if numeric and not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
-        raise EvaluationInputError(
-            f"{path}: field {key!r} must be numeric. Received: dtype={value.dtype}"
-        )
+    if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+        raise AnnotationError(path, None, key, f"must be numeric. Received: dtype={value.dtype}")
     return value
 
 
 # ------------------------------------------------------------------- MPII
 def load_mpii_annotations(path) -> GroundTruth:
-    """MPII ground truth from either layout.
+    """MPII ground truth from either layout (`kerashg.data.mpii.read_mpii_ground_truth`).
 
     - hourglass `valid.h5`: `part` (N, 16, 2), `normalize` (N,) = head size; a joint
       is annotated where its coordinates are not (0, 0).
@@ -130,62 +100,27 @@ def load_mpii_annotations(path) -> GroundTruth:
         `GroundTruth` with K = 16 joints in MPII order.
     """
     path = _existing(path)
-    arrays = read_arrays(path)
-    if "pos_gt_src" in arrays:
-        gt = _field(arrays, path, "pos_gt_src").astype(np.float64)
-        boxes = _field(arrays, path, "headboxes_src").astype(np.float64)
-        missing = _field(arrays, path, "jnt_missing")
-        n = gt.shape[-1] if gt.ndim == 3 else -1
-        expected = {"pos_gt_src": (16, 2, n), "headboxes_src": (2, 2, n), "jnt_missing": (16, n)}
-        for key, value in (("pos_gt_src", gt), ("headboxes_src", boxes), ("jnt_missing", missing)):
-            if value.shape != expected[key]:
-                raise EvaluationInputError(
-                    f"{path}: field {key!r} has shape {value.shape}; expected {expected[key]} "
-                    "(official MPII layout, N people last)"
-                )
-        keypoints = gt.transpose(2, 0, 1)
-        annotated = missing.T == 0
-        head_size = metrics.head_size_from_boxes(boxes.transpose(2, 0, 1))
-        layout = "official .mat"
-    elif "part" in arrays:
-        part = _field(arrays, path, "part").astype(np.float64)
-        if part.ndim != 3 or part.shape[1:] != (16, 2):
-            raise EvaluationInputError(
-                f"{path}: field 'part' has shape {part.shape}; expected (N, 16, 2) (hourglass layout)"
-            )
-        head_size = _field(arrays, path, "normalize").astype(np.float64).reshape(-1)
-        if head_size.shape != (part.shape[0],):
-            raise EvaluationInputError(
-                f"{path}: field 'normalize' has shape {head_size.shape}; expected ({part.shape[0]},)"
-            )
-        keypoints = part
-        # The hourglass files write unannotated joints as (0, 0).
-        annotated = (part != 0).any(axis=-1)
-        layout = "hourglass .h5"
-    else:
-        raise EvaluationInputError(
-            f"{path}: unknown MPII annotation layout; expected 'part' and 'normalize' "
-            f"(hourglass valid.h5) or 'pos_gt_src', 'headboxes_src', 'jnt_missing' "
-            f"(official detections_our_format.mat). Fields found: {sorted(arrays)}"
-        )
+    keypoints, head_size, layout = mpii_reader.read_mpii_ground_truth(path)
+    annotated = keypoints[..., 2] > 0
     bad = annotated.any(axis=1) & ~(np.isfinite(head_size) & (head_size > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise EvaluationInputError(
-            f"{path}: {int(bad.sum())} people have a non-positive head size; first: "
-            f"person {i}, head size {head_size[i]}"
-        )
-    return GroundTruth(keypoints, annotated, head_size, layout, path)
+        raise AnnotationError(
+            path, None, None,
+            f"{int(bad.sum())} people have a non-positive head size; first: person {i}, "
+            f"head size {head_size[i]}",
+        )  # fmt: skip
+    return GroundTruth(keypoints[..., :2], annotated, head_size, layout, path)
 
 
 # -------------------------------------------------------------------- LSP
 def load_lsp_annotations(path, rows=None) -> GroundTruth:
-    """LSP ground truth from `joints.mat`, torso-normalised.
+    """LSP ground truth from `joints.mat` (`kerashg.data.lsp.read_joints`), torso-normalised.
 
     Two layouts of `joints` (x, y and a flag per joint):
 
     - (3, 14, N), the original LSP: every joint counts, occluded or not, as in
-      the LSP evaluation (the flag is ignored; all joints carry a location).
+      the LSP evaluation (the flag is occlusion; all joints carry a location).
     - (14, 3, N), LSP-extended: the flag is visibility and joints with flag 0 have
       no usable location (they are written off-image), so only joints with flag > 0
       count; a person whose torso joints (left shoulder, right hip) are not both
@@ -201,45 +136,36 @@ def load_lsp_annotations(path, rows=None) -> GroundTruth:
         shoulder to right hip).
     """
     path = _existing(path)
-    joints = _field(read_arrays(path), path, "joints").astype(np.float64)
-    if joints.ndim == 3 and joints.shape[:2] == (14, 3):
-        keypoints = joints.transpose(2, 0, 1)
-        annotated = keypoints[..., 2] > 0
-        layout = "LSP-extended (14, 3, N)"
-    elif joints.ndim == 3 and joints.shape[:2] == (3, 14):
-        keypoints = joints.transpose(2, 1, 0)
-        annotated = np.ones(keypoints.shape[:2], dtype=bool)
-        layout = "LSP (3, 14, N)"
-    else:
-        raise EvaluationInputError(
-            f"{path}: field 'joints' has shape {joints.shape}; expected (3, 14, N) or (14, 3, N)"
-        )
+    keypoints, layout = lsp_reader.read_joints(path, dtype=np.float64)
+    annotated = keypoints[..., 2] > 0
     if rows is not None:
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         n = len(keypoints)
         if rows.size and not (rows.min() >= 0 and rows.max() < n):
-            raise EvaluationInputError(
-                f"{path}: rows {rows.min()}..{rows.max()} asked for, but 'joints' holds {n} people"
-            )
+            raise AnnotationError(
+                path, None, None,
+                f"rows {rows.min()}..{rows.max()} asked for, but 'joints' holds {n} people",
+            )  # fmt: skip
         keypoints, annotated = keypoints[rows], annotated[rows]
     keypoints = keypoints[..., :2]
     torso_index = [LSP.index(j) for j in metrics.TORSO_JOINTS]
     torso = metrics.torso_size(keypoints, LSP)
     usable = annotated[:, torso_index].all(axis=1) & np.isfinite(torso) & (torso > 0)
     notes = ()
-    if layout.startswith("LSP-extended"):
+    if layout == lsp_reader.EXTENDED_LAYOUT:
         dropped = int((~usable & annotated.any(axis=1)).sum())
         annotated = annotated & usable[:, None]
         if dropped:
             notes = (f"{path}: {dropped} people without both torso joints visible left out",)
     elif not usable.all():
         i = int(np.flatnonzero(~usable)[0])
-        raise EvaluationInputError(
-            f"{path}: person {i} has no usable torso size ({torso[i]}); the original LSP "
-            "layout needs every joint located"
-        )
+        raise AnnotationError(
+            path, None, None,
+            f"person {i} has no usable torso size ({torso[i]}); the original LSP layout "
+            "needs every joint located",
+        )  # fmt: skip
     if not np.isfinite(keypoints[annotated]).all():
-        raise EvaluationInputError(f"{path}: field 'joints' holds non-finite coordinates")
+        raise AnnotationError(path, None, "joints", "holds non-finite coordinates")
     torso = np.where(usable, torso, np.nan)
     return GroundTruth(keypoints, annotated, torso, layout, path, notes)
 

@@ -107,18 +107,19 @@ def check_num_keypoints(
 
 
 def _predict_crops(runner, images: np.ndarray, flip_index=None) -> np.ndarray:
-    """(B, K, 3) keypoints in crop pixels and scores of crops (B, H, W, 3) in [0, 1]."""
-    from kerashg.codec import HeatmapCodec
+    """(B, K, 3) keypoints in crop pixels and scores of crops (B, H, W, 3) in [0, 1].
 
+    The flip test decodes with the model's codec as the artifact records it
+    (`Runner.codec`: sigma and refinement of training), as the in-graph
+    `keypoints` decoding does.
+    """
     if flip_index is None:
         # The pipeline's crops are uint8 / 255: rounding gives the uint8 crop back.
         pixels = np.rint(images * 255.0).astype(np.uint8)
         return np.asarray(runner.keypoints(pixels), np.float64)
     heatmaps = np.asarray(runner.heatmaps(images)["heatmaps"], np.float32)
     mirror = runner.heatmaps(np.ascontiguousarray(images[:, :, ::-1]))["heatmaps"]
-    h, w = heatmaps.shape[1:3]
-    codec = getattr(runner, "codec", None) or HeatmapCodec(runner.input_size, (w, h))
-    return np.asarray(codec.decode_flip(heatmaps, mirror, flip_index), np.float64)
+    return np.asarray(runner.codec.decode_flip(heatmaps, mirror, flip_index), np.float64)
 
 
 def predict_records(
@@ -139,7 +140,7 @@ def predict_records(
 
     Args:
         runner: a `kerashg.predict.Runner`.
-        records: `training.datasets.Records`, image paths relative to `data_dir`.
+        records: `kerashg.data.Records`, image paths relative to `data_dir`.
         data_dir: the data set root.
         flip: bool, flip test (average of the heatmaps of each crop and of its
             mirror image; needs `runner.heatmaps`). Default False.
@@ -168,6 +169,7 @@ def predict_records(
     dataset = data_lib.make_dataset(
         records,
         data_dir,
+        codec=getattr(runner, "codec", None),  # a `Runner`'s; None: a keypoints-only stand-in
         input_size=runner.input_size,
         train=False,
         batch_size=batch_size,
@@ -205,7 +207,7 @@ def _coco_image_ids(annotations, records) -> np.ndarray:
     from training import eval_io
 
     data = eval_io.load_coco_annotations(annotations)
-    # `training.datasets.coco` uses the annotation's position when it has no id.
+    # `kerashg.data.coco` uses the annotation's position when it has no id.
     image_of = {int(a.get("id", i)): a["image_id"] for i, a in enumerate(data["annotations"])}
     missing = [int(i) for i in records.id if int(i) not in image_of]
     if missing:

@@ -11,7 +11,7 @@ From a predictions file:
 
 From a model (anything `kerashg.predict.load_runner` opens: `.keras`, SavedModel
 folder, `.tflite`, `.onnx`) on one split of a data set in its usual layout
-(`training.datasets.load_records`; `--data` is another name for `--dataset`):
+(`kerashg.data.load_records`; `--data` is another name for `--dataset`):
 
     python -m training.evaluate --model model.keras --data lsp --data-dir ../shared/data/lspet \
         [--split val] [--flip] [--json] [--out lsp-val-preds.mat] [--batch-size 32]
@@ -32,7 +32,7 @@ table it prints is the file mode's on that file, so running the file mode on it
 - LSP: PCK@0.2 of the torso per joint group and in total, against the data
   set's `joints.mat`. The file holds one row (`preds`, (N, 14, 2)) per person of
   the split, in image order, and `image_ids` (1-based image numbers); score it
-  with the same `--split`. Splits are `training.datasets.lsp`'s: train = the
+  with the same `--split`. Splits are `kerashg.data.lsp`'s: train = the
   first 90 % of the images, val = the last 10 % (LSP-extended's 9,000: images
   8,101–9,000; the original 2,000-image LSP: halves); images without any
   annotated joint are not people of the split. People without both torso
@@ -153,7 +153,7 @@ def mpii_curve(
 def lsp_split_rows(annotations: str | pathlib.Path, split: str | None = None) -> np.ndarray | None:
     """The rows (0-based images) of `joints.mat` that make up an LSP split.
 
-    The people `training.datasets.lsp.read_lsp` reads for `split` ("all" = every
+    The people `kerashg.data.lsp.read_lsp` reads for `split` ("all" = every
     image, "train" = the first 90 %, "val" = the last 10 %; images without any
     annotated joint are not people), so that a model's predictions for
     `load_records("lsp", data_dir, split)` line up with them.
@@ -171,7 +171,7 @@ def lsp_split_rows(annotations: str | pathlib.Path, split: str | None = None) ->
         return None
     if not pathlib.Path(annotations).is_file():
         raise EvaluationInputError(f"{annotations}: file not found")
-    from training.datasets.lsp import read_lsp
+    from kerashg.data.lsp import read_lsp
 
     return read_lsp(annotations, split=split).id - 1
 
@@ -302,9 +302,9 @@ def _flip_setting(args: argparse.Namespace, runner) -> bool:
 def run_model(args: argparse.Namespace) -> str:
     """Runs `args.model` over a data set's split, writes the predictions file and
     returns the file mode's text for it (see the module docstring)."""
+    from kerashg.data import load_records
     from kerashg.predict import load_runner
     from training import mpii_files
-    from training.datasets import load_records
     from training.eval_io import EvaluationInputError
 
     model = pathlib.Path(args.model)

@@ -11,18 +11,19 @@ checkpoint kept, and a clear stop on a non-finite loss.
 The loop knows of the model only that it maps images `(B, H, W, 3)` to a dict
 with `"heatmaps"` `(B, S, h, w, K)`; everything model-specific is in the
 `Phase` list (see `training/phases.py`).
+
+Its parts in their own modules (their names are importable from here too):
+`training.schedule` (`Schedule`), `training.stopping` (`NonFiniteLossError`,
+`TrainingInterrupted`, `stop_on_signals`), `training.progress` (`RunClock`, the
+checkpointed `RunState`), `training.distribution` (`make_strategy`, `worker_out_dir`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import json
 import math
 import pathlib
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,166 +32,29 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from training.distribution import is_chief, make_strategy, worker_out_dir
 from training.losses import heatmap_loss
 from training.phases import Phase, apply_phase, record_trainable
+from training.progress import RunClock, RunState
+from training.schedule import Schedule
+from training.stopping import NonFiniteLossError, TrainingInterrupted, stop_on_signals
+
+# What callers import from here (the loop's parts live in the modules above).
+__all__ = [
+    "NonFiniteLossError",
+    "RunClock",
+    "Schedule",
+    "Trainer",
+    "TrainingInterrupted",
+    "make_strategy",
+    "stop_on_signals",
+    "worker_out_dir",
+]
 
 # A training batch: images (B, H, W, 3), targets {"heatmaps": (B, h, w, K),
 # "weights": (B, K)} and optional metadata the loop ignores.
 TrainDataFn = Callable[[int, int, tf.distribute.InputContext], tf.data.Dataset]
 ValidateFn = Callable[[keras.Model], dict[str, Any]]
-
-
-SCHEDULE_KINDS = ("step", "warmup_step", "cosine", "milestones")
-
-
-class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-class TrainingInterrupted(SystemExit):
-    """The run stopped on a signal (SIGTERM, SIGINT) after saving a checkpoint.
-
-    A `SystemExit` with code 128 + the signal number, so a command that lets it
-    through exits as a process killed by that signal would, after saving.
-
-    Attributes:
-        signum: the signal's number.
-        checkpoint: the checkpoint saved at the stop (`--resume` continues from it).
-    """
-
-    def __init__(self, signum: int, checkpoint: str | None):
-        super().__init__(128 + int(signum))
-        self.signum = int(signum)
-        self.checkpoint = checkpoint
-
-    def __str__(self) -> str:
-        return f"stopped by {signal.Signals(self.signum).name}; checkpoint {self.checkpoint}"
-
-
-@contextlib.contextmanager
-def stop_on_signals(trainer: Trainer, signals=(signal.SIGTERM, signal.SIGINT)):
-    """While active, SIGTERM and SIGINT (Ctrl-C) ask `trainer` to stop cleanly.
-
-    The step in progress finishes, then the trainer saves a checkpoint at that
-    position and raises `TrainingInterrupted` (see `Trainer.request_stop`). A
-    second signal abandons the stop at once (KeyboardInterrupt). The previous
-    handlers are restored on exit. It changes nothing outside the main thread
-    (where Python cannot install signal handlers) nor for a multi-worker
-    strategy: a worker stopping alone would leave the others waiting in their
-    collectives, so a cluster's workers keep the default (killed; the periodic
-    checkpoints remain).
-    """
-    resolver = getattr(getattr(trainer, "strategy", None), "cluster_resolver", None)
-    multi_worker = resolver is not None and bool(resolver.cluster_spec().as_dict())
-    if multi_worker or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        del frame
-        if trainer.stop_requested is not None:
-            raise KeyboardInterrupt
-        trainer.request_stop(signum)
-
-    previous = {}
-    try:
-        for number in signals:
-            previous[number] = signal.signal(number, handler)
-        yield
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, signal.SIG_DFL if old is None else old)
-
-
-class _RunState(tf.train.experimental.PythonState):
-    """The trainer's Python-side progress, saved as JSON in every checkpoint.
-
-    The history of the epochs done, the losses of the epoch in progress and the
-    commands run so far (start, wall seconds to their last checkpoint, how they
-    ended). Each checkpoint holds the state at its own position, so a resume
-    from any of them (also an older one when the newest is damaged) continues
-    the history exactly. Checkpoints written before this existed restore none.
-    """
-
-    def __init__(self, trainer: Trainer):
-        self._trainer = trainer
-
-    def serialize(self):
-        trainer = self._trainer
-        return json.dumps(
-            {
-                "history": trainer.history,
-                "epoch_losses": trainer._epoch_losses,
-                "commands": trainer.commands,
-            },
-            default=float,
-        )
-
-    def deserialize(self, string_value):
-        state = json.loads(string_value)
-        trainer = self._trainer
-        trainer.history = list(state.get("history", []))
-        trainer._epoch_losses = [float(v) for v in state.get("epoch_losses", [])]
-        commands = [dict(c) for c in state.get("commands", [])]
-        for command in commands:
-            if command.get("ended") == "running":
-                # Killed (SIGKILL, power loss): its time counts to its last checkpoint.
-                command["ended"] = "cut"
-        trainer._earlier_commands = commands
-
-
-@dataclasses.dataclass
-class Schedule:
-    """Learning rate within a phase, from the phase's base rate.
-
-    Args:
-        kind: "step": the base rate, ×0.1 after `drop_at` of the phase's steps
-            (the papers' drop late in each phase); "warmup_step": the same after
-            a linear warm-up over `warmup_steps`; "cosine": linear warm-up, then
-            cosine decay to 0 at the end of the phase; "milestones": the base
-            rate ×0.1 at each of the phase's milestone epochs (the papers'
-            recipes: e.g. ACNN phase A ×0.1 at epochs 120 and 170).
-        drop_at: fraction of the phase, for "step". Default 0.8.
-        warmup_steps: for "cosine". Default 100.
-    """
-
-    kind: str = "step"
-    drop_at: float = 0.8
-    warmup_steps: int = 100
-
-    def __post_init__(self):
-        if self.kind not in SCHEDULE_KINDS:
-            raise ValueError(
-                f"Schedule.kind must be one of {SCHEDULE_KINDS}. Received: {self.kind!r}"
-            )
-        if not 0.0 < self.drop_at <= 1.0:
-            raise ValueError(f"Schedule.drop_at must be in (0, 1]. Received: {self.drop_at}")
-
-    def __call__(
-        self,
-        base_lr: float,
-        step: int,
-        total_steps: int,
-        milestones: tuple[int, ...] = (),
-        steps_per_epoch: int = 1,
-    ) -> float:
-        """Learning rate at 0-based `step` of a phase of `total_steps` steps.
-
-        `milestones` (epochs from the phase's start, of `steps_per_epoch`
-        steps) are read by the "milestones" kind only: after each, ×0.1.
-        """
-        if self.kind == "milestones":
-            drops = sum(step >= m * steps_per_epoch for m in milestones)
-            return base_lr * 0.1**drops
-        if self.kind == "step":
-            return base_lr * (0.1 if step >= self.drop_at * total_steps else 1.0)
-        warmup = min(self.warmup_steps, max(total_steps // 10, 1))
-        if step < warmup:
-            return base_lr * (step + 1) / warmup
-        if self.kind == "warmup_step":
-            return base_lr * (0.1 if step >= self.drop_at * total_steps else 1.0)
-        progress = (step - warmup) / max(total_steps - warmup, 1)
-        return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
 
 class Trainer:
@@ -323,10 +187,10 @@ class Trainer:
             global_step=self._global_step,
             seconds=self._seconds,
             best=self._best,
-            run_state=_RunState(self),
+            run_state=RunState(self),
         )
-        chief = _is_chief(strategy)
-        ckpt_root = self.out_dir if chief else self.out_dir / f"worker-{_task_id(strategy)}"
+        chief = is_chief(strategy)
+        ckpt_root = worker_out_dir(strategy, self.out_dir)
         # CheckpointManager writes the shards first and then atomically replaces
         # the `checkpoint` index file, so a kill mid-write leaves the previous
         # checkpoint as the latest one.
@@ -713,51 +577,6 @@ class Trainer:
                 layer.trainable = flag
 
 
-class RunClock:
-    """The whole run's progress and ETA across phases, from this process's steps.
-
-    Seconds per step are the mean of the timed steps so far (the first step
-    of each phase, which traces, is left out); each remaining epoch also
-    costs the mean validation time.
-    """
-
-    def __init__(self, epochs: int, steps_per_epoch: int):
-        self.steps_per_epoch = max(int(steps_per_epoch), 1)
-        self.total_steps = max(int(epochs), 1) * self.steps_per_epoch
-        self.done = 0
-        self._step_seconds = self._steps = 0.0
-        self._val_seconds = self._vals = 0.0
-
-    def step(self, done: int, seconds: float, timed: bool = True) -> None:
-        self.done = int(done)
-        if timed:
-            self._step_seconds += seconds
-            self._steps += 1
-
-    def validated(self, seconds: float) -> None:
-        self._val_seconds += seconds
-        self._vals += 1
-
-    def seconds_left(self) -> float:
-        """Estimated seconds to the end of the last phase (NaN before a timed step)."""
-        if not self._steps:
-            return float("nan")
-        left = self.total_steps - self.done
-        per_step = self._step_seconds / self._steps
-        validation = self._val_seconds / self._vals if self._vals else 0.0
-        return left * per_step + math.ceil(left / self.steps_per_epoch) * validation
-
-    def minutes(self) -> float:
-        return self.seconds_left() / 60.0
-
-    def describe(self) -> str:
-        left = self.seconds_left()
-        share = 100.0 * self.done / self.total_steps
-        if not math.isfinite(left):
-            return f"run {share:.0f}% done"
-        return f"run {share:.0f}% done, ETA {int(left // 60)} min {int(left % 60):02d} s"
-
-
 def _summary_available() -> bool:
     """Whether `tf.summary.scalar` works (it comes from the tensorboard package)."""
     try:
@@ -765,69 +584,3 @@ def _summary_available() -> bool:
     except ImportError:
         return False
     return hasattr(tf.summary, "scalar")
-
-
-def _is_chief(strategy: tf.distribute.Strategy) -> bool:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
-        return True
-    return resolver.task_type in ("chief", None) or (
-        resolver.task_type == "worker"
-        and resolver.task_id == 0
-        and "chief" not in resolver.cluster_spec().as_dict()
-    )
-
-
-def _task_id(strategy: tf.distribute.Strategy) -> int:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    return int(resolver.task_id) if resolver is not None and resolver.task_id is not None else 0
-
-
-def worker_out_dir(strategy: tf.distribute.Strategy, out_dir: str | pathlib.Path) -> pathlib.Path:
-    """Where this process writes its outputs (its checkpoints are in the same place).
-
-    `out_dir` for the chief (worker 0 of a multi-worker cluster, or the only
-    process of any other strategy); `out_dir/worker-<i>` for another worker,
-    which must still save (saving can take part in collectives) but not over
-    the chief's files when the folder is shared.
-    """
-    out_dir = pathlib.Path(out_dir)
-    return out_dir if _is_chief(strategy) else out_dir / f"worker-{_task_id(strategy)}"
-
-
-def make_strategy(name: str) -> tf.distribute.Strategy:
-    """A tf.distribute strategy by name.
-
-    Args:
-        name: "auto" (MultiWorkerMirrored when TF_CONFIG is set, Mirrored with
-            several GPUs, else one device), "one_device", "mirrored" (all local
-            GPUs, or all logical CPUs when there is no GPU) or "multi_worker"
-            (cluster from TF_CONFIG).
-    """
-    import json
-    import os
-
-    if name == "auto" and os.environ.get("TF_CONFIG"):
-        if json.loads(os.environ["TF_CONFIG"]).get("cluster"):
-            name = "multi_worker"
-    if name == "multi_worker":
-        if not os.environ.get("TF_CONFIG"):
-            raise ValueError(
-                "--strategy multi_worker needs the TF_CONFIG environment variable (cluster spec)"
-            )
-        # Before anything that initialises TensorFlow's context (listing logical
-        # devices, creating a tensor): collective ops can only be configured at
-        # program startup, else "Collective ops must be configured at program startup".
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    gpus = tf.config.list_logical_devices("GPU")
-    if name == "auto":
-        name = "mirrored" if len(gpus) > 1 else "one_device"
-    if name == "one_device":
-        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
-    if name == "mirrored":
-        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
-    raise ValueError(
-        "strategy must be one of ('auto', 'one_device', 'mirrored', 'multi_worker'). "
-        f"Received: strategy={name!r}"
-    )

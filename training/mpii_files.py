@@ -1,7 +1,7 @@
 """MPII prediction files: the validation `preds` file and the test-server `.mat`.
 
 Two layouts, both in the annotation's own pixel frame (MPII coordinates as
-published, as `training.datasets.mpii` keeps them):
+published, as `kerashg.data.mpii` keeps them):
 
 - Validation (`write_valid_predictions`): `preds` (N, 16, 2), one row per person
   of the hourglass `valid.h5` (or `detections_our_format.mat`) in order, the
@@ -23,7 +23,7 @@ published, as `training.datasets.mpii` keeps them):
 
 The people of the test split are read from the official
 `mpii_human_pose_v1_u12_1.mat` by `read_test_people`, cropped from `objpos` and
-`scale` with the hourglass adjustment (as `training.datasets.mpii.read_mpii_mat`
+`scale` with the hourglass adjustment (as `kerashg.data.mpii.read_mpii_mat`
 does for the annotated images; the protocol allows both).
 """
 
@@ -34,7 +34,8 @@ import pathlib
 
 import numpy as np
 
-from training.datasets.mpii import (
+from kerashg.data.files import load_mat
+from kerashg.data.mpii import (
     HOURGLASS_CENTER_SHIFT,
     HOURGLASS_SCALE_PADDING,
     NUM_JOINTS,
@@ -43,7 +44,8 @@ from training.datasets.mpii import (
     _scalar,
     read_release,
 )
-from training.datasets.records import AnnotationError, Records, load_mat
+from kerashg.data.records import Records
+from kerashg.errors import AnnotationError
 
 # What a person without an image gets in the validation file (see the docstring).
 MISSING_PREDICTION = 0.0

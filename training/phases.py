@@ -7,7 +7,11 @@ ACNN (Sun, Ye, Wang 2018) trains in three phases:
 - B: the attention layers, with the pose network frozen;
 - C: everything jointly.
 
-A plain stacked hourglass has one phase that trains everything. The training
+A plain stacked hourglass has one phase, "H" (`training.config.HOURGLASS_PHASE`),
+that trains everything like C but from scratch like A: it takes a recipe's first
+per-phase values (phase A's rate and milestones) and the sum of its epochs, and
+is named apart from A, B and C so that its name claims no other phase's rate
+(runs before it was named called it "C"). The training
 loop receives a list of `Phase` and knows nothing else of the model: it asks
 `apply_phase` to set the layers' `trainable` flags and the masks switch.
 
@@ -22,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 
 import keras
+
+from training.config import HOURGLASS_PHASE, PHASE_NAMES
 
 GROUPS = ("all", "pose", "attention")
 # Attention variables are those of layers whose name contains this (CONTRACTS.md).
@@ -60,8 +66,10 @@ class Phase:
             raise ValueError(f"Phase.learning_rate must be > 0. Received: {self.learning_rate}")
 
 
-# The ACNN phases: (which layers train, masks forced to ones).
-ACNN_PHASES = {"A": ("pose", True), "B": ("attention", False), "C": ("all", False)}
+# The ACNN phases, in `PHASE_NAMES` order: (which layers train, masks forced to ones).
+ACNN_PHASES = dict(
+    zip(PHASE_NAMES, (("pose", True), ("attention", False), ("all", False)), strict=True)
+)
 
 
 def acnn_phases(
@@ -87,9 +95,18 @@ def acnn_phases(
     return phases
 
 
-def joint_phase(learning_rate: float, epochs: int, milestones: tuple[int, ...] = ()) -> list[Phase]:
-    """The single phase of a model without attention: everything trains."""
-    return [Phase("C", "all", float(learning_rate), int(epochs), None, tuple(milestones))]
+def joint_phase(
+    learning_rate: float,
+    epochs: int,
+    milestones: tuple[int, ...] = (),
+    name: str = HOURGLASS_PHASE,
+) -> list[Phase]:
+    """The single phase of a model without attention: everything trains.
+
+    Named `HOURGLASS_PHASE` ("H") by default; a recipe gives it its first
+    per-phase rate and milestones (see `training.config.resolve_config`).
+    """
+    return [Phase(name, "all", float(learning_rate), int(epochs), None, tuple(milestones))]
 
 
 def is_attention_layer(layer: keras.layers.Layer) -> bool:

@@ -265,12 +265,12 @@ def summary_images(
     return result
 
 
-def _difficulty(value: str) -> str | float:
-    """A difficulty preset name, or a level in [0, 1] given as text."""
-    try:
-        return float(value)
-    except ValueError:
-        return value
+def make_codec(config: TrainConfig) -> HeatmapCodec:
+    """The run's codec, from `--input-size`, `--sigma` and `--refine`: made once
+    (`make_source`), it makes the targets, decodes validation, and is the
+    model's own codec (`training.train.build_model`), saved in `model.keras`."""
+    size = int(config.input_size)
+    return HeatmapCodec(size, sigma=config.sigma, refine=config.refine)
 
 
 def make_source(config: TrainConfig) -> Source:
@@ -283,9 +283,11 @@ def make_source(config: TrainConfig) -> Source:
     from training.augment import AUGMENT_PRESETS
 
     size = int(config.input_size)
-    codec = HeatmapCodec(size, sigma=config.sigma, refine=config.refine)
+    codec = make_codec(config)
     if config.data == "synthetic":
-        difficulty = _difficulty(config.difficulty)
+        from kerashg.data.synthetic import parse_difficulty
+
+        difficulty = parse_difficulty(config.difficulty)
         # A pool rendered once, cropped and augmented every epoch: rendering
         # costs far more CPU than cropping, and the CPU is the budget.
         train_records, train_images = data_lib.synthetic_source(
@@ -300,7 +302,7 @@ def make_source(config: TrainConfig) -> Source:
         )
         data_root, split = None, "synthetic valid (other seed)"
     else:
-        from training.datasets import load_records
+        from kerashg.data import load_records
 
         root = pathlib.Path(config.data_dir)
         if not root.is_dir():
@@ -399,7 +401,7 @@ def make_source(config: TrainConfig) -> Source:
         if config.data == "mpii":
             # MPII's PCKh is measured against each person's head size: a missing one
             # is a broken annotation file, not a reason to measure against another size.
-            from training.datasets.records import AnnotationError
+            from kerashg.errors import AnnotationError
 
             heads = np.asarray(val_records.head_size, np.float64)
             bad = np.flatnonzero(~np.isfinite(heads))

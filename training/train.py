@@ -10,31 +10,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import pathlib
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from kerashg import cli
 from kerashg.errors import InputError
+from kerashg.outputs import atomic_output, atomic_write_text
 from training.config import (
-    AUGMENT_LEVELS,
     CPU_DEFAULTS,
-    DATA_SETS,
     GPU_DEFAULTS,
-    INITS,
-    LOSSES,
-    MODELS,
     OPTIMIZERS,
-    PRECISIONS,
     RECIPES,
-    REFINEMENTS,
-    SCHEDULES,
-    STRATEGIES,
     TrainConfig,
+    add_options,
+    config_from_args,
     describe_recipe,
     has_gpu,
     resolve_config,
@@ -87,203 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Train an ACNN (default) or a stacked hourglass for heatmap pose estimation.",
         epilog=EPILOG,
     )
-    model = parser.add_argument_group("model")
-    model.add_argument(
-        "--recipe",
-        choices=tuple(RECIPES),
-        help="named recipe that fills every option not given (see the list below; "
-        "default: gpu on a GPU, else cpu, or cpu-real for a real data set)",
-    )
-    model.add_argument(
-        "--model",
-        choices=MODELS,
-        help="architecture (default: the recipe's, acnn but for hourglass-paper)",
-    )
-    model.add_argument(
-        "--stacks",
-        type=int,
-        help="number of stacks S (default: the recipe's, 4; 8 for hourglass-paper)",
-    )
-    model.add_argument(
-        "--init",
-        choices=INITS,
-        help="convolution initialisation: glorot (Keras', zero biases) or torch (Torch7's "
-        "U(±1/√fan_in) for weights and biases; the paper recipes') (default: the recipe's)",
-    )
-    model.add_argument("--filters", type=int, help="hourglass channels (default: per device)")
-    model.add_argument("--depth", type=int, help="halvings in each hourglass (default: per device)")
-    model.add_argument(
-        "--stem-filters",
-        help="stem widths: 7×7 conv, half-resolution residuals, e.g. 64,128 (the paper's; "
-        "default: per device)",
-    )
-    model.add_argument(
-        "--input-size", type=int, help="square input side in pixels (default: per device)"
-    )
-    model.add_argument("--mask", choices=("soft", "hard"), default="soft", help="ACNN mask")
-
-    data = parser.add_argument_group("data")
-    data.add_argument("--data", choices=DATA_SETS, default="synthetic", help="data set")
-    data.add_argument("--data-dir", help="root folder of mpii/coco/lsp data (its usual layout)")
-    data.add_argument(
-        "--val-images",
-        type=int,
-        help="held-out images validated each epoch (default: 256 synthetic figures, or the "
-        "real data set's whole held-out split)",
-    )
-    data.add_argument(
-        "--synthetic-pool",
-        type=int,
-        default=4096,
-        help="synthetic training images rendered once, cropped and augmented every epoch",
-    )
-    data.add_argument(
-        "--difficulty",
-        default="moderate",
-        help="synthetic data difficulty: easy, moderate, hard or a level in [0, 1]",
-    )
-    data.add_argument(
-        "--sigma",
-        type=float,
-        help="target Gaussian std in heatmap pixels (default: per device and data set)",
-    )
-    data.add_argument(
-        "--refine",
-        choices=REFINEMENTS,
-        default="dark",
-        help="sub-pixel refinement of decoded joints in validation: dark (DARK, Zhang et "
-        "al. 2020) or quarter (the original hourglass code's quarter pixel)",
-    )
-    data.add_argument(
-        "--augment",
-        choices=AUGMENT_LEVELS,
-        help="training-crop augmentation: full (scale ±25%%, rotation ±30°, flip, colour: the "
-        "hourglass recipe; GPU default), light (flip, scale ±10%%, colour; CPU default) or none",
-    )
-    data.add_argument(
-        "--no-augment",
-        dest="augment",
-        action="store_const",
-        const="none",
-        help="the same as --augment none",
-    )
-
-    sched = parser.add_argument_group("schedule")
-    sched.add_argument("--phases", help="ACNN phases to run, e.g. A,B,C (default) or A or B,C")
-    sched.add_argument(
-        "--epochs", type=int, help="total epochs, split over the phases in the default proportions"
-    )
-    sched.add_argument(
-        "--phase-epochs", help="epochs per selected phase, e.g. 10,2,2 (wins over --epochs)"
-    )
-    sched.add_argument(
-        "--steps-per-epoch", type=int, help="optimizer steps per epoch (default: per device)"
-    )
-    sched.add_argument(
-        "--batch-size", type=int, help="global batch size over all replicas (default: per device)"
-    )
-    sched.add_argument(
-        "--lr", help="learning rate: one value, or one per selected phase (e.g. 5e-4,2.5e-4,2.5e-4)"
-    )
-    sched.add_argument(
-        "--schedule",
-        choices=SCHEDULES,
-        help="step: ×0.1 late in each phase (papers); warmup_step: the same after a warm-up; cosine: warm-up + cosine decay",
-    )
-    sched.add_argument(
-        "--drop-at",
-        type=float,
-        default=0.8,
-        help="fraction of a phase before the step drop",
-    )
-    sched.add_argument(
-        "--warmup-steps",
-        type=int,
-        default=100,
-        help="warm-up steps of the cosine schedule",
-    )
-    sched.add_argument(
-        "--loss", choices=LOSSES, help="mse (the papers') or fg_mse (foreground-weighted)"
-    )
-    sched.add_argument(
-        "--foreground-weight",
-        type=float,
-        default=20.0,
-        help="w in (1 + w·target) of fg_mse",
-    )
-    sched.add_argument(
-        "--optimizer",
-        choices=OPTIMIZERS,
-        help="rmsprop (Keras', Torch's constants), rmsprop_torch (Torch's optim.rmsprop "
-        "update, the papers') or adam",
-    )
-
-    running = parser.add_argument_group("run")
-    running.add_argument(
-        "--precision", choices=PRECISIONS, default="auto", help="dtype policy (auto: see below)"
-    )
-    running.add_argument(
-        "--strategy", choices=STRATEGIES, default="auto", help="tf.distribute strategy (see below)"
-    )
-    running.add_argument(
-        "--init-from",
-        metavar="MODEL.keras",
-        help="start from this model's weights (same size of network; the optimizer starts "
-        "fresh; heatmap channels mapped by joint name across keypoint sets, e.g. a synthetic "
-        "MPII-16 model to LSP-14)",
-    )
-    running.add_argument("--out", help="output folder (default runs/<model>-<timestamp>)")
-    running.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the run in --out from its last checkpoint, with its saved config.json",
-    )
-    running.add_argument("--seed", type=int, default=0, help="seed of weights and data")
-    running.add_argument(
-        "--deterministic",
-        action="store_true",
-        help="TensorFlow op determinism (reproducible, slower)",
-    )
-    running.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=200,
-        help="steps between checkpoints (also one each epoch)",
-    )
-    running.add_argument(
-        "--no-tensorboard",
-        dest="tensorboard",
-        action="store_false",
-        help="no TensorBoard summaries",
-    )
+    add_options(parser)  # one option per TrainConfig field, help texts beside them
     return parser
-
-
-def _floats(text: str | None, name: str) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise InputError(f"{name} must be comma-separated numbers. Received: {text!r}") from None
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """A `TrainConfig` from parsed arguments (device defaults still `None`)."""
-    values = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(TrainConfig)
-        if hasattr(args, f.name)
-    }
-    values["phases"] = (
-        tuple(p.strip().upper() for p in args.phases.split(",")) if args.phases else None
-    )
-    epochs = _floats(args.phase_epochs, "--phase-epochs")
-    values["phase_epochs"] = tuple(int(e) for e in epochs) if epochs else None
-    values["lr"] = _floats(args.lr, "--lr")
-    stem = _floats(args.stem_filters, "--stem-filters")
-    values["stem_filters"] = tuple(int(v) for v in stem) if stem else None
-    return TrainConfig(**values)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -344,14 +141,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
             after SIGTERM/SIGINT during training, once the checkpoint, `model.keras`
             and a partial `metrics.json` are saved (the handlers are then restored).
     """
-    import keras
-    import tensorflow as tf
-
     from training import loop, sources
+    from training.runtime_settings import runtime_settings
 
     started = time.perf_counter()
-    from training.phases import acnn_phases, joint_phase
-
     config = resolve_config(config)
     print(f"Recipe {describe_recipe(config.recipe)} (options given explicitly win)")
     out = pathlib.Path(config.out)
@@ -366,22 +159,29 @@ def train(config: TrainConfig) -> dict[str, Any]:
     data = sources.make_source(config)
     if not config.steps_per_epoch:  # 0: an epoch is one pass over the training split
         config = dataclasses.replace(config, steps_per_epoch=data.steps_per_epoch)
-    if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    if not has_gpu():
-        # Measured on a 2-core CPU (4-stack ACNN, 64×64): Grappler's graph
-        # rewrites make the first call of each phase's step ~3× slower (60 s vs
-        # 21 s) and the steps no faster.
-        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-    keras.utils.set_random_seed(config.seed)
     policy = resolve_precision(config.precision)
-    keras.mixed_precision.set_global_policy(policy)
+    # The dtype policy, op determinism and (on a CPU, where it only slows the first
+    # step of each phase) Grappler off, for this run only: restored on return.
+    switches = dict(deterministic=config.deterministic, graph_optimization=has_gpu())
+    with runtime_settings(policy=policy, **switches):
+        return _train(config, strategy, data, policy, started)
+
+
+def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> dict[str, Any]:
+    """`train` once the data, the strategy and the process-wide settings are in place."""
+    import keras
+
+    from training import loop
+    from training.phases import acnn_phases, joint_phase
+
+    keras.utils.set_random_seed(config.seed)
+    out = pathlib.Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     if not config.resume:
-        _atomic_write_text(out / "config.json", config.to_json())
+        atomic_write_text(out / "config.json", config.to_json())
 
     with strategy.scope():
-        model = build_model(config, data.num_keypoints)
+        model = build_model(config, data.num_keypoints, data.codec)
         optimizer = build_optimizer(config.optimizer, config.lr[0], policy)
         if config.init_from and not config.resume:  # a resumed run restores its checkpoint
             from training.transfer import init_from
@@ -464,15 +264,23 @@ def train(config: TrainConfig) -> dict[str, Any]:
     final_dir = loop.worker_out_dir(strategy, out)
     final_dir.mkdir(parents=True, exist_ok=True)
     save_model_atomic(model, final_dir / "model.keras")
-    _atomic_write_text(final_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
+    atomic_write_text(final_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
     print(format_table(metrics))
     print(format_joint_table(metrics))
     return metrics
 
 
-def build_model(config: TrainConfig, num_keypoints: int):
-    """The Keras model of `config` (call inside the strategy's scope)."""
+def build_model(config: TrainConfig, num_keypoints: int, codec=None):
+    """The Keras model of `config` (call inside the strategy's scope).
+
+    Args:
+        codec: the run's `HeatmapCodec` (the data source's, which made the
+            targets); default `training.sources.make_codec(config)`. It becomes
+            `model.codec`, saved with the model, so an export or a prediction
+            decodes as validation did (`--sigma`, `--refine`).
+    """
     import kerashg
+    from training.sources import make_codec
 
     shape = (config.input_size, config.input_size, 3)
     common = dict(
@@ -482,6 +290,7 @@ def build_model(config: TrainConfig, num_keypoints: int):
         depth=config.depth,
         input_shape=shape,
         stem_filters=tuple(config.stem_filters),
+        codec=codec or make_codec(config),
     )
     if config.init == "torch":
         common.update(kernel_initializer="torch", bias_initializer="torch")
@@ -606,27 +415,14 @@ def _save_stopped_run(out, model, trainer, stop, settings, config) -> None:
         "latest_checkpoint": stop.checkpoint,
         **_run_record(trainer, name, settings, config),
     }
-    _atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float))
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2, default=float))
     print(f"{path}: {holds}. Continue with --resume --out {out}", flush=True)
-
-
-def _atomic_write_text(path: pathlib.Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def save_model_atomic(model, path: pathlib.Path) -> None:
     """`model.save(path)` through a temporary file and a rename (no half-written file)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
-    try:
+    with atomic_output(path, force=True) as tmp:  # tmp ends in `path`'s name: `.keras`
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 if __name__ == "__main__":

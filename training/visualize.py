@@ -118,7 +118,7 @@ def write_grid(
     Returns:
         The path written.
     """
-    from training.datasets import load_records
+    from kerashg.data import load_records
 
     if data != "synthetic":
         # Before TensorFlow loads (training.data): bad data answers at once.

@@ -7,17 +7,13 @@ from kerashg.layers import AttentionMask
 from kerashg.layers._utils import check_positive_int
 from kerashg.layers.attention_mask import MASK_MODES
 from kerashg.layers.stem import STEM_FILTERS, check_stem_filters
-from kerashg.models.presets import ACNN_PRESETS, build_from_preset
-from kerashg.models.stacked_hourglass import (
-    build_stacks,
-    check_model_args,
-    stack_config,
-    stack_stages,
-)
+from kerashg.models.heatmap_model import HeatmapModel, resolve_codec
+from kerashg.models.presets import ACNN_PRESETS
+from kerashg.models.stacked_hourglass import build_stacks, check_model_args, stack_stages
 
 
 @keras.saving.register_keras_serializable(package="kerashg")
-class ACNN(keras.Model):
+class ACNN(HeatmapModel):
     """Attention CNN for pose ("Focus On What's Important", Sun, Ye, Wang 2018).
 
     A stacked hourglass (same stem, hourglasses, heads and merges as
@@ -69,6 +65,10 @@ class ACNN(keras.Model):
             (the same range, from the convolution's fan-in) or a Keras
             identifier. Default "zeros". (The masks' last bias always starts at
             logit(0.95), see `AttentionMask`.)
+        codec: the model's `HeatmapCodec` (training targets and decoding
+            everywhere: `model.codec`, saved with the model), or its config
+            dict. Default: `HeatmapCodec(input_size=(W, H))` (sigma 1, DARK),
+            heatmaps at input / 4.
         name: model name. Default "acnn".
         **kwargs: other `keras.Model` arguments.
     """
@@ -90,12 +90,14 @@ class ACNN(keras.Model):
         head_dtype="float32",
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        codec=None,
         name="acnn",
         **kwargs,
     ):
         input_shape = tuple(input_shape)
         check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals)
         stem_filters = check_stem_filters(stem_filters)
+        codec = resolve_codec(codec, input_shape)
         if mask not in MASK_MODES:
             raise ValueError(f"`mask` must be one of {MASK_MODES}. Received: mask={mask!r}")
         if attention_filters is not None:
@@ -139,19 +141,22 @@ class ACNN(keras.Model):
             name=name,
             **kwargs,
         )
-        self.num_stacks = num_stacks
-        self.num_keypoints = num_keypoints
-        self.filters = filters
-        self.depth = depth
-        self.model_input_shape = input_shape
         self.mask = mask
         self.attention_filters = attention_filters
-        self.num_residuals = num_residuals
-        self.stem_filters = stem_filters
-        self.body_dtype = dtype
-        self.head_dtype = head_dtype
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
+        self._store_arguments(
+            num_stacks=num_stacks,
+            num_keypoints=num_keypoints,
+            filters=filters,
+            depth=depth,
+            input_shape=input_shape,
+            num_residuals=num_residuals,
+            stem_filters=stem_filters,
+            dtype=dtype,
+            head_dtype=head_dtype,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            codec=codec,
+        )
 
     @property
     def attention_layers(self):
@@ -173,26 +178,9 @@ class ACNN(keras.Model):
         """Whether the masks are currently forced to ones."""
         return bool(keras.ops.convert_to_numpy(self.attention_layers[0].force_ones) > 0.5)
 
-    @classmethod
-    def from_preset(cls, preset, weights=False, **kwargs):
-        """Build a named architecture; `weights=True` loads its shipped trained model.
-
-        Args:
-            preset: a key of `ACNN.presets`, e.g. "acnn4_mpii_256".
-            weights: load the trained weights shipped in the package (only
-                presets in `kerashg.models.presets.SHIPPED_WEIGHTS`, e.g.
-                "acnn4_lsp_128"); otherwise the weights are random.
-            **kwargs: constructor arguments overriding the preset's (without weights).
-        """
-        return build_from_preset(cls, preset, weights, **kwargs)
-
     def get_config(self):
         return {
-            **stack_config(self),
+            **super().get_config(),
             "mask": self.mask,
             "attention_filters": self.attention_filters,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -4,10 +4,10 @@ import keras
 from keras import ops
 
 from kerashg.layers import Hourglass, StackHead, StackMerge, Stem
-from kerashg.layers._utils import check_positive_int, serialize_dtype
-from kerashg.layers.initializers import serialize_initializer
+from kerashg.layers._utils import check_positive_int
 from kerashg.layers.stem import STEM_FILTERS, STEM_STRIDE, check_stem_filters
-from kerashg.models.presets import STACKED_HOURGLASS_PRESETS, build_from_preset
+from kerashg.models.heatmap_model import HeatmapModel, resolve_codec
+from kerashg.models.presets import STACKED_HOURGLASS_PRESETS
 
 
 def check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals):
@@ -28,25 +28,6 @@ def check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num
             "(the stem divides by 4, the hourglass by 2**depth). "
             f"Received: input_shape={tuple(input_shape)} with depth={depth}"
         )
-
-
-def stack_config(model):
-    """The constructor arguments StackedHourglass and ACNN share, from `model`."""
-    return {
-        "name": model.name,
-        "trainable": model.trainable,
-        "num_stacks": model.num_stacks,
-        "num_keypoints": model.num_keypoints,
-        "filters": model.filters,
-        "depth": model.depth,
-        "input_shape": model.model_input_shape,
-        "num_residuals": model.num_residuals,
-        "stem_filters": list(model.stem_filters),
-        "dtype": serialize_dtype(model.body_dtype),
-        "head_dtype": serialize_dtype(model.head_dtype),
-        "kernel_initializer": serialize_initializer(model.kernel_initializer),
-        "bias_initializer": serialize_initializer(model.bias_initializer),
-    }
 
 
 def build_stacks(
@@ -119,7 +100,7 @@ def stack_stages(tensors):
 
 
 @keras.saving.register_keras_serializable(package="kerashg")
-class StackedHourglass(keras.Model):
+class StackedHourglass(HeatmapModel):
     """Stacked Hourglass network with intermediate supervision (Newell et al. 2016).
 
     stem → S × (hourglass → head → merge), layers named `stem`,
@@ -153,6 +134,10 @@ class StackedHourglass(keras.Model):
         bias_initializer: initializer of every convolution bias: "torch"
             (the same range, from the convolution's fan-in) or a Keras
             identifier. Default "zeros".
+        codec: the model's `HeatmapCodec` (training targets and decoding
+            everywhere: `model.codec`, saved with the model), or its config
+            dict. Default: `HeatmapCodec(input_size=(W, H))` (sigma 1, DARK),
+            heatmaps at input / 4.
         name: model name. Default "stacked_hourglass".
         **kwargs: other `keras.Model` arguments (e.g. `trainable`).
     """
@@ -172,12 +157,14 @@ class StackedHourglass(keras.Model):
         head_dtype="float32",
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        codec=None,
         name="stacked_hourglass",
         **kwargs,
     ):
         input_shape = tuple(input_shape)
         check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals)
         stem_filters = check_stem_filters(stem_filters)
+        codec = resolve_codec(codec, input_shape)
         images = keras.Input(shape=input_shape, name="images")
         heatmaps, _ = build_stacks(
             images,
@@ -198,34 +185,17 @@ class StackedHourglass(keras.Model):
             name=name,
             **kwargs,
         )
-        self.num_stacks = num_stacks
-        self.num_keypoints = num_keypoints
-        self.filters = filters
-        self.depth = depth
-        self.model_input_shape = input_shape
-        self.num_residuals = num_residuals
-        self.stem_filters = stem_filters
-        self.body_dtype = dtype
-        self.head_dtype = head_dtype
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-
-    @classmethod
-    def from_preset(cls, preset, weights=False, **kwargs):
-        """Build a named architecture; `weights=True` loads its shipped trained model.
-
-        Args:
-            preset: a key of `StackedHourglass.presets`, e.g. "hg8_mpii_256".
-            weights: load the trained weights shipped in the package (only
-                presets in `kerashg.models.presets.SHIPPED_WEIGHTS`, e.g.
-                "acnn4_lsp_128"); otherwise the weights are random.
-            **kwargs: constructor arguments overriding the preset's (without weights).
-        """
-        return build_from_preset(cls, preset, weights, **kwargs)
-
-    def get_config(self):
-        return stack_config(self)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        self._store_arguments(
+            num_stacks=num_stacks,
+            num_keypoints=num_keypoints,
+            filters=filters,
+            depth=depth,
+            input_shape=input_shape,
+            num_residuals=num_residuals,
+            stem_filters=stem_filters,
+            dtype=dtype,
+            head_dtype=head_dtype,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            codec=codec,
+        )

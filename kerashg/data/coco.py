@@ -17,16 +17,11 @@ import pathlib
 
 import numpy as np
 
+from kerashg.data.files import read_json
+from kerashg.data.records import Records, check_type, to_number, to_numbers
+from kerashg.errors import AnnotationError
 from kerashg.keypoints import COCO
 from kerashg.transforms import box_to_center_scale
-from training.datasets.records import (
-    AnnotationError,
-    Records,
-    check_type,
-    read_json,
-    to_number,
-    to_numbers,
-)
 
 
 def read_coco(

@@ -16,64 +16,65 @@ Conventions (the stacked hourglass code's, which every MPII result is reported i
   `.mat`: no point with that id; JSON: `joints_vis` 0). An annotated joint is
   v = 2 where MPII marks it visible, else v = 1. MMPose's JSON keeps only
   "annotated", so there every annotated joint is v = 2.
+- The evaluation's ground truth (`valid.h5`, the official
+  `detections_our_format.mat`) is read by `read_mpii_ground_truth`, with the same
+  rule for joints without annotation and the same head size.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import pathlib
 
 import numpy as np
 
+from kerashg.data.files import load_mat, open_h5, read_arrays, read_json
+from kerashg.data.records import Records, check_type, to_number, to_numbers
+from kerashg.errors import AnnotationError
 from kerashg.keypoints import MPII
-from training.datasets.records import (
-    AnnotationError,
-    Records,
-    check_type,
-    load_mat,
-    read_json,
-    to_number,
-    to_numbers,
-)
 
 logger = logging.getLogger(__name__)
 
 HOURGLASS_CENTER_SHIFT = 15.0  # pixels per unit of MPII scale, added to objpos y
 HOURGLASS_SCALE_PADDING = 1.25
-HEAD_SIZE_FACTOR = 0.6  # SC_BIAS of the official MPII evaluation
+# SC_BIAS of the official MPII evaluation (util_get_head_size.m); the one definition
+# (`kerashg.metrics.MPII_HEAD_SIZE_FACTOR` is this).
+HEAD_SIZE_FACTOR = 0.6
 NUM_JOINTS = MPII.num_keypoints
 
 
-@contextlib.contextmanager
-def open_h5(path: str | os.PathLike):
-    """`h5py.File(path, "r")`, or `AnnotationError` naming a file that is not HDF5."""
-    import h5py
+def hourglass_keypoints(part, path, dtype=np.float32) -> np.ndarray:
+    """The hourglass files' `part` (N, 16, 2) as keypoints (N, 16, 3): x, y, v.
 
-    path = pathlib.Path(path)
-    if path.is_file() and path.stat().st_size == 0:
-        raise AnnotationError(path, None, None, "is empty (0 bytes); expected an HDF5 file")
-    try:
-        f = h5py.File(path, "r")
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        raise AnnotationError(
-            path, None, None, f"is not a readable HDF5 file ({_first_line(error)})"
-        ) from None
-    with f:
-        try:
-            yield f
-        except (OSError, KeyError) as error:  # a damaged dataset inside the file
-            raise AnnotationError(
-                path, None, None, f"is a damaged HDF5 file ({_first_line(error)})"
-            ) from None
+    Those files write a joint without annotation as (0, 0): there v = 0, else
+    v = 2 (`read_mpii_h5` lowers it to 1 where `visible` says occluded).
+
+    Args:
+        part: what the file holds under `part`.
+        path: the file, for the message.
+        dtype: NumPy dtype of the result. Default float32.
+
+    Raises:
+        AnnotationError: `part` is not numbers of shape (N, 16, 2).
+    """
+    part = to_numbers(part, path, None, "part", shape=(-1, NUM_JOINTS, 2), dtype=dtype)
+    annotated = (part != 0).any(axis=-1)
+    v = np.where(annotated, 2.0, 0.0).astype(dtype)
+    return np.concatenate([part, v[..., None]], axis=-1)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+def head_size(head_boxes) -> np.ndarray:
+    """MPII head size, the PCKh normaliser: `HEAD_SIZE_FACTOR` × head-box diagonal.
+
+    Args:
+        head_boxes: float (..., 2, 2), `[[x1, y1], [x2, y2]]` per person.
+
+    Returns:
+        float64 (...,).
+    """
+    head_boxes = np.asarray(head_boxes, dtype=np.float64)
+    return HEAD_SIZE_FACTOR * np.linalg.norm(head_boxes[..., 1, :] - head_boxes[..., 0, :], axis=-1)
 
 
 def read_mpii_h5(path: str | os.PathLike, image_dir: str = "images") -> Records:
@@ -126,9 +127,9 @@ def read_mpii_h5(path: str | os.PathLike, image_dir: str = "images") -> Records:
             )
     if normalize is not None:
         normalize = to_numbers(normalize, path, None, "normalize")
-    part = fields["part"].astype(np.float32)
-    missing = (part == 0).all(axis=-1)
-    v = np.where(missing, 0.0, np.where(fields["visible"] > 0, 2.0, 1.0)).astype(np.float32)
+    keypoints = hourglass_keypoints(fields["part"], path)
+    occluded = (keypoints[..., 2] > 0) & ~(fields["visible"] > 0)
+    keypoints[..., 2] = np.where(occluded, 1.0, keypoints[..., 2])
     names = []
     for i, name in enumerate(imgname):
         try:
@@ -140,7 +141,7 @@ def read_mpii_h5(path: str | os.PathLike, image_dir: str = "images") -> Records:
     head = np.full(n, np.nan, np.float32) if normalize is None else normalize.astype(np.float32)
     return Records(
         image_path=np.array([f"{image_dir}/{name}" for name in names], dtype=str),
-        keypoints=np.concatenate([part, v[..., None]], axis=-1),
+        keypoints=keypoints,
         center=fields["center"],
         scale=fields["scale"],
         head_size=head,
@@ -361,9 +362,9 @@ def read_mpii_mat(
             cy = _scalar(objpos.y, path, where, "objpos.y")
             head = np.nan
             if all(hasattr(rect, a) for a in ("x1", "y1", "x2", "y2")):
-                dx = _scalar(rect.x2, path, where, "x2") - _scalar(rect.x1, path, where, "x1")
-                dy = _scalar(rect.y2, path, where, "y2") - _scalar(rect.y1, path, where, "y1")
-                head = HEAD_SIZE_FACTOR * float(np.hypot(dx, dy))
+                box = [[_scalar(getattr(rect, a), path, where, a) for a in pair]
+                       for pair in (("x1", "y1"), ("x2", "y2"))]  # fmt: skip
+                head = float(head_size(box))
             items.append(
                 {
                     "image_path": f"{image_dir}/{name}",
@@ -375,6 +376,80 @@ def read_mpii_mat(
                 }
             )
     return Records.from_dicts(items, MPII, source=str(path), skipped=skipped)
+
+
+#: The official evaluation's ground-truth file (`detections_our_format.mat`) fields.
+OFFICIAL_GT_FIELDS = ("pos_gt_src", "headboxes_src", "jnt_missing")
+
+
+def read_mpii_ground_truth(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, str]:
+    """MPII ground truth for PCKh, from either layout, coordinates as stored.
+
+    - hourglass `valid.h5` (any `.h5` / `.mat` with `part` and `normalize`): `part`
+      (N, 16, 2) read by `hourglass_keypoints`, head size = `normalize` (N,).
+    - official `detections_our_format.mat`: `pos_gt_src` (16, 2, N),
+      `headboxes_src` (2, 2, N), `jnt_missing` (16, N); annotated where
+      `jnt_missing == 0`, head size = `head_size` of the head box.
+
+    Every annotated joint is v = 2: the evaluation counts joints visible or not.
+
+    Args:
+        path: str or Path.
+
+    Returns:
+        `(keypoints, head_size, layout)`: float64 (N, 16, 3) x, y, v in the file's
+        pixel frame, float64 (N,), and `"official .mat"` or `"hourglass .h5"`.
+
+    Raises:
+        AnnotationError: neither layout, a field that is not numbers or has the
+            wrong shape (names the file and the field).
+    """
+    path = pathlib.Path(path)
+    arrays = read_arrays(path)
+    if "pos_gt_src" in arrays:
+        for key in OFFICIAL_GT_FIELDS:
+            if key not in arrays:
+                raise AnnotationError(
+                    path, None, key, f"is missing; fields found: {sorted(arrays)}"
+                )
+        gt = to_numbers(arrays["pos_gt_src"], path, None, "pos_gt_src", dtype=np.float64)
+        n = gt.shape[-1] if gt.ndim == 3 else -1
+        expected = {"pos_gt_src": (NUM_JOINTS, 2, n), "headboxes_src": (2, 2, n),
+                    "jnt_missing": (NUM_JOINTS, n)}  # fmt: skip
+        values = {
+            key: to_numbers(arrays[key], path, None, key, dtype=np.float64)
+            for key in OFFICIAL_GT_FIELDS
+        }
+        for key, value in values.items():
+            if value.shape != expected[key]:
+                raise AnnotationError(
+                    path, None, key,
+                    f"has shape {value.shape}; expected {expected[key]} (official MPII layout, "
+                    "N people last)",
+                )  # fmt: skip
+        v = np.where(values["jnt_missing"].T == 0, 2.0, 0.0)
+        keypoints = np.concatenate([gt.transpose(2, 0, 1), v[..., None]], axis=-1)
+        return keypoints, head_size(values["headboxes_src"].transpose(2, 0, 1)), "official .mat"
+    if "part" in arrays:
+        if "normalize" not in arrays:
+            raise AnnotationError(
+                path, None, "normalize", f"is missing; fields found: {sorted(arrays)}"
+            )
+        keypoints = hourglass_keypoints(arrays["part"], path, dtype=np.float64)
+        n = len(keypoints)
+        normalize = to_numbers(arrays["normalize"], path, None, "normalize", dtype=np.float64)
+        normalize = normalize.reshape(-1)
+        if normalize.shape != (n,):
+            raise AnnotationError(
+                path, None, "normalize", f"has shape {normalize.shape}; expected ({n},)"
+            )
+        return keypoints, normalize, "hourglass .h5"
+    raise AnnotationError(
+        path, None, None,
+        "unknown MPII annotation layout; expected 'part' and 'normalize' (hourglass "
+        "valid.h5) or 'pos_gt_src', 'headboxes_src', 'jnt_missing' (official "
+        f"detections_our_format.mat). Fields found: {sorted(arrays)}",
+    )  # fmt: skip
 
 
 OFFICIAL_MAT = "mpii_human_pose_v1_u12_1.mat"

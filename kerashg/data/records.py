@@ -20,7 +20,7 @@ Bringing your own data with its own joints
 Build a keypoint set, then records, and hand both to the pipeline::
 
     from kerashg.keypoints import KeypointSet
-    from training.datasets.records import Records
+    from kerashg.data.records import Records
     from training.data import make_dataset
 
     fish = KeypointSet.custom(
@@ -44,29 +44,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import pathlib
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from kerashg.errors import InputError
+from kerashg.errors import AnnotationError
 from kerashg.keypoints import KeypointSet, get_keypoint_set
 
 FIELDS = ("image_path", "keypoints", "center", "scale", "head_size", "id")
-
-
-class AnnotationError(InputError):
-    """A malformed annotation file: the message names the file, the record and the field.
-
-    Reads `PATH: record INDEX: field 'FIELD': MESSAGE` (no record part where
-    `index` is None); a `kerashg.errors.InputError`, so every command reports it
-    as one `error:` line.
-    """
-
-    def __init__(self, path, index, field, message):
-        super().__init__(message, path=path, field=field, index=index)
 
 
 def _short(value, limit: int = 80) -> str:
@@ -147,51 +134,6 @@ def check_type(value, types, source, index, field, expected: str):
             f"must be {expected}. Received: {type(value).__name__} {_short(value)}",
         )  # fmt: skip
     return value
-
-
-def read_json(path, field: str | None = None):
-    """The parsed JSON of `path`, or `AnnotationError` naming the file."""
-    path = pathlib.Path(path)
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise AnnotationError(path, None, field, "is a folder, not a JSON file") from None
-    if not data.strip():
-        raise AnnotationError(path, None, field, f"is empty ({len(data)} bytes); expected JSON")
-    try:
-        return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise AnnotationError(
-            path, None, field, f"is not UTF-8 text, so not JSON ({error.reason} at byte "
-            f"{error.start})",
-        ) from None  # fmt: skip
-    except json.JSONDecodeError as error:
-        raise AnnotationError(path, None, field, f"is not valid JSON: {error}") from None
-
-
-def load_mat(path, **kwargs) -> dict:
-    """`scipy.io.loadmat(path, **kwargs)`, or `AnnotationError` naming a file that is not one.
-
-    MATLAB v7.3 files are HDF5 inside: they are named as such (read them with h5py).
-    """
-    import scipy.io
-
-    path = pathlib.Path(path)
-    if path.is_file() and path.stat().st_size == 0:
-        raise AnnotationError(path, None, None, "is empty (0 bytes); expected a MATLAB .mat file")
-    try:
-        return scipy.io.loadmat(str(path), **kwargs)
-    except (FileNotFoundError, PermissionError, IsADirectoryError):
-        raise
-    except NotImplementedError as error:  # scipy's answer to v7.3 (HDF5) files
-        raise AnnotationError(
-            path, None, None, f"is a MATLAB v7.3 (HDF5) file, which is not read here ({error})"
-        ) from None
-    except Exception as error:  # scipy raises many types for a damaged file
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise AnnotationError(
-            path, None, None, f"is not a readable MATLAB .mat file ({reason})"
-        ) from None
 
 
 def check_relative_path(image_path: str, source="records", index=None) -> str:

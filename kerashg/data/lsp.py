@@ -25,34 +25,71 @@ import pathlib
 
 import numpy as np
 
+from kerashg.data.files import read_arrays
+from kerashg.data.records import Records, to_numbers
+from kerashg.errors import AnnotationError
 from kerashg.keypoints import LSP
 from kerashg.transforms import BOX_PADDING, PIXEL_STD
-from training.datasets.records import AnnotationError, Records, load_mat, to_numbers
 
 NUM_JOINTS = LSP.num_keypoints
 ORIGINAL_LSP_SIZE = 2000
+# The two layouts of `joints`, by shape.
+ORIGINAL_LAYOUT = "LSP (3, 14, N)"
+EXTENDED_LAYOUT = "LSP-extended (14, 3, N)"
 
 
-def joints_to_keypoints(joints: np.ndarray, source="joints.mat") -> np.ndarray:
-    """(3, 14, N) or (14, 3, N) LSP joints → (N, 14, 3) keypoints x, y, v (COCO v)."""
-    joints = to_numbers(joints, source, None, "joints")
-    if joints.ndim != 3:
-        raise AnnotationError(
-            source, None, "joints",
-            f"must have shape (3, 14, N) or (14, 3, N). Received: {joints.shape}",
-        )  # fmt: skip
-    if joints.shape[:2] == (3, NUM_JOINTS):  # original LSP: 0 = visible, 1 = occluded
+def joints_layout(joints: np.ndarray, source="joints.mat") -> str:
+    """`ORIGINAL_LAYOUT` or `EXTENDED_LAYOUT` by the shape of `joints`, else `AnnotationError`."""
+    if joints.ndim == 3 and joints.shape[:2] == (3, NUM_JOINTS):
+        return ORIGINAL_LAYOUT
+    if joints.ndim == 3 and joints.shape[:2] == (NUM_JOINTS, 3):
+        return EXTENDED_LAYOUT
+    raise AnnotationError(
+        source, None, "joints",
+        f"must have shape (3, 14, N) or (14, 3, N). Received: {joints.shape}",
+    )  # fmt: skip
+
+
+def joints_to_keypoints(joints: np.ndarray, source="joints.mat", dtype=np.float32) -> np.ndarray:
+    """(3, 14, N) or (14, 3, N) LSP joints → (N, 14, 3) keypoints x, y, v (COCO v).
+
+    Args:
+        joints: what `joints.mat` holds under `joints`.
+        source: the file, for the message.
+        dtype: NumPy dtype of the result. Default float32.
+    """
+    joints = to_numbers(joints, source, None, "joints", dtype=dtype)
+    if joints_layout(joints, source) == ORIGINAL_LAYOUT:  # 0 = visible, 1 = occluded
         xyf = joints.transpose(2, 1, 0)
         v = np.where(xyf[..., 2] > 0, 1.0, 2.0)
-    elif joints.shape[:2] == (NUM_JOINTS, 3):  # LSP-extended: 1 = visible, 0 = missing
+    else:  # LSP-extended: 1 = visible, 0 = missing
         xyf = joints.transpose(2, 0, 1)
         v = np.where(xyf[..., 2] > 0, 2.0, 0.0)
-    else:
+    return np.concatenate([xyf[..., :2], v[..., None].astype(dtype)], axis=-1)
+
+
+def read_joints(path: str | os.PathLike, dtype=np.float32) -> tuple[np.ndarray, str]:
+    """The keypoints of every image of an LSP `joints.mat`, and its layout.
+
+    The one parser of the file, for the records (`read_lsp`) and the evaluation
+    (`training.eval_io.load_lsp_annotations`).
+
+    Args:
+        path: the `.mat` file holding `joints` (MATLAB v5, or v7.3 / HDF5).
+        dtype: NumPy dtype of the keypoints. Default float32.
+
+    Returns:
+        `(keypoints, layout)`: (N, 14, 3) x, y, v in image order, and
+        `ORIGINAL_LAYOUT` or `EXTENDED_LAYOUT`.
+    """
+    path = pathlib.Path(path)
+    arrays = read_arrays(path)
+    if "joints" not in arrays:
         raise AnnotationError(
-            source, None, "joints",
-            f"must have shape (3, 14, N) or (14, 3, N). Received: {joints.shape}",
-        )  # fmt: skip
-    return np.concatenate([xyf[..., :2], v[..., None].astype(np.float32)], axis=-1)
+            path, None, "joints", f"is missing; variables present: {sorted(arrays)}"
+        )
+    joints = to_numbers(arrays["joints"], path, None, "joints", dtype=dtype)
+    return joints_to_keypoints(joints, path, dtype), joints_layout(joints, path)
 
 
 def read_lsp(
@@ -74,11 +111,7 @@ def read_lsp(
         file names).
     """
     path = pathlib.Path(path)
-    mat = load_mat(path)
-    if "joints" not in mat:
-        found = sorted(k for k in mat if not k.startswith("__"))
-        raise AnnotationError(path, None, "joints", f"is missing; variables present: {found}")
-    keypoints = joints_to_keypoints(mat["joints"], path)
+    keypoints, _ = read_joints(path)
     n = len(keypoints)
     if split == "all":
         keep = np.arange(n)

@@ -1,0 +1,137 @@
+"""What StackedHourglass and ACNN share: their codec, presets and configuration."""
+
+import keras
+
+from kerashg.codec import HeatmapCodec
+from kerashg.layers._utils import serialize_dtype
+from kerashg.layers.initializers import serialize_initializer
+from kerashg.layers.stem import STEM_STRIDE
+from kerashg.models.presets import build_from_preset
+
+
+def resolve_codec(codec, input_shape):
+    """The `HeatmapCodec` of a model of input `input_shape` (H, W, 3).
+
+    Args:
+        codec: a `HeatmapCodec`, its `get_config()` dict (or Keras' serialised
+            form of it), or None: the default codec of the input size,
+            `HeatmapCodec(input_size=(W, H))` (sigma 1, DARK), heatmaps at the
+            stem's stride.
+
+    Raises:
+        ValueError: `codec` is of another type, or its input or heatmap size is
+            not the model's.
+    """
+    height, width = int(input_shape[0]), int(input_shape[1])
+    if codec is None:
+        codec = HeatmapCodec(input_size=(width, height))  # the models' default codec
+    elif isinstance(codec, dict):
+        codec = (
+            keras.saving.deserialize_keras_object(codec)
+            if "class_name" in codec
+            else HeatmapCodec.from_config(codec)
+        )
+    if not isinstance(codec, HeatmapCodec):
+        raise ValueError(
+            f"`codec` must be a HeatmapCodec, its config dict or None. Received: codec={codec!r}"
+        )
+    heatmap_size = (width // STEM_STRIDE, height // STEM_STRIDE)
+    if codec.input_size != (width, height) or codec.heatmap_size != heatmap_size:
+        raise ValueError(
+            f"`codec` must decode the model's heatmaps: input_size {(width, height)} and "
+            f"heatmap_size {heatmap_size} (input / {STEM_STRIDE}). Received: codec={codec!r}"
+        )
+    return codec
+
+
+class HeatmapModel(keras.Model):
+    """Base of `StackedHourglass` and `ACNN`: a functional model that owns its codec.
+
+    The codec (`HeatmapCodec`) is the one that makes the model's training
+    targets and decodes its heatmaps wherever it runs: `model.codec` is saved
+    in the model's config (`.keras` files), used by the serving functions of
+    every export format (`kerashg.serving`) and by `KerasRunner`, as mmpose's
+    head owns its decoder. A `.keras` file saved before models had a codec
+    loads with the default codec of its input size.
+
+    Subclasses build their graph, call `super().__init__(inputs, outputs, ...)`,
+    then `_store_arguments(...)`; `get_config` returns the shared arguments
+    (subclasses add their own).
+    """
+
+    presets = {}
+
+    def _store_arguments(
+        self,
+        *,
+        num_stacks,
+        num_keypoints,
+        filters,
+        depth,
+        input_shape,
+        num_residuals,
+        stem_filters,
+        dtype,
+        head_dtype,
+        kernel_initializer,
+        bias_initializer,
+        codec,
+    ):
+        """One attribute per shared constructor argument (`codec` already resolved)."""
+        self.num_stacks = num_stacks
+        self.num_keypoints = num_keypoints
+        self.filters = filters
+        self.depth = depth
+        self.model_input_shape = input_shape
+        self.num_residuals = num_residuals
+        self.stem_filters = stem_filters
+        self.body_dtype = dtype
+        self.head_dtype = head_dtype
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.codec = codec
+
+    @property
+    def codec(self):
+        """The model's `HeatmapCodec` (targets and decoding). Assigning one (or its
+        config dict) checks that it fits the model's input and heatmap sizes."""
+        return self._codec
+
+    @codec.setter
+    def codec(self, codec):
+        self._codec = resolve_codec(codec, self.model_input_shape)
+
+    @classmethod
+    def from_preset(cls, preset, weights=False, **kwargs):
+        """Build a named architecture; `weights=True` loads its shipped trained model.
+
+        Args:
+            preset: a key of `cls.presets`, e.g. "hg8_mpii_256" or "acnn4_mpii_256".
+            weights: load the trained weights shipped in the package (only
+                presets in `kerashg.models.presets.SHIPPED_WEIGHTS`, e.g.
+                "acnn4_lsp_128"); otherwise the weights are random.
+            **kwargs: constructor arguments overriding the preset's (without weights).
+        """
+        return build_from_preset(cls, preset, weights, **kwargs)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_stacks": self.num_stacks,
+            "num_keypoints": self.num_keypoints,
+            "filters": self.filters,
+            "depth": self.depth,
+            "input_shape": self.model_input_shape,
+            "num_residuals": self.num_residuals,
+            "stem_filters": list(self.stem_filters),
+            "dtype": serialize_dtype(self.body_dtype),
+            "head_dtype": serialize_dtype(self.head_dtype),
+            "kernel_initializer": serialize_initializer(self.kernel_initializer),
+            "bias_initializer": serialize_initializer(self.bias_initializer),
+            "codec": self.codec.get_config(),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,95 @@
+"""A training run's progress: the ETA across phases, and the Python-side state every
+checkpoint keeps (history, the epoch's losses so far, the commands run)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING
+
+import tensorflow as tf
+
+if TYPE_CHECKING:
+    from training.loop import Trainer
+
+
+class RunState(tf.train.experimental.PythonState):
+    """The trainer's Python-side progress, saved as JSON in every checkpoint.
+
+    The history of the epochs done, the losses of the epoch in progress and the
+    commands run so far (start, wall seconds to their last checkpoint, how they
+    ended). Each checkpoint holds the state at its own position, so a resume
+    from any of them (also an older one when the newest is damaged) continues
+    the history exactly. Checkpoints written before this existed restore none.
+    """
+
+    def __init__(self, trainer: Trainer):
+        self._trainer = trainer
+
+    def serialize(self):
+        trainer = self._trainer
+        return json.dumps(
+            {
+                "history": trainer.history,
+                "epoch_losses": trainer._epoch_losses,
+                "commands": trainer.commands,
+            },
+            default=float,
+        )
+
+    def deserialize(self, string_value):
+        state = json.loads(string_value)
+        trainer = self._trainer
+        trainer.history = list(state.get("history", []))
+        trainer._epoch_losses = [float(v) for v in state.get("epoch_losses", [])]
+        commands = [dict(c) for c in state.get("commands", [])]
+        for command in commands:
+            if command.get("ended") == "running":
+                # Killed (SIGKILL, power loss): its time counts to its last checkpoint.
+                command["ended"] = "cut"
+        trainer._earlier_commands = commands
+
+
+class RunClock:
+    """The whole run's progress and ETA across phases, from this process's steps.
+
+    Seconds per step are the mean of the timed steps so far (the first step
+    of each phase, which traces, is left out); each remaining epoch also
+    costs the mean validation time.
+    """
+
+    def __init__(self, epochs: int, steps_per_epoch: int):
+        self.steps_per_epoch = max(int(steps_per_epoch), 1)
+        self.total_steps = max(int(epochs), 1) * self.steps_per_epoch
+        self.done = 0
+        self._step_seconds = self._steps = 0.0
+        self._val_seconds = self._vals = 0.0
+
+    def step(self, done: int, seconds: float, timed: bool = True) -> None:
+        self.done = int(done)
+        if timed:
+            self._step_seconds += seconds
+            self._steps += 1
+
+    def validated(self, seconds: float) -> None:
+        self._val_seconds += seconds
+        self._vals += 1
+
+    def seconds_left(self) -> float:
+        """Estimated seconds to the end of the last phase (NaN before a timed step)."""
+        if not self._steps:
+            return float("nan")
+        left = self.total_steps - self.done
+        per_step = self._step_seconds / self._steps
+        validation = self._val_seconds / self._vals if self._vals else 0.0
+        return left * per_step + math.ceil(left / self.steps_per_epoch) * validation
+
+    def minutes(self) -> float:
+        return self.seconds_left() / 60.0
+
+    def describe(self) -> str:
+        left = self.seconds_left()
+        share = 100.0 * self.done / self.total_steps
+        if not math.isfinite(left):
+            return f"run {share:.0f}% done"
+        return f"run {share:.0f}% done, ETA {int(left // 60)} min {int(left % 60):02d} s"
