@@ -16,29 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
 import numpy as np
 
 import kerashg  # no TensorFlow until a model or codec is used
+from export.verify import median_latency_ms
 from kerashg import cli
 from kerashg.errors import InputError
 
 BATCH = 64
 HEATMAP = 64
 KEYPOINTS = 16
-
-
-def median_ms(fn, repeats: int, warmup: int = 2) -> float:
-    """Median wall time of `fn()` in milliseconds after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000.0 * float(np.median(times))
 
 
 def make_heatmaps(codec: kerashg.HeatmapCodec, seed: int = 0) -> np.ndarray:
@@ -79,8 +67,8 @@ def run(
     np_result = codec.decode_numpy(heatmaps)
     max_diff = float(np.abs(tf_result - np_result).max())
 
-    decode_tf_ms = median_ms(lambda: decode_tf(heatmaps_tf).numpy(), repeats)
-    decode_np_ms = median_ms(lambda: codec.decode_numpy(heatmaps), repeats)
+    decode_tf_ms = median_latency_ms(lambda: decode_tf(heatmaps_tf).numpy(), warmup=2, runs=repeats)
+    decode_np_ms = median_latency_ms(lambda: codec.decode_numpy(heatmaps), warmup=2, runs=repeats)
 
     model = kerashg.StackedHourglass(
         num_stacks=num_stacks,
@@ -93,7 +81,7 @@ def run(
         tf.float32,
     )
     forward = tf.function(lambda x: model(x, training=False)["heatmaps"][:, -1])
-    forward_ms = median_ms(lambda: forward(images).numpy(), model_repeats, warmup=1)
+    forward_ms = median_latency_ms(lambda: forward(images).numpy(), warmup=1, runs=model_repeats)
     forward_64_ms = forward_ms * BATCH / model_batch
 
     return {

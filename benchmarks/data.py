@@ -19,8 +19,7 @@ from collections.abc import Sequence
 
 from kerashg import cli
 from kerashg.errors import InputError
-
-DATA_CHOICES = ("synthetic", "mpii", "coco", "lsp")
+from training.config import DATA_SETS  # no TensorFlow
 
 
 def run_benchmark(
@@ -40,7 +39,7 @@ def run_benchmark(
     """Runs the pipeline for `warmup + batches` batches and measures the timed part.
 
     Args:
-        data: `"synthetic"`, `"mpii"`, `"coco"` or `"lsp"`.
+        data: one of `training.config.DATA_SETS`.
         data_dir: data set root (real data sets).
         split: `"train"` or `"val"` (LSP: `"all"` too).
         input_size: int, crop side in pixels.
@@ -77,7 +76,9 @@ def run_benchmark(
 
     import tensorflow as tf
 
-    from training.data import PipelineStats, make_dataset, synthetic_source
+    from training.augment import NO_AUGMENT
+    from training.data import PipelineStats, make_train_dataset
+    from training.synthetic import synthetic_source
 
     if threads is not None:
         cv2.setNumThreads(1)
@@ -99,10 +100,11 @@ def run_benchmark(
         root = None
         prepare_s = time.perf_counter() - start
     stats = PipelineStats()
-    dataset = make_dataset(
-        records, root, images=images, input_size=input_size, train=train, batch_size=batch_size,
-        seed=seed, num_epochs=None, shuffle=True, threads=threads, stats=stats,
-        deterministic=False, drop_remainder=True,
+    # The training pipeline either way (shuffled, repeated): --no-augment only drops the
+    # augmentation, so the two rates differ by its cost alone.
+    dataset = make_train_dataset(
+        records, root, images=images, input_size=input_size, batch_size=batch_size, seed=seed,
+        augment=None if train else NO_AUGMENT, threads=threads, stats=stats, deterministic=False,
     )  # fmt: skip
     iterator = iter(dataset)
     for _ in range(warmup):
@@ -135,7 +137,7 @@ def run_benchmark(
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m benchmarks.data`."""
     parser = cli.parser("python -m benchmarks.data", __doc__)
-    parser.add_argument("--data", default="synthetic", choices=DATA_CHOICES, help="data set")
+    parser.add_argument("--data", default="synthetic", choices=DATA_SETS, help="data set")
     parser.add_argument("--data-dir", default=None, help="root folder of a real data set")
     parser.add_argument("--split", default="train", help="train or val (LSP: all too)")
     parser.add_argument("--annotation", default=None, help="explicit annotation file (real data)")

@@ -13,6 +13,10 @@ Python API (the CLI `python -m export` is a thin front over `export_model`):
 Every artifact is written under a temporary name in its folder, verified
 against Keras, and only then renamed into place; an existing output is not
 replaced without `force=True`. `<out>/report.json` lists every artifact.
+Each format is one exporter with the same contract (`export.exporter.Exporter`):
+`export.savedmodel.SavedModelExporter`, `export.tflite.TFLiteExporter` (with
+the int8 recipe fallbacks), `export.onnx.ONNXExporter`,
+`export.tensorrt.TensorRTExporter`; `export_model` runs them in turn.
 
 `import export` imports no TensorFlow: the converters (`to_savedmodel`,
 `to_tflite`, `to_onnx`) and the modules `export.savedmodel`, `export.tflite`,
@@ -29,14 +33,15 @@ import tempfile
 from collections.abc import Sequence
 
 from export._files import OutputExistsError, atomic_output, check_writable
+from export.exporter import Artifact, Exporter, ExportJob, artifact_plan
 from export.options import (
     DEFAULT_CALIBRATION_STEPS,
-    DEFAULT_INT8_RECIPE,
     FORMATS,
     INT8_RECIPES,
     QUANTIZE,
 )
 from export.tensorrt import (
+    TensorRTExporter,
     TensorRTUnavailableError,
     check_onnx_for_tensorrt,
     tensorrt_status,
@@ -56,6 +61,9 @@ from kerashg.cli import lazy_attributes
 
 # Names that import TensorFlow, loaded on first access (PEP 562).
 _LAZY = {
+    "ONNXExporter": "export.onnx",
+    "SavedModelExporter": "export.savedmodel",
+    "TFLiteExporter": "export.tflite",
     "to_onnx": "export.onnx",
     "save_serving_model": "export.savedmodel",
     "to_savedmodel": "export.savedmodel",
@@ -65,9 +73,6 @@ _LAZY_MODULES = ("calibration", "onnx", "savedmodel", "tflite")
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, _LAZY_MODULES)
-
-# TensorRT precision names of the quantisation options.
-_TRT_PRECISION = {"float32": "fp32", "float16": "fp16", "int8": "int8"}
 
 
 class ExportError(RuntimeError):
@@ -83,20 +88,14 @@ def artifact_paths(
     out: str | os.PathLike, stem: str, formats: Sequence[str], quantize: Sequence[str]
 ) -> dict:
     """`{name: path}` of every artifact `export_model` writes."""
-    out = pathlib.Path(out)
-    precisions = ["float32", *quantize]
-    paths = {}
-    if "savedmodel" in formats:
-        paths["savedmodel"] = out / f"{stem}_savedmodel"
-    if "tflite" in formats:
-        for precision in precisions:
-            paths[f"tflite_{precision}"] = out / f"{stem}_{precision}.tflite"
-    if "onnx" in formats:
-        paths["onnx"] = out / f"{stem}.onnx"
-    if "tensorrt" in formats:
-        for precision in precisions:
-            paths[f"tensorrt_{precision}"] = out / f"{stem}_{_TRT_PRECISION[precision]}.engine"
-    return paths
+    plan = artifact_plan(out, stem, formats, quantize)
+    return {a.name: a.path for artifacts in plan.values() for a in artifacts}
+
+
+def _check_choices(name: str, values: Sequence[str], choices: Sequence[str], empty_ok: bool):
+    if set(values) - set(choices) or not (values or empty_ok):
+        subset = "a subset" if empty_ok else "a non-empty subset"
+        raise ValueError(f"{name} must be {subset} of {choices}. Received: {values}")
 
 
 def export_model(
@@ -117,6 +116,9 @@ def export_model(
     int8_recipes: Sequence[str] = INT8_RECIPES,
 ) -> dict:
     """Exports a model to every requested format, verifies each file, writes report.json.
+
+    One exporter per format (`export.exporter.Exporter`: `SavedModelExporter`,
+    `TFLiteExporter`, `ONNXExporter`, `TensorRTExporter`), run in `FORMATS` order.
 
     Args:
         model: a kerashg Keras model or the path of a `.keras` file.
@@ -155,31 +157,30 @@ def export_model(
 
     from export import calibration as calib
 
-    log = log or (lambda *_: None)
-    unknown = set(formats) - set(FORMATS)
-    if unknown or not formats:
-        raise ValueError(f"formats must be a non-empty subset of {FORMATS}. Received: {formats}")
-    unknown = set(quantize) - set(QUANTIZE)
-    if unknown:
-        raise ValueError(f"quantize must be a subset of {QUANTIZE}. Received: {quantize}")
+    _check_choices("formats", formats, FORMATS, empty_ok=False)
+    _check_choices("quantize", quantize, QUANTIZE, empty_ok=True)
+    _check_choices("int8_recipes", int8_recipes, INT8_RECIPES, empty_ok=False)
     if isinstance(calibration_data, (str, os.PathLike)):
         calib.check_source(calibration_data)  # before the (slow) model load
     model_path = pathlib.Path(model) if isinstance(model, (str, os.PathLike)) else None
     stem = stem or (model_path.stem if model_path else "model")
     out = pathlib.Path(out)
-    paths = artifact_paths(out, stem, formats, quantize)
+    plan = artifact_plan(out, stem, formats, quantize)
     report_path = out / "report.json"
-    for path in [*paths.values(), report_path]:
+    for path in [*(a.path for artifacts in plan.values() for a in artifacts), report_path]:
         check_writable(path, force)  # before the (slow) model load
     if model_path is not None:
         model = load_keras_model(model_path)
     out.mkdir(parents=True, exist_ok=True)
 
-    # The converters import TensorFlow: only now that the input is known good.
-    from export.onnx import to_onnx
-    from export.savedmodel import model_input_size, save_serving_model, to_savedmodel
-    from export.tflite import to_tflite
+    # The exporters import TensorFlow: only now that the input is known good.
+    from export.onnx import ONNXExporter
+    from export.savedmodel import SavedModelExporter, model_input_size
+    from export.tflite import TFLiteExporter
 
+    exporters = {
+        e.format: e for e in (SavedModelExporter, TFLiteExporter, ONNXExporter, TensorRTExporter)
+    }
     input_size = model_input_size(model)
     if isinstance(calibration_data, (str, os.PathLike)):
         source = str(calibration_data)
@@ -189,6 +190,7 @@ def export_model(
         source = "array"
         calibration = np.asarray(calibration_data, np.float32)
         held_out = calibration[:num_verify]
+    log = log or (lambda *_: None)
     log(f"{len(calibration)} calibration and {len(held_out)} verification images from {source}")
     reference = KerasReference(model, held_out)
     entries = [keras_entry(reference, model_path, latency_runs)]
@@ -200,131 +202,23 @@ def export_model(
         "artifacts": entries,
         "tensorrt_operator_check": None,
     }
-
-    def run(name, precision, export_fn):
-        """export_fn(verify_fn) writes the artifact; verification happens before the rename."""
-        log(f"exporting {name} → {paths[name]}")
-        entry = {"name": name, "path": str(paths[name]), "precision": precision}
-
-        def verify_fn(tmp):
-            result = verify(
-                reference,
-                tmp,
-                precision=precision,
-                num_threads=num_threads,
-                latency_runs=latency_runs,
-                name=name,
-            )
-            result["path"] = str(paths[name])
-            entry.update(result)
-            if not result["passed"] and verify_gate:
-                raise ExportVerificationError(result)
-
-        try:
-            export_fn(verify_fn)
-        except ExportVerificationError:
-            entry["passed"] = False
-        except Exception as error:  # recorded in the report, re-raised as ExportError below
-            entry.update(passed=False, failures=[f"{type(error).__name__}: {error}"])
-        entries.append(entry)
-        return entry
-
     with tempfile.TemporaryDirectory(prefix="kerashg-export-") as work:
-        work = pathlib.Path(work)
-        if "savedmodel" in formats:
-            run(
-                "savedmodel",
-                "float32",
-                lambda v: to_savedmodel(model, paths["savedmodel"], force=force, verify_fn=v),
-            )
-        if "tflite" in formats:
-            serving = work / "serving_batch1"
-            save_serving_model(model, serving, batch_size=1)
-            for precision in ["float32", *quantize]:
-                name = f"tflite_{precision}"
-                # Int8: the first recipe whose decoded joints pass the tolerance
-                # (`INT8_RECIPES` order, the percentile recipe first; see export.tflite).
-                recipes = int8_recipes if precision == "int8" else (DEFAULT_INT8_RECIPE,)
-                attempts = []
-                for recipe in recipes:
-                    entry = run(
-                        name,
-                        precision,
-                        lambda v, p=precision, n=name, r=recipe: to_tflite(
-                            model,
-                            paths[n],
-                            quantize=p,
-                            calibration=calibration,
-                            int8_recipe=r,
-                            force=force,
-                            verify_fn=v,
-                            saved_model_dir=serving,
-                        ),
-                    )
-                    if precision != "int8":
-                        break
-                    entry["int8_recipe"] = recipe
-                    attempts.append(entries.pop())
-                    if entry.get("passed"):
-                        break
-                if attempts:
-                    final = dict(attempts[-1])
-                    final["int8_attempts"] = [
-                        {
-                            k: a.get(k)
-                            for k in ("int8_recipe", "passed", "joint_agreement", "failures")
-                        }
-                        for a in attempts
-                    ]
-                    entries.append(final)
-        onnx_path = paths.get("onnx")
-        if "onnx" in formats:
-            run("onnx", "float32", lambda v: to_onnx(model, onnx_path, force=force, verify_fn=v))
-            if not onnx_path.is_file():
-                onnx_path = None
-        if "tensorrt" in formats:
-            if onnx_path is None:
-                onnx_path = to_onnx(model, work / f"{stem}.onnx")
-            problems = check_onnx_for_tensorrt(onnx_path)
-            report["tensorrt_operator_check"] = {
-                "onnx": str(onnx_path),
-                "passed": not problems,
-                "problems": [str(p) for p in problems],
-            }
-            log(f"TensorRT operator check: {'ok' if not problems else problems}")
-            available, message = tensorrt_status()
-            for precision in ["float32", *quantize]:
-                name = f"tensorrt_{precision}"
-                if not available:
-                    entries.append(
-                        {
-                            "name": name,
-                            "format": "tensorrt",
-                            "precision": precision,
-                            "skipped": message,
-                        }
-                    )
-                    continue
-                entry = {"name": name, "format": "tensorrt", "precision": precision}
-                try:
-                    to_tensorrt(
-                        onnx_path,
-                        paths[name],
-                        precision=_TRT_PRECISION[precision],
-                        calibration=calibration,
-                        force=force,
-                    )
-                    entry.update(
-                        path=str(paths[name]),
-                        size_bytes=paths[name].stat().st_size,
-                        passed=True,
-                        note="engine built; parity is not measured (no TensorRT runner yet)",
-                    )
-                except Exception as error:
-                    entry.update(passed=False, failures=[f"{type(error).__name__}: {error}"])
-                entries.append(entry)
-            if available is False:
-                log(message)
+        job = ExportJob(
+            model=model,
+            reference=reference,
+            calibration=calibration,
+            work=pathlib.Path(work),
+            report=report,
+            stem=stem,
+            force=force,
+            num_threads=num_threads,
+            latency_runs=latency_runs,
+            verify_gate=verify_gate,
+            int8_recipes=tuple(int8_recipes),
+            log=log,
+        )
+        for format_, artifacts in plan.items():
+            entries.extend(exporters[format_](job).export_all(artifacts))
 
     with atomic_output(report_path, force=True) as tmp:
         tmp.write_text(json.dumps(report, indent=1))
@@ -336,11 +230,18 @@ def export_model(
 
 
 __all__ = [
+    "Artifact",
     "ExportError",
+    "ExportJob",
     "ExportVerificationError",
+    "Exporter",
     "FORMATS",
+    "ONNXExporter",
     "OutputExistsError",
     "QUANTIZE",
+    "SavedModelExporter",
+    "TFLiteExporter",
+    "TensorRTExporter",
     "TensorRTUnavailableError",
     "check_onnx_for_tensorrt",
     "export_model",

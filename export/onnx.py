@@ -28,6 +28,7 @@ import keras
 import tensorflow as tf
 
 from export._files import atomic_output, check_writable
+from export.exporter import Artifact, Exporter
 from kerashg.serving import CODEC_METADATA, ServingFunctions, codec_metadata
 
 DEFAULT_OPSET = 17
@@ -76,3 +77,15 @@ def to_onnx(
         if verify_fn is not None:
             verify_fn(tmp)
     return out
+
+
+class ONNXExporter(Exporter):
+    """`export.exporter.Exporter` of the ONNX file (`to_onnx`); the file, once in
+    place, is the one TensorRT's engines are built from (`ExportJob.onnx_path`)."""
+
+    format = "onnx"
+
+    def export(self, artifact: Artifact, verify_fn) -> pathlib.Path:
+        path = to_onnx(self.job.model, artifact.path, force=self.job.force, verify_fn=verify_fn)
+        self.job.onnx_path = path
+        return path

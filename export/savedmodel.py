@@ -25,6 +25,7 @@ import pathlib
 import keras
 
 from export._files import atomic_output, check_writable
+from export.exporter import Artifact, Exporter
 from kerashg.serving import (  # noqa: F401  (export.savedmodel's names since the first version)
     CODEC_METADATA,
     HEATMAPS_SIGNATURE,
@@ -84,3 +85,14 @@ def to_savedmodel(
         if verify_fn is not None:
             verify_fn(tmp)
     return out
+
+
+class SavedModelExporter(Exporter):
+    """`export.exporter.Exporter` of the SavedModel folder (`to_savedmodel`)."""
+
+    format = "savedmodel"
+
+    def export(self, artifact: Artifact, verify_fn) -> pathlib.Path:
+        return to_savedmodel(
+            self.job.model, artifact.path, force=self.job.force, verify_fn=verify_fn
+        )

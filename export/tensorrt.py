@@ -1,278 +1,51 @@
-"""TensorRT: ONNX → engine where TensorRT and a GPU exist, and an operator check anywhere.
+"""TensorRT: ONNX → engine where TensorRT and a GPU exist, verified like every format;
+and an operator check anywhere.
 
 PyPI TensorFlow wheels are built without TF-TRT, so the route is the exported
 ONNX file parsed by TensorRT's ONNX parser (`tensorrt` package, CUDA GPU):
-FP32, FP16, or INT8 calibrated with the same images as the TFLite int8 model.
-`to_tftrt` keeps the TF-TRT route for TensorFlow builds that have it.
+FP32, FP16, or INT8 calibrated with the same images as the TFLite int8 model
+(fed as uint8, the ONNX graph's one input `images`). `TensorRTRunner` runs an
+engine (`tensorrt`, `cuda-python`), so `export.verify` judges it as it judges
+the other files. `to_tftrt` keeps the TF-TRT route for TensorFlow builds that
+have it.
 
-`check_onnx_for_tensorrt` runs anywhere: it compares every node of an ONNX graph
-(operator, opset and the attributes TensorRT restricts, e.g. Resize's
-`coordinate_transformation_mode` and `nearest_mode`) with the support matrix of
-TensorRT's ONNX parser (onnx-tensorrt `docs/operators.md`, TensorRT 10.15), so an
-export that TensorRT would refuse fails here, on a machine without a GPU.
+`check_onnx_for_tensorrt` (`export.tensorrt_check`, re-exported here) runs
+anywhere: an export that TensorRT's parser would refuse fails on a machine
+without a GPU. Where TensorRT or a GPU is missing, `TensorRTExporter` records
+each engine as skipped with one line saying what is missing (`tensorrt_status`).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
 import pathlib
 
 import numpy as np
 
 from export._files import atomic_output, check_writable
-
-# onnx-tensorrt docs/operators.md (TensorRT 10.15): "supports operators in the
-# inclusive range of opset 9 to opset 24".
-TENSORRT_VERSION_CHECKED = "10.15"
-TENSORRT_OPSET_RANGE = (9, 24)
-
-# Operators marked "Y" in the support matrix.
-TENSORRT_SUPPORTED_OPS = frozenset(
-    """
-    Abs Acos Acosh Add And ArgMax ArgMin Asin Asinh Atan Atanh Attention AveragePool
-    BatchNormalization BlackmanWindow Cast CastLike Ceil Celu Clip Concat Constant
-    ConstantOfShape Conv ConvTranspose Cos Cosh CumSum DeformConv DepthToSpace
-    DequantizeLinear Div Dropout Einsum Elu Equal Erf Exp Expand EyeLike Flatten Floor
-    Gather GatherElements GatherND Gelu Gemm GlobalAveragePool GlobalLpPool GlobalMaxPool
-    Greater GreaterOrEqual GridSample GroupNormalization GRU HammingWindow HannWindow
-    HardSigmoid HardSwish Hardmax Identity If ImageScaler InstanceNormalization IsInf
-    IsNaN LayerNormalization LeakyRelu Less LessOrEqual Log LogSoftmax Loop LRN LSTM
-    LpNormalization LpPool MatMul Max MaxPool Mean MeanVarianceNormalization Min Mish Mod
-    Mul Neg NonMaxSuppression NonZero Not OneHot Or Pad ParametricSoftplus Pow PRelu
-    QuantizeLinear RandomNormal RandomNormalLike RandomUniform RandomUniformLike Range
-    Reciprocal ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean
-    ReduceMin ReduceProd ReduceSum ReduceSumSquare Relu Reshape Resize ReverseSequence
-    RMSNormalization RNN RoiAlign RotaryEmbedding Round STFT ScaledTanh Scan Scatter
-    ScatterElements ScatterND Selu Shape Shrink Sigmoid Sign Sin Sinh Size Slice Softmax
-    Softplus Softsign SpaceToDepth Split Sqrt Squeeze Sub Sum Tan Tanh TensorScatter
-    ThresholdedRelu Tile TopK Transpose Trilu Unsqueeze Upsample Where Xor
-    """.split()
+from export.exporter import TENSORRT_PRECISION, Artifact, Exporter
+from export.tensorrt_check import (  # noqa: F401  (export.tensorrt's names since the first version)
+    CONSTANT_INPUTS,
+    RESIZE_COORDINATE_MODES,
+    RESIZE_DEFAULTS,
+    RESIZE_MODES,
+    RESIZE_NEAREST_MODES,
+    TENSORRT_OPSET_RANGE,
+    TENSORRT_SUPPORTED_OPS,
+    TENSORRT_TYPES,
+    TENSORRT_VERSION_CHECKED,
+    Incompatibility,
+    TensorRTCompatibilityError,
+    assert_tensorrt_compatible,
+    check_onnx_for_tensorrt,
 )
-
-# Resize / Upsample restrictions of the matrix.
-RESIZE_MODES = frozenset({"nearest", "linear"})
-RESIZE_COORDINATE_MODES = frozenset(
-    {"half_pixel", "pytorch_half_pixel", "tf_half_pixel_for_nn", "asymmetric", "align_corners"}
-)
-RESIZE_NEAREST_MODES = frozenset({"floor", "ceil", "round_prefer_floor", "round_prefer_ceil"})
-# ONNX defaults of the Resize attributes (used when the attribute is absent).
-RESIZE_DEFAULTS = {
-    "mode": "nearest",
-    "coordinate_transformation_mode": "half_pixel",
-    "nearest_mode": "round_prefer_floor",
-    "antialias": 0,
-    "keep_aspect_ratio_policy": "stretch",
-}
-# Operators whose listed input must be a build-time constant (initializer or
-# Constant node): (op, input index, what the matrix says).
-CONSTANT_INPUTS = (
-    ("OneHot", 1, "`depth` must be a build-time constant"),
-    ("CumSum", 1, "`axis` must be a build-time constant"),
-    ("TopK", 1, "`K` must be a build-time constant"),
-    *(
-        (op, 1, "`axes` must be an initializer")
-        for op in (
-            "ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean ReduceMin "
-            "ReduceProd ReduceSum ReduceSumSquare"
-        ).split()
-    ),
-    ("Squeeze", 1, "`axes` must be resolvable to a constant"),
-    ("Unsqueeze", 1, "`axes` must be resolvable to a constant"),
-)
-# Tensor element types TensorRT reads (UINT8 only as a network input or output).
-TENSORRT_TYPES = frozenset(
-    {"FLOAT", "FLOAT16", "BFLOAT16", "DOUBLE", "INT32", "INT64", "INT8", "UINT8", "BOOL"}
-)
+from export.verify import to_uint8
+from kerashg.runtime import CODEC_METADATA, Runner
 
 
 class TensorRTUnavailableError(RuntimeError):
     """TensorRT (or a CUDA GPU, or TF-TRT) is not available on this machine."""
-
-
-class TensorRTCompatibilityError(ValueError):
-    """An ONNX graph uses operators or attributes TensorRT's parser rejects."""
-
-    def __init__(self, problems):
-        self.problems = list(problems)
-        lines = "\n  ".join(str(p) for p in self.problems)
-        super().__init__(f"{len(self.problems)} TensorRT incompatibilities:\n  {lines}")
-
-
-@dataclasses.dataclass(frozen=True)
-class Incompatibility:
-    """One reason TensorRT would refuse a node (or the whole graph)."""
-
-    node: str
-    op_type: str
-    reason: str
-
-    def __str__(self):
-        return f"{self.op_type} node {self.node!r}: {self.reason}"
-
-
-def _attributes(node) -> dict:
-    import onnx
-
-    values = {}
-    for attribute in node.attribute:
-        value = onnx.helper.get_attribute_value(attribute)
-        values[attribute.name] = value.decode() if isinstance(value, bytes) else value
-    return values
-
-
-def _constant_names(graph) -> set[str]:
-    names = {init.name for init in graph.initializer}
-    names.update(out for node in graph.node if node.op_type == "Constant" for out in node.output)
-    return names
-
-
-def _check_node(node, attributes, constants, graph_io) -> list[Incompatibility]:
-    name, op = node.name or (node.output[0] if node.output else "?"), node.op_type
-    problems = []
-
-    def bad(reason):
-        problems.append(Incompatibility(name, op, reason))
-
-    if node.domain not in ("", "ai.onnx"):
-        bad(f"custom domain {node.domain!r}: TensorRT needs a plugin for it")
-        return problems
-    if op not in TENSORRT_SUPPORTED_OPS:
-        bad("operator not supported by TensorRT's ONNX parser")
-        return problems
-    if op in ("Resize", "Upsample"):
-        values = {**RESIZE_DEFAULTS, **attributes}
-        if values["mode"] not in RESIZE_MODES:
-            bad(f"mode={values['mode']!r}; supported: {sorted(RESIZE_MODES)}")
-        if op == "Resize":
-            coord = values["coordinate_transformation_mode"]
-            if coord not in RESIZE_COORDINATE_MODES:
-                bad(
-                    f"coordinate_transformation_mode={coord!r}; supported: "
-                    f"{sorted(RESIZE_COORDINATE_MODES)}"
-                )
-            if values["mode"] == "nearest" and values["nearest_mode"] not in RESIZE_NEAREST_MODES:
-                bad(
-                    f"nearest_mode={values['nearest_mode']!r}; supported: "
-                    f"{sorted(RESIZE_NEAREST_MODES)}"
-                )
-            if int(values["antialias"]) != 0:
-                bad("antialias=1; antialiasing is not supported")
-            if values["keep_aspect_ratio_policy"] != "stretch":
-                bad(
-                    f"keep_aspect_ratio_policy={values['keep_aspect_ratio_policy']!r}; "
-                    "supported: 'stretch'"
-                )
-    if op in ("MaxPool", "AveragePool", "LpPool"):
-        dilations = attributes.get("dilations", [])
-        if any(int(d) != 1 for d in dilations):
-            bad(f"dilations={list(dilations)}; must be empty or all ones")
-        kernel = attributes.get("kernel_shape", [])
-        if op != "LpPool" and len(kernel) not in (2, 3):
-            bad(f"kernel_shape={list(kernel)}; only 2D or 3D pooling")
-        if op == "MaxPool" and len(node.output) > 1 and node.output[1]:
-            bad("the `Indices` output is not supported")
-    if op == "TopK" and int(attributes.get("sorted", 1)) != 1:
-        bad("sorted=0; TopK must be sorted")
-    if op == "Constant":
-        for key in ("sparse_value", "value_string", "value_strings"):
-            if key in attributes:
-                bad(f"attribute {key!r} is not supported")
-    for const_op, index, rule in CONSTANT_INPUTS:
-        if op == const_op and len(node.input) > index and node.input[index]:
-            if node.input[index] not in constants:
-                bad(f"input {index} ({node.input[index]!r}) is computed at run time: {rule}")
-    return problems
-
-
-def check_onnx_for_tensorrt(model) -> list[Incompatibility]:
-    """Lists what in an ONNX graph TensorRT's ONNX parser would reject.
-
-    Checks the default-domain opset against TensorRT's range, every node's
-    operator against the support matrix, the attributes the matrix restricts
-    (Resize/Upsample modes, coordinate transformation and nearest rounding,
-    antialias; pooling dilations and rank; TopK sorting; Constant kinds), the
-    inputs that must be build-time constants (OneHot depth, Reduce axes, ...)
-    and the element types of the graph's tensors (UINT8 only as graph input or
-    output). Subgraphs (If / Loop / Scan bodies) are checked too.
-
-    Args:
-        model: an `onnx.ModelProto` or the path of an `.onnx` file.
-
-    Returns:
-        a list of `Incompatibility` (empty when TensorRT should parse the graph).
-    """
-    import onnx
-
-    if not isinstance(model, onnx.ModelProto):
-        path = pathlib.Path(model)
-        if not path.is_file():
-            raise FileNotFoundError(f"ONNX file not found: {path}")
-        model = onnx.load(str(path))
-    problems = []
-    low, high = TENSORRT_OPSET_RANGE
-    for opset in model.opset_import:
-        if opset.domain in ("", "ai.onnx") and not low <= opset.version <= high:
-            problems.append(
-                Incompatibility(
-                    "<graph>",
-                    "opset",
-                    f"opset {opset.version} outside TensorRT {TENSORRT_VERSION_CHECKED}'s "
-                    f"range {low}–{high}",
-                )
-            )
-    graph_io = {v.name for v in (*model.graph.input, *model.graph.output)}
-    problems.extend(_check_types(model.graph, graph_io))
-    problems.extend(_check_graph(model.graph, graph_io))
-    return problems
-
-
-def _check_graph(graph, graph_io) -> list[Incompatibility]:
-    import onnx
-
-    constants = _constant_names(graph)
-    problems = []
-    for node in graph.node:
-        attributes = _attributes(node)
-        problems.extend(_check_node(node, attributes, constants, graph_io))
-        for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                problems.extend(_check_graph(attribute.g, graph_io))
-            elif attribute.type == onnx.AttributeProto.GRAPHS:
-                for subgraph in attribute.graphs:
-                    problems.extend(_check_graph(subgraph, graph_io))
-    return problems
-
-
-def _check_types(graph, graph_io) -> list[Incompatibility]:
-    import onnx
-
-    problems = []
-    values = [*graph.input, *graph.output, *graph.value_info]
-    for value in values:
-        if not value.type.HasField("tensor_type"):
-            continue
-        dtype = onnx.TensorProto.DataType.Name(value.type.tensor_type.elem_type)
-        if dtype == "UNDEFINED":
-            continue
-        if dtype not in TENSORRT_TYPES or (dtype == "UINT8" and value.name not in graph_io):
-            problems.append(
-                Incompatibility(value.name, "tensor", f"element type {dtype} is not supported here")
-            )
-    for init in graph.initializer:
-        dtype = onnx.TensorProto.DataType.Name(init.data_type)
-        if dtype not in TENSORRT_TYPES or dtype == "UINT8":
-            problems.append(
-                Incompatibility(init.name, "initializer", f"element type {dtype} is not supported")
-            )
-    return problems
-
-
-def assert_tensorrt_compatible(model) -> None:
-    """Raises `TensorRTCompatibilityError` listing every problem `check_onnx_for_tensorrt` finds."""
-    problems = check_onnx_for_tensorrt(model)
-    if problems:
-        raise TensorRTCompatibilityError(problems)
 
 
 # --------------------------------------------------------------- availability
@@ -308,32 +81,53 @@ def tftrt_status() -> tuple[bool, str]:
 
 
 # --------------------------------------------------------------- engine build
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = tuple(TENSORRT_PRECISION.values())
+
+
+def _cudart():
+    """cuda-python's runtime module (`cuda.bindings.runtime`, or `cuda.cudart` before 12.6)."""
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:
+        try:
+            from cuda import cudart
+        except ImportError as error:
+            raise TensorRTUnavailableError(
+                "running TensorRT needs the `cuda-python` package (pip install cuda-python)"
+            ) from error
+    return cudart
+
+
+def _cuda(result):
+    """A cuda-python call's `(error, *values)`: raises on an error, returns the value(s)."""
+    error, *values = result
+    if error != type(error).cudaSuccess:
+        raise RuntimeError(f"CUDA call failed: {error}")
+    return values[0] if len(values) == 1 else values
+
+
+def _calibration_uint8(images) -> np.ndarray:
+    """Calibration images as the ONNX input takes them: uint8 (N, H, W, 3); float
+    images in [0, 1] are rounded (`export.verify.to_uint8`)."""
+    images = np.asarray(images)
+    return np.ascontiguousarray(images if images.dtype == np.uint8 else to_uint8(images))
 
 
 class _EntropyCalibrator:
-    """INT8 calibrator feeding float32 images (N, H, W, 3) through device memory."""
+    """INT8 calibrator feeding uint8 images (N, H, W, 3), the ONNX graph's `images`
+    input, one by one through device memory."""
 
-    def __new__(cls, images, input_name, cache_path):
+    def __new__(cls, images, cache_path=None):
         import tensorrt as trt
 
-        try:
-            from cuda.bindings import runtime as cudart
-        except ImportError:
-            try:
-                from cuda import cudart
-            except ImportError as error:
-                raise TensorRTUnavailableError(
-                    "TensorRT INT8 calibration needs the `cuda-python` package "
-                    "(pip install cuda-python)"
-                ) from error
+        cudart = _cudart()
 
         class Calibrator(trt.IInt8EntropyCalibrator2):
             def __init__(self):
                 super().__init__()
-                self.images = np.ascontiguousarray(images, np.float32)
+                self.images = _calibration_uint8(images)
                 self.index = 0
-                _, self.device = cudart.cudaMalloc(self.images[0:1].nbytes)
+                self.device = _cuda(cudart.cudaMalloc(self.images[0:1].nbytes))
 
             def get_batch_size(self):
                 return 1
@@ -342,21 +136,18 @@ class _EntropyCalibrator:
                 if self.index >= len(self.images):
                     return None
                 batch = np.ascontiguousarray(self.images[self.index : self.index + 1])
-                cudart.cudaMemcpy(
-                    self.device,
-                    batch.ctypes.data,
-                    batch.nbytes,
-                    cudart.cudaMemcpyKind.cudaMemcpyHostToDevice,
-                )
+                kind = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
+                _cuda(cudart.cudaMemcpy(self.device, batch.ctypes.data, batch.nbytes, kind))
                 self.index += 1
                 return [int(self.device)]
 
             def read_calibration_cache(self):
-                path = pathlib.Path(cache_path)
-                return path.read_bytes() if path.is_file() else None
+                path = pathlib.Path(cache_path) if cache_path else None
+                return path.read_bytes() if path and path.is_file() else None
 
             def write_calibration_cache(self, cache):
-                pathlib.Path(cache_path).write_bytes(bytes(cache))
+                if cache_path:
+                    pathlib.Path(cache_path).write_bytes(bytes(cache))
 
         return Calibrator()
 
@@ -367,15 +158,19 @@ def build_engine(
     calibration: np.ndarray | None = None,
     max_batch: int = 1,
     workspace_bytes: int = 1 << 30,
+    calibration_cache: str | os.PathLike | None = None,
 ) -> bytes:
     """Builds a serialized TensorRT engine from an ONNX file (needs TensorRT and a GPU).
 
     Args:
         onnx_path: an ONNX file from `export.to_onnx` (input `images` (B, H, W, 3)).
         precision: "fp32", "fp16" or "int8" (INT8 calibrated on `calibration`).
-        calibration: float32 images (N, H, W, 3) in [0, 1], for int8.
+        calibration: float32 images (N, H, W, 3) in [0, 1] (or uint8), for int8;
+            fed as uint8, the type of the ONNX input.
         max_batch: largest batch of the optimisation profile.
         workspace_bytes: builder memory pool limit.
+        calibration_cache: file TensorRT reads its INT8 ranges from, where it
+            exists, and writes them to (default None: calibrate, cache nothing).
 
     Returns:
         the serialized engine (`.engine` / `.plan` bytes).
@@ -425,8 +220,7 @@ def build_engine(
             raise ValueError("int8 needs calibration images. Received: calibration=None")
         config.set_flag(trt.BuilderFlag.INT8)
         config.set_flag(trt.BuilderFlag.FP16)  # fallback for layers without int8 kernels
-        cache = pathlib.Path(onnx_path).with_suffix(".calibration.cache")
-        config.int8_calibrator = _EntropyCalibrator(calibration, images.name, cache)
+        config.int8_calibrator = _EntropyCalibrator(calibration, calibration_cache)
         config.set_calibration_profile(profile)
     engine = builder.build_serialized_network(network, config)
     if engine is None:
@@ -441,6 +235,7 @@ def to_tensorrt(
     precision: str = "fp32",
     calibration: np.ndarray | None = None,
     force: bool = False,
+    verify_fn=None,
 ) -> pathlib.Path:
     """Builds a TensorRT engine file from an exported ONNX file (atomic write).
 
@@ -453,6 +248,8 @@ def to_tensorrt(
         precision: "fp32", "fp16" or "int8".
         calibration: float32 images (N, H, W, 3) in [0, 1] for int8.
         force: replace an existing file.
+        verify_fn: optional callable `(temporary_path) -> None` that raises to
+            reject the engine before it is moved into place.
 
     Returns:
         `pathlib.Path(out)`.
@@ -462,7 +259,172 @@ def to_tensorrt(
     engine = build_engine(onnx_path, precision, calibration)
     with atomic_output(out, force=force) as tmp:
         tmp.write_bytes(engine)
+        if verify_fn is not None:
+            verify_fn(tmp)
     return out
+
+
+# --------------------------------------------------------------- run and verify
+def onnx_codec_config(onnx_path: str | os.PathLike) -> dict | None:
+    """The codec config an ONNX file records (metadata `kerashg_codec`), or None."""
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    properties = {p.key: p.value for p in model.metadata_props}
+    return json.loads(properties[CODEC_METADATA]) if CODEC_METADATA in properties else None
+
+
+class TensorRTRunner(Runner):
+    """A TensorRT engine of the ONNX graph (`to_tensorrt`), on the GPU: input
+    `images` uint8 (B, H, W, 3), outputs `heatmaps`, `keypoints`[, `masks`], as
+    `kerashg.runtime.ONNXRunner` runs them (float images are rounded to uint8).
+
+    Needs `tensorrt`, `cuda-python` and a CUDA GPU. The engines are built for
+    batch 1, so a batch runs image by image. An engine file records no codec:
+    `codec_config` is the one of the ONNX file it was built from
+    (`onnx_codec_config`). Call `close()` to free its device memory.
+
+    Args:
+        path: the engine file.
+        codec_config: the model's `HeatmapCodec.get_config()`, or None.
+    """
+
+    format = "tensorrt"
+
+    def __init__(self, path: str | os.PathLike, codec_config: dict | None = None):
+        super().__init__()
+        import tensorrt as trt
+
+        self._cudart = _cudart()
+        self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        self.engine = self._runtime.deserialize_cuda_engine(pathlib.Path(path).read_bytes())
+        if self.engine is None:
+            raise RuntimeError(f"TensorRT could not load the engine {path}")
+        self.context = self.engine.create_execution_context()
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.input_name = inputs[0]
+        self.outputs = [n for n in names if n not in inputs]
+        self.dtypes = {n: np.dtype(trt.nptype(self.engine.get_tensor_dtype(n))) for n in names}
+        _, height, width, _ = self.engine.get_tensor_shape(self.input_name)
+        self.input_size = (int(width), int(height))
+        self.has_masks = "masks" in self.outputs
+        self.codec_config = codec_config
+        self._stream = _cuda(self._cudart.cudaStreamCreate())
+        self._buffers = {}  # tensor name → (device pointer, bytes)
+
+    def _device(self, name: str, nbytes: int) -> int:
+        pointer, size = self._buffers.get(name, (None, 0))
+        if size < nbytes:
+            if pointer is not None:
+                _cuda(self._cudart.cudaFree(pointer))
+            pointer = _cuda(self._cudart.cudaMalloc(nbytes))
+            self._buffers[name] = (pointer, nbytes)
+        return pointer
+
+    def _run_one(self, image: np.ndarray) -> dict:
+        cudart = self._cudart
+        host = {self.input_name: np.ascontiguousarray(image[None], np.uint8)}
+        self.context.set_input_shape(self.input_name, host[self.input_name].shape)
+        for name in self.outputs:
+            host[name] = np.empty(tuple(self.context.get_tensor_shape(name)), self.dtypes[name])
+        device = {name: self._device(name, array.nbytes) for name, array in host.items()}
+        for name, pointer in device.items():
+            self.context.set_tensor_address(name, pointer)
+        array = host[self.input_name]
+        to_device = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
+        _cuda(
+            cudart.cudaMemcpy(device[self.input_name], array.ctypes.data, array.nbytes, to_device)
+        )
+        if not self.context.execute_async_v3(int(self._stream)):
+            raise RuntimeError("TensorRT failed to run the engine")
+        _cuda(cudart.cudaStreamSynchronize(self._stream))
+        to_host = cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        for name in self.outputs:
+            array = host[name]
+            _cuda(cudart.cudaMemcpy(array.ctypes.data, device[name], array.nbytes, to_host))
+        return host
+
+    def _run(self, names, images) -> dict:
+        results = [self._run_one(image) for image in np.asarray(images, np.uint8)]
+        return {name: np.concatenate([r[name] for r in results]) for name in names}
+
+    def heatmaps(self, images):
+        names = ["heatmaps"] + (["masks"] if self.has_masks else [])
+        return self._run(names, to_uint8(images))
+
+    def keypoints(self, images):
+        return self._run(["keypoints"], images)["keypoints"]
+
+    def close(self) -> None:
+        """Frees the device buffers and the stream."""
+        for pointer, _ in self._buffers.values():
+            _cuda(self._cudart.cudaFree(pointer))
+        self._buffers = {}
+        if self._stream is not None:
+            _cuda(self._cudart.cudaStreamDestroy(self._stream))
+            self._stream = None
+
+
+class TensorRTExporter(Exporter):
+    """`export.exporter.Exporter` of the TensorRT engines, one per precision.
+
+    Builds from the export's ONNX file (or one written to the work folder when
+    ONNX is not requested), records `check_onnx_for_tensorrt` as the report's
+    `tensorrt_operator_check`, and verifies each engine with `TensorRTRunner`
+    like every other file. Without TensorRT or a GPU each engine's entry is
+    `skipped` with `tensorrt_status`'s one line.
+    """
+
+    format = "tensorrt"
+    onnx_path = None
+    codec_config = None
+
+    def export_all(self, artifacts) -> list[dict]:
+        job = self.job
+        self.onnx_path = job.onnx_path
+        if self.onnx_path is None:
+            from export.onnx import to_onnx
+
+            self.onnx_path = to_onnx(job.model, job.work / f"{job.stem}.onnx")
+        problems = check_onnx_for_tensorrt(self.onnx_path)
+        job.report["tensorrt_operator_check"] = {
+            "onnx": str(self.onnx_path),
+            "passed": not problems,
+            "problems": [str(p) for p in problems],
+        }
+        job.log(f"TensorRT operator check: {'ok' if not problems else problems}")
+        available, message = tensorrt_status()
+        if not available:
+            job.log(message)
+            return [
+                {
+                    "name": a.name,
+                    "format": self.format,
+                    "precision": a.precision,
+                    "skipped": message,
+                }
+                for a in artifacts
+            ]
+        self.codec_config = onnx_codec_config(self.onnx_path)
+        return super().export_all(artifacts)
+
+    def export(self, artifact: Artifact, verify_fn) -> pathlib.Path:
+        return to_tensorrt(
+            self.onnx_path,
+            artifact.path,
+            precision=TENSORRT_PRECISION[artifact.precision],
+            calibration=self.job.calibration,
+            force=self.job.force,
+            verify_fn=verify_fn,
+        )
+
+    def verify(self, artifact: Artifact, path: pathlib.Path, runner=None) -> dict:
+        runner = runner or TensorRTRunner(path, codec_config=self.codec_config)
+        try:
+            return super().verify(artifact, path, runner=runner)
+        finally:
+            runner.close()
 
 
 def to_tftrt(

@@ -47,8 +47,9 @@ people, 4-stack ACNN, calibration from the training pipeline) and 0.90 / 15.4
 / 1.5 / 0.5 (marker model); latency 0.31× / 0.29× / 0.42× / 0.54× and size
 0.263× / 0.262× / 0.295× / 0.608× of float32 (2-stack 256×256 hourglass).
 
-`export.export_model` tries the recipes in `INT8_RECIPES` order and keeps the
-first whose decoded joints agree with Keras's (see `export.verify.TOLERANCES`).
+`export.export_model` (`TFLiteExporter`) tries the recipes in `INT8_RECIPES`
+order and keeps the first whose decoded joints agree with Keras's (see
+`export.verify.TOLERANCES`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ import numpy as np
 import tensorflow as tf
 
 from export._files import atomic_output, check_writable
+from export.exporter import Artifact, Exporter
 from export.options import (  # noqa: F401  (export.tflite's names since the first version)
     DEFAULT_CALIBRATION_STEPS,
     DEFAULT_INT8_RECIPE,
@@ -534,3 +536,57 @@ def to_tflite(
         if verify_fn is not None:
             verify_fn(tmp)
     return out
+
+
+# The fields of each int8 attempt the report keeps (`int8_attempts`).
+_ATTEMPT_FIELDS = ("int8_recipe", "passed", "joint_agreement", "failures")
+
+
+class TFLiteExporter(Exporter):
+    """`export.exporter.Exporter` of the `.tflite` files, one per precision.
+
+    The batch-1 serving SavedModel is written once and converted for every
+    precision. Int8 tries the job's recipes in order (`INT8_RECIPES`: the
+    percentile recipe first) and keeps the first whose decoded joints pass the
+    tolerance; its entry names the recipe (`int8_recipe`) and lists every
+    attempt (`int8_attempts`: recipe, passed, joint agreement, failures).
+    """
+
+    format = "tflite"
+    serving = None  # the batch-1 serving SavedModel, once `export_all` has written it
+
+    def export(
+        self, artifact: Artifact, verify_fn, int8_recipe: str = DEFAULT_INT8_RECIPE
+    ) -> pathlib.Path:
+        return to_tflite(
+            self.job.model,
+            artifact.path,
+            quantize=artifact.precision,
+            calibration=self.job.calibration,
+            int8_recipe=int8_recipe,
+            force=self.job.force,
+            verify_fn=verify_fn,
+            saved_model_dir=self.serving,
+        )
+
+    def export_all(self, artifacts) -> list[dict]:
+        self.serving = self.job.work / "serving_batch1"
+        save_serving_model(self.job.model, self.serving, batch_size=1)
+        return [
+            self.export_int8(artifact) if artifact.precision == "int8" else self.run(artifact)
+            for artifact in artifacts
+        ]
+
+    def export_int8(self, artifact: Artifact) -> dict:
+        """The int8 file of the first recipe that passes (without the verification
+        gate: the first that was written); the entry of the last recipe tried."""
+        attempts = []
+        for recipe in self.job.int8_recipes:
+            entry = {**self.run(artifact, int8_recipe=recipe), "int8_recipe": recipe}
+            attempts.append(entry)
+            written = not self.job.verify_gate and "joint_agreement" in entry
+            if entry.get("passed") or written:
+                break
+        final = dict(attempts[-1])
+        final["int8_attempts"] = [{k: a.get(k) for k in _ATTEMPT_FIELDS} for a in attempts]
+        return final

@@ -47,7 +47,8 @@ class ExportVerificationError(RuntimeError):
 
 
 def median_latency_ms(function, warmup: int = 3, runs: int = 20) -> float:
-    """Median wall time of `function()` in milliseconds over `runs` calls after `warmup`."""
+    """Median wall time of `function()` in milliseconds over `runs` calls after `warmup`
+    untimed ones (the one timing loop of the exports and `benchmarks`)."""
     for _ in range(warmup):
         function()
     times = []
@@ -115,6 +116,7 @@ def verify(
     latency_runs: int = 20,
     raise_on_failure: bool = False,
     name: str | None = None,
+    runner=None,
 ) -> dict:
     """Compares an artifact with its Keras model and measures size and latency.
 
@@ -130,6 +132,9 @@ def verify(
         latency_runs: timed single-image calls.
         raise_on_failure: raise `ExportVerificationError` when outside tolerance.
         name: label of the artifact in the report (default: file name).
+        runner: the artifact opened already, a `kerashg.runtime.Runner` (default:
+            `kerashg.runtime.load_runner(artifact)`; a TensorRT engine passes
+            `export.tensorrt.TensorRTRunner`, which the library does not know).
 
     Returns:
         dict (JSON-able): `name`, `path`, `format`, `precision`, `size_bytes`,
@@ -148,7 +153,8 @@ def verify(
         reference = KerasReference(reference, images)
     tolerance = dict(tolerance or TOLERANCES[precision])
     artifact = pathlib.Path(artifact)
-    runner = load_runner(artifact, num_threads=num_threads)
+    if runner is None:
+        runner = load_runner(artifact, num_threads=num_threads)
     if tuple(runner.input_size) != tuple(reference.runner.input_size):
         raise ValueError(
             f"{artifact}: input size {runner.input_size} differs from the Keras model's "

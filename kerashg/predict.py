@@ -72,7 +72,7 @@ from kerashg.boxes import (  # noqa: F401  (the public names of earlier versions
 from kerashg.draw import DEFAULT_SCORE_THRESHOLD
 from kerashg.errors import InputError
 from kerashg.images import IMAGE_SUFFIXES
-from kerashg.keypoints import COCO, KeypointSet
+from kerashg.keypoints import COCO, KEYPOINT_SETS, KeypointSet
 from kerashg.outputs import (  # noqa: F401
     COCO_RESULTS,
     OutputExistsError,
@@ -487,7 +487,7 @@ def build_parser():
     parser.add_argument(
         "--keypoint-set",
         default=None,
-        choices=("mpii", "coco", "lsp"),
+        choices=tuple(KEYPOINT_SETS),
         help="the model's joints, for the skeleton and the JSON names (default: the set "
         "with the model's joint count: 14 lsp, 16 mpii, 17 coco)",
     )

@@ -622,12 +622,12 @@ def test_some_unreadable_images_are_a_counted_warning(tmp_path, caplog):
 def test_no_readable_image_fails_before_any_pipeline(tmp_path):
     from kerashg.data import load_records
     from kerashg.errors import InputError
-    from training.data import make_dataset
+    from training.data import make_train_dataset
 
     root, joints = _lsp_text_images(tmp_path)
     records = load_records("lsp", root, "all")
     with pytest.raises(InputError) as error:
-        make_dataset(records, root, input_size=32)
+        make_train_dataset(records, root, input_size=32)
     assert str(error.value) == (
         f"10 of 10 images listed in {joints} cannot be read (first: "
         f"{root / 'images' / 'im00001.jpg'}: not a decodable image); expected image files "

@@ -13,7 +13,13 @@ from kerashg.data.records import Records
 from kerashg.keypoints import LSP, KeypointSet
 from tests.conftest import data_path
 from training import augment
-from training.data import PipelineStats, make_dataset, make_dataset_fn, read_image_file
+from training.data import (
+    PipelineStats,
+    make_dataset_fn,
+    make_eval_dataset,
+    make_train_dataset,
+    read_image_file,
+)
 
 # Two joints that swap under a flip, one that does not.
 DOTS = KeypointSet.custom("dots", ["l_dot", "r_dot", "mid"], flip_pairs=[(0, 1)])
@@ -56,7 +62,7 @@ def test_warped_keypoints_land_on_the_painted_dots():
     points = [(90.3, 70.6), (150.8, 120.2), (120.0, 160.5)]
     image = _dot_image((240, 220), points)
     records = _dot_records(points, (120.0, 115.0), 1.0, n=12)
-    dataset = make_dataset(
+    dataset = make_train_dataset(
         records, images=np.stack([image] * 12), input_size=128, batch_size=12,
         augment=_full_augment(), seed=3, num_epochs=1,
     )  # fmt: skip
@@ -89,7 +95,7 @@ def test_files_decoded_at_reduced_size_still_align(tmp_path, suffix):
     big = (big.astype(np.float32) * (255.0 / big.reshape(-1, 3).max(0))).astype(np.uint8)
     cv2.imwrite(str(tmp_path / f"img{suffix}"), big[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 98])
     records = _dot_records(points, (850.0, 870.0), 8.0, path=f"img{suffix}")
-    dataset = make_dataset(records, tmp_path, input_size=128, train=False, batch_size=1)
+    dataset = make_eval_dataset(records, tmp_path, input_size=128, batch_size=1)
     images, _, meta = next(iter(dataset))
     found = _centroids(images[0].numpy())
     np.testing.assert_allclose(meta["keypoints"][0, :, :2].numpy(), found, atol=0.5)
@@ -106,7 +112,7 @@ def test_flip_swaps_left_and_right_channels():
     image = np.zeros((1, 240, 240, 3), np.uint8)
 
     def first(config):
-        ds = make_dataset(
+        ds = make_train_dataset(
             records, images=image, augment=config, batch_size=1, num_epochs=1, input_size=64
         )
         return next(iter(ds))[2]["keypoints"][0].numpy()
@@ -130,9 +136,7 @@ def test_keypoints_outside_the_image_or_crop_are_invisible():
     records = Records.from_dicts(
         [{"image_path": "a", "keypoints": kps, "center": (50, 50), "scale": 0.5}], DOTS
     )
-    ds = make_dataset(
-        records, images=np.zeros((1, 100, 120, 3), np.uint8), train=False, input_size=64
-    )
+    ds = make_eval_dataset(records, images=np.zeros((1, 100, 120, 3), np.uint8), input_size=64)
     _, targets, meta = next(iter(ds))
     np.testing.assert_array_equal(meta["keypoints"][0, :, 2].numpy(), [0, 2, 0])
     np.testing.assert_array_equal(targets["weights"][0].numpy(), [0, 1, 0])
@@ -160,7 +164,7 @@ def test_corrupt_files_are_skipped_counted_and_named(tmp_path, caplog):
     assert cv2.imread(str(tmp_path / "truncated.jpg")) is not None
     stats = PipelineStats()
     with caplog.at_level(logging.WARNING, logger="training.data"):
-        ds = make_dataset(records, tmp_path, train=False, batch_size=4, input_size=64, stats=stats)
+        ds = make_eval_dataset(records, tmp_path, batch_size=4, input_size=64, stats=stats)
         got = np.concatenate([meta["index"].numpy() for _, _, meta in ds])
     np.testing.assert_array_equal(got, [0, 2, 5])
     assert stats.skipped == 3
@@ -174,7 +178,7 @@ def test_missing_file_is_skipped_and_read_image_file_explains(tmp_path):
     records = _write_good_and_bad(tmp_path)[np.array([0, 2])]
     (tmp_path / "good1.jpg").unlink()
     stats = PipelineStats()
-    ds = make_dataset(records, tmp_path, train=False, input_size=64, stats=stats)
+    ds = make_eval_dataset(records, tmp_path, input_size=64, stats=stats)
     assert sum(int(b[0].shape[0]) for b in ds) == 1
     assert stats.skipped_files == {"good1.jpg": "file not found"}
     with pytest.raises(Exception, match="empty file"):
@@ -192,7 +196,7 @@ def test_same_seed_same_batches_other_epoch_other_augmentation():
     images = np.stack([image] * 8)
 
     def build(seed, start_epoch=0, deterministic=True, num_epochs=None):
-        return make_dataset(
+        return make_train_dataset(
             records, images=images, input_size=64, batch_size=4, seed=seed,
             start_epoch=start_epoch, deterministic=deterministic, num_epochs=num_epochs,
         )  # fmt: skip
@@ -220,6 +224,23 @@ def test_same_seed_same_batches_other_epoch_other_augmentation():
     assert not np.allclose(by_index[0], other[0])
     other_seed = {int(i): k for x in _batches(build(8)) for i, k in zip(x[2], x[1], strict=True)}
     assert not np.allclose(by_index[0], other_seed[0])
+
+
+def test_eval_pass_is_ordered_plain_and_keeps_the_partial_batch():
+    points = [(90.0, 70.0), (150.0, 120.0), (120.0, 160.0)]
+    records = _dot_records(points, (120.0, 115.0), 1.0, n=7)
+    images = np.stack([_dot_image((240, 220), points)] * 7)
+    evaluated = list(make_eval_dataset(records, images=images, input_size=64, batch_size=3))
+    assert [int(b[0].shape[0]) for b in evaluated] == [3, 3, 1]
+    index = np.concatenate([b[2]["index"].numpy() for b in evaluated])
+    np.testing.assert_array_equal(index, np.arange(7))
+    # The same crops as the training pipeline without augmentation (one shared core).
+    plain = make_train_dataset(
+        records, images=images, input_size=64, batch_size=7, augment=augment.NO_AUGMENT
+    )
+    shuffled, _, meta = next(iter(plain))
+    ordered = np.concatenate([b[0].numpy() for b in evaluated])
+    np.testing.assert_array_equal(ordered[meta["index"].numpy()], shuffled.numpy())
 
 
 def test_dataset_fn_shards_and_splits_the_global_batch():
@@ -250,7 +271,7 @@ def test_dataset_fn_shards_and_splits_the_global_batch():
 def test_real_lsp_crops_match_opencv_reference():
     root = data_path("lsp")
     records = load_records("lsp", root, "all")[np.arange(6)]
-    ds = make_dataset(records, root, train=False, batch_size=6, input_size=128)
+    ds = make_eval_dataset(records, root, batch_size=6, input_size=128)
     images, targets, meta = next(iter(ds))
     for i in range(6):
         original = cv2.cvtColor(cv2.imread(str(root / records.image_path[i])), cv2.COLOR_BGR2RGB)
@@ -278,16 +299,8 @@ def test_real_data_pipeline_yields_every_person(name, folder, split, expected):
     root = data_path(folder)
     records = load_records(name, root, split)
     stats = PipelineStats()
-    ds = make_dataset(
-        records,
-        root,
-        train=True,
-        num_epochs=1,
-        batch_size=32,
-        drop_remainder=False,
-        stats=stats,
-        input_size=64,
-    )
+    # Batches of 4 divide both counts: the training pipeline keeps full batches only.
+    ds = make_train_dataset(records, root, num_epochs=1, batch_size=4, stats=stats, input_size=64)
     count = sum(int(b[0].shape[0]) for b in ds)
     assert count == expected and stats.skipped == 0
 
@@ -315,7 +328,7 @@ def test_visualize_writes_a_grid_png(tmp_path):
 
 
 def test_synthetic_dataset_and_its_held_out_split():
-    from training.data import make_synthetic_dataset, synthetic_source
+    from training.synthetic import make_synthetic_dataset, synthetic_source
 
     ds = make_synthetic_dataset(8, seed=2, image_size=64, input_size=64, batch_size=4, num_epochs=1)
     batches = list(ds)

@@ -364,9 +364,73 @@ def test_tensorrt_unavailable_says_what_is_missing(tmp_path):
     assert tftrt or "TF-TRT" in line
 
 
+@pytest.mark.slow
+def test_tensorrt_engines_are_verified_like_every_file(monkeypatch, tmp_path):
+    """Where TensorRT runs, each engine goes through `export.verify` (parity with
+    Keras, the codec, size, latency) before it is moved into place, as the other
+    files do. No GPU here: stand-ins build the "engine" as the ONNX file and run
+    it with onnxruntime; the exporter's wiring is what is tested."""
+    from kerashg.outputs import atomic_output
+    from kerashg.runtime import ONNXRunner
+
+    precisions = []
+
+    def build(onnx_path, out, *, precision, calibration, force, verify_fn):
+        precisions.append(precision)
+        with atomic_output(out, force=force) as tmp:
+            tmp.write_bytes(onnx_path.read_bytes())
+            verify_fn(tmp)
+        return out
+
+    class EngineRunner(ONNXRunner):
+        format = "tensorrt"
+
+        def __init__(self, path, codec_config=None):
+            super().__init__(path)
+            self.codec_config = codec_config  # an engine records none: the ONNX file's
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(trt_check, "tensorrt_status", lambda: (True, "TensorRT stand-in"))
+    monkeypatch.setattr(trt_check, "to_tensorrt", build)
+    monkeypatch.setattr(trt_check, "TensorRTRunner", EngineRunner)
+    model = kerashg.StackedHourglass(**TINY)
+    report = export.export_model(
+        model,
+        tmp_path,
+        formats=("tensorrt",),
+        quantize=("float16",),
+        calibration_data=_images(),
+        num_verify=2,
+        latency_runs=1,
+        log=None,
+    )
+    engines = report["artifacts"][1:]
+    assert [e["name"] for e in engines] == ["tensorrt_float32", "tensorrt_float16"]
+    assert precisions == ["fp32", "fp16"]
+    for entry in engines:
+        assert entry["passed"] and entry["format"] == "tensorrt", entry
+        assert entry["codec"] == model.codec.get_config()
+        assert entry["max_abs_heatmap_diff"] <= FLOAT32_TOLERANCE
+    assert (tmp_path / "model_fp16.engine").is_file()
+    assert report["tensorrt_operator_check"]["passed"]
+
+
+def test_tensorrt_int8_calibration_feeds_uint8():
+    """The ONNX graph's one input `images` is uint8: so are the calibration batches."""
+    images = _images(2)
+    fed = trt_check._calibration_uint8(images)
+    assert fed.dtype == np.uint8 and fed.flags.c_contiguous
+    np.testing.assert_array_equal(fed, to_uint8(images))
+    np.testing.assert_array_equal(trt_check._calibration_uint8(fed), fed)
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="formats"):
         export.export_model(kerashg.StackedHourglass(**TINY), "/nonexistent", formats=("caffe",))
+    with pytest.raises(ValueError, match="int8_recipes"):
+        export.export_model(kerashg.StackedHourglass(**TINY), "/nonexistent", int8_recipes=())
     with pytest.raises(ValueError, match="quantize"):
         export.to_tflite(kerashg.StackedHourglass(**TINY), "/tmp/x.tflite", quantize="int4")
     with pytest.raises(ValueError, match="opset"):

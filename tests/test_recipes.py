@@ -191,3 +191,26 @@ def test_the_hourglass_phase_is_named_for_itself_and_takes_the_first_values():
     assert old.phases == ("H",)
     with pytest.raises(ValueError, match="acnn only"):
         resolve_config(TrainConfig(model="hourglass", phases=("A",)), gpu=False)
+
+
+def test_cpu_recipes_have_a_time_budget_and_gpu_and_paper_recipes_none():
+    """The CPU jobs must end in <= 20 min (cpu) and <= 60 min (cpu-real) on 2 cores."""
+    budgets = {name: recipe["time_budget"] for name, recipe in RECIPES.items()}
+    assert budgets == {
+        "cpu": 18.0, "cpu-real": 55.0, "gpu": None, "acnn-paper": None, "hourglass-paper": None
+    }  # fmt: skip
+    assert resolve_config(TrainConfig(), gpu=False).time_budget == 18.0
+    assert resolve_config(TrainConfig(data="lsp", data_dir="d"), gpu=False).time_budget == 55.0
+    assert resolve_config(TrainConfig(), gpu=True).time_budget is None
+    # `--time-budget 0` switches a recipe's off, and a resume (config.json) keeps it off.
+    parse = build_parser().parse_args
+    off = resolve_config(config_from_args(parse(["--time-budget", "0"])), gpu=False)
+    assert off.time_budget == 0.0 and TrainConfig.from_json(off.to_json()).time_budget == 0.0
+    assert config_from_args(parse(["--time-budget", "12.5"])).time_budget == 12.5
+    saved_before = {k: v for k, v in json.loads(off.to_json()).items() if k != "time_budget"}
+    assert TrainConfig.from_json(json.dumps(saved_before)).time_budget == 0.0  # resumes as it ran
+    with pytest.raises(ValueError, match="--time-budget must be minutes >= 0"):
+        resolve_config(TrainConfig(time_budget=-1.0), gpu=False)
+    flat = " ".join(build_parser().format_help().split())
+    assert "18 on cpu, 55 on cpu-real, none on the others" in flat
+    assert "cpu: acnn 4 stacks" in flat and "time budget 18 min" in flat

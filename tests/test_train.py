@@ -330,3 +330,7 @@ def test_run_clock_eta_spans_the_remaining_phases_and_validations():
     clock.validated(5.0)
     assert clock.seconds_left() == pytest.approx(30 * 2.0 + 3 * 5.0)
     assert clock.describe() == "run 25% done, ETA 1 min 15 s"
+    # A time budget's plan shortens the later epochs: the ETA follows it.
+    clock.plan([10, 5, 5, 5])
+    assert clock.seconds_left() == pytest.approx(15 * 2.0 + 3 * 5.0)
+    assert clock.describe() == "run 40% done, ETA 0 min 45 s"

@@ -294,6 +294,18 @@ class TrainConfig:
     seed: int = _option("run", "seed of weights and data", 0)
     deterministic: bool = _option("run", "TensorFlow op determinism (reproducible, slower)", False)
     checkpoint_every: int = _option("run", "steps between checkpoints (also one each epoch)", 200)
+    time_budget: float | None = _option(
+        "run",
+        "minutes from the command's start (over all its --resume commands) to the end of "
+        "training; the final evaluation and save come after. The second epoch measures this "
+        "machine's speed (steps, validation, saves; the first traces), then every later epoch "
+        "takes the same smaller number of steps if the recipe's would not fit (never more; "
+        "each phase keeps its epochs); decided once, kept by --resume, in metrics.json's "
+        "plan; 0: no budget (default: the recipe's: "
+        + ", ".join(f"{r['time_budget']:g} on {n}" for n, r in RECIPES.items() if r["time_budget"])
+        + ", none on the others)",
+        metavar="MINUTES",
+    )
     tensorboard: bool = _option("run", "TensorBoard summaries under <out>/logs", True)
 
     def to_json(self) -> str:
@@ -307,6 +319,7 @@ class TrainConfig:
                 values[key] = tuple(values[key])
         if values.get("milestones") is not None:
             values["milestones"] = tuple(tuple(m) for m in values["milestones"])
+        values.setdefault("time_budget", 0.0)  # saved before the budget: run without one
         if isinstance(values.get("augment"), bool):  # configurations saved before the levels
             values["augment"] = "full" if values["augment"] else "none"
         known = {field.name for field in dataclasses.fields(cls)}
@@ -523,6 +536,9 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
     for key in ("stacks", "filters", "depth", "input_size", "batch_size"):
         if not int(values[key]) >= 1:
             raise InputError(f"--{key.replace('_', '-')} must be >= 1. Received: {values[key]}")
+    budget = values["time_budget"]
+    if budget is not None and not (math.isfinite(budget) and budget >= 0):
+        raise InputError(f"--time-budget must be minutes >= 0 (0: no budget). Received: {budget}")
     if not int(values["steps_per_epoch"]) >= 0:
         raise InputError(
             "--steps-per-epoch must be >= 1, or 0 for one pass over the training split. "

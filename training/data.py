@@ -1,5 +1,10 @@
 """The tf.data input pipeline: records → decoded, cropped, augmented batches with targets.
 
+Two entry points over one core (`_CropPipeline`: records, image source, crop
+size and codec → batches): `make_train_dataset` (each epoch shuffled and
+augmented, repeated, full batches only) and `make_eval_dataset` (one ordered
+pass, no augmentation, last batch partial).
+
 In chunks of `CHUNK_SIZE` records (chunks in parallel, `AUTOTUNE`), with
 vectorised TF ops:
 1. each epoch draws its shuffle and one row of uniforms per record
@@ -255,144 +260,68 @@ def _size_pair(size) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def make_dataset(
-    records: Records,
-    data_root: str | os.PathLike | None = None,
-    *,
-    images: np.ndarray | None = None,
-    codec: HeatmapCodec | None = None,
-    input_size: int | tuple[int, int] = 256,
-    train: bool = True,
-    batch_size: int = 32,
-    seed: int = 0,
-    start_epoch: int = 0,
-    num_epochs: int | None = None,
-    shuffle: bool | None = None,
-    augment: augment_lib.AugmentConfig | None = None,
-    deterministic: bool = True,
-    threads: int | None = None,
-    num_shards: int = 1,
-    shard_index: int = 0,
-    drop_remainder: bool | None = None,
-    fast_decode: bool = True,
-    stats: PipelineStats | None = None,
-    check_files: bool = True,
-) -> tf.data.Dataset:
-    """Builds the input pipeline of a set of records.
+class _CropPipeline:
+    """The core both pipelines share: (records, image source, crop size, codec) → batches.
 
-    Args:
-        records: `Records` (image paths relative to `data_root`).
-        data_root: folder the image paths are relative to; None when `images`
-            is given.
-        images: optional uint8 array (N, H, W, 3), RGB, one image per record, to
-            use instead of files (the synthetic source).
-        codec: `HeatmapCodec` making the targets: pass the model's
-            (`model.codec`) where there is a model. Default, for a pipeline
-            without one: `HeatmapCodec(input_size)` (sigma 1, heatmaps at a
-            quarter of the input).
-        input_size: int or (width, height) of the model input. Default 256.
-        train: bool, augment, shuffle and drop the last partial batch. Default
-            True. Evaluation (`False`) is one ordered pass without augmentation.
-        batch_size: int, samples per batch (per replica, see `make_dataset_fn`).
-        seed: int, keys shuffling and augmentation with `(seed, epoch, index)`.
-        start_epoch: int, first epoch number (a resumed run passes its epoch).
-        num_epochs: int or None, epochs to produce; None repeats forever in
-            training and means one epoch in evaluation.
-        shuffle: bool, default `train`.
-        augment: `AugmentConfig`; default the hourglass recipe when training and
-            none otherwise.
-        deterministic: bool, keep element order whatever the thread timing.
-            The content of each sample is deterministic either way.
-        threads: int or None, size of a private thread pool for this pipeline
-            (None: TensorFlow's shared pool).
-        num_shards, shard_index: ints, keep every `num_shards`-th sample of each
-            epoch's permutation starting at `shard_index` (one input pipeline
-            of several).
-        drop_remainder: bool, default `train`.
-        fast_decode: bool, decode large JPEGs at reduced size when the crop does
-            not need full resolution. Default True.
-        stats: `PipelineStats` to collect skipped images into (optional).
-        check_files: bool, run `check_image_files` first (image files only), so
-            that a data set with no readable image is an `InputError` at once.
-            Default True.
-
-    Returns:
-        `tf.data.Dataset` of `(images, {"heatmaps", "weights"}, meta)`, see the
-        module docstring for shapes.
+    Validates its inputs once; `batches` turns a dataset of `(record index,
+    uniforms)` elements into `(images, targets, meta)` batches. What differs
+    between training and evaluation — which records in which order, how many
+    epochs, the augmentation, whether the last batch may be partial — is
+    decided by `make_train_dataset` and `make_eval_dataset`.
     """
-    if not isinstance(records, Records):
-        raise TypeError(f"records must be a Records. Received: {type(records).__name__}")
-    n = len(records)
-    if n == 0:
-        raise InputError("holds no person: nothing to load", path=records.source)
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
-    if not 0 <= shard_index < num_shards:
-        raise ValueError(
-            f"shard_index must be in [0, num_shards). Received: shard_index={shard_index}, "
-            f"num_shards={num_shards}"
-        )
-    if images is None and data_root is None:
-        raise ValueError("Give data_root (image files) or images (an in-memory array)")
-    if images is not None:
-        images = np.asarray(images)
-        if (
-            images.dtype != np.uint8
-            or images.ndim != 4
-            or images.shape[-1] != 3
-            or len(images) != n
-        ):
+
+    def __init__(self, records, data_root, images, input_size, codec, fast_decode, stats, check):
+        if not isinstance(records, Records):
+            raise TypeError(f"records must be a Records. Received: {type(records).__name__}")
+        n = len(records)
+        if n == 0:
+            raise InputError("holds no person: nothing to load", path=records.source)
+        if images is None and data_root is None:
+            raise ValueError("Give data_root (image files) or images (an in-memory array)")
+        if images is not None:
+            images = np.asarray(images)
+            if (
+                images.dtype != np.uint8
+                or images.ndim != 4
+                or images.shape[-1] != 3
+                or len(images) != n
+            ):
+                raise ValueError(
+                    f"images must be uint8 (N, H, W, 3) with N = len(records) = {n}. "
+                    f"Received: dtype={images.dtype}, shape={images.shape}"
+                )
+        if images is None and check:
+            check_image_files(records, data_root)
+        self.width, self.height = _size_pair(input_size)
+        self.codec = codec or HeatmapCodec(input_size=(self.width, self.height))
+        if self.codec.input_size != (self.width, self.height):
             raise ValueError(
-                f"images must be uint8 (N, H, W, 3) with N = len(records) = {n}. "
-                f"Received: dtype={images.dtype}, shape={images.shape}"
+                f"codec.input_size {self.codec.input_size} differs from input_size "
+                f"{(self.width, self.height)}"
             )
-    if images is None and check_files:
-        check_image_files(records, data_root)
-    width, height = _size_pair(input_size)
-    codec = codec or HeatmapCodec(input_size=(width, height))
-    if codec.input_size != (width, height):
-        raise ValueError(
-            f"codec.input_size {codec.input_size} differs from input_size {(width, height)}"
+        stats = stats if stats is not None else PipelineStats()
+        self.num_records = n
+        self.loader = _CropLoader(
+            records, data_root, images, (self.width, self.height), stats, fast_decode
         )
-    shuffle = train if shuffle is None else shuffle
-    drop_remainder = train if drop_remainder is None else drop_remainder
-    if augment is None:
-        augment = augment_lib.AugmentConfig() if train else augment_lib.NO_AUGMENT
-    if num_epochs is None and not train:
-        num_epochs = 1
-    stats = stats if stats is not None else PipelineStats()
-    loader = _CropLoader(records, data_root, images, (width, height), stats, fast_decode)
+        self.centers = tf.constant(records.center, tf.float32)
+        self.scales = tf.constant(records.scale, tf.float32)
+        self.keypoints = tf.constant(records.keypoints, tf.float32)
+        self.head_sizes = tf.constant(records.head_size, tf.float32)
+        self.flip_index = tf.constant(records.keypoint_set.flip_index, tf.int32)
 
-    centers = tf.constant(records.center, tf.float32)
-    scales = tf.constant(records.scale, tf.float32)
-    keypoints = tf.constant(records.keypoints, tf.float32)
-    head_sizes = tf.constant(records.head_size, tf.float32)
-    flip_index = tf.constant(records.keypoint_set.flip_index, tf.int32)
-    seed = int(seed)
-
-    def epoch_elements(epoch):
-        if shuffle:
-            noise = tf.random.stateless_uniform(
-                [n], seed=tf.stack([tf.constant(seed, tf.int64), epoch])
-            )
-            order = tf.argsort(noise)
-        else:
-            order = tf.range(n)
-        order = tf.cast(order[shard_index::num_shards], tf.int64)
-        uniforms = tf.gather(augment_lib.epoch_uniforms(seed, epoch, n), order)
-        return tf.data.Dataset.from_tensor_slices((order, uniforms))
-
-    def load_chunk(index, uniforms):
+    def _load_chunk(self, index, uniforms, augment):
         """Vectorised over a chunk of C records; one numpy_function call decodes and warps."""
+        width, height = self.width, self.height
         params = augment_lib.sample_params(uniforms, augment)
-        center = tf.gather(centers, index)
-        scale = tf.gather(scales, index) * params["scale_factor"]
-        kps = tf.gather(keypoints, index)
+        center = tf.gather(self.centers, index)
+        scale = tf.gather(self.scales, index) * params["scale_factor"]
+        kps = tf.gather(self.keypoints, index)
         flip = params["flip"]
         matrix = affine_matrix_tf(center, scale, params["rotation"], (width, height))
         matrix = tf.where(flip[:, None, None], augment_lib.flip_matrix(matrix, width), matrix)
         images, sizes, ok = tf.numpy_function(
-            loader,
+            self.loader,
             [index, matrix, params["gains"]],
             [tf.float32, tf.float32, tf.bool],
             name="decode_and_warp",
@@ -409,41 +338,182 @@ def make_dataset(
         v = tf.where(in_image & in_crop, kps[..., 2], 0.0)
         crop_kps = tf.concat([xy, v[..., None]], axis=-1)
         crop_kps = tf.where(
-            flip[:, None, None], augment_lib.flip_keypoints(crop_kps, flip_index), crop_kps
+            flip[:, None, None], augment_lib.flip_keypoints(crop_kps, self.flip_index), crop_kps
         )
         meta = {
             "keypoints": crop_kps,
             "inverse": invert_affine_tf(matrix),
-            "head_size": tf.gather(head_sizes, index),
+            "head_size": tf.gather(self.head_sizes, index),
             "center": center,
             "scale": scale,
             "index": index,
         }
         return images, meta, ok
 
-    def finish_batch(images, meta):
-        heatmaps, weights = codec.encode(meta["keypoints"])
+    def _finish_batch(self, images, meta):
+        heatmaps, weights = self.codec.encode(meta["keypoints"])
         return images, {"heatmaps": heatmaps, "weights": weights}, meta
 
-    last = None if num_epochs is None else int(start_epoch) + int(num_epochs)
-    epochs = tf.data.Dataset.range(int(start_epoch), 2**62 if last is None else last)
-    dataset = epochs.flat_map(epoch_elements)
-    # Work in small chunks: one Python call and one set of vectorised ops per chunk,
-    # chunks spread over the threads; then drop unreadable samples and re-batch.
-    dataset = dataset.batch(CHUNK_SIZE)
-    dataset = dataset.map(load_chunk, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
-    dataset = dataset.unbatch()
-    dataset = dataset.filter(lambda images, meta, ok: ok)
-    dataset = dataset.map(lambda images, meta, ok: (images, meta))
-    dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
-    dataset = dataset.map(finish_batch, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
-    dataset = dataset.prefetch(AUTOTUNE)
-    options = tf.data.Options()
-    options.deterministic = bool(deterministic)
-    if threads is not None:
-        options.threading.private_threadpool_size = int(threads)
-        options.threading.max_intra_op_parallelism = 1
-    return dataset.with_options(options)
+    def batches(
+        self,
+        elements: tf.data.Dataset,
+        augment: augment_lib.AugmentConfig,
+        batch_size: int,
+        drop_remainder: bool,
+        deterministic: bool = True,
+        threads: int | None = None,
+    ) -> tf.data.Dataset:
+        """`(index int64, uniforms float32 (NUM_UNIFORMS,))` elements → batches."""
+
+        def load_chunk(index, uniforms):
+            return self._load_chunk(index, uniforms, augment)
+
+        # Work in small chunks: one Python call and one set of vectorised ops per chunk,
+        # chunks spread over the threads; then drop unreadable samples and re-batch.
+        dataset = elements.batch(CHUNK_SIZE)
+        dataset = dataset.map(load_chunk, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+        dataset = dataset.unbatch()
+        dataset = dataset.filter(lambda images, meta, ok: ok)
+        dataset = dataset.map(lambda images, meta, ok: (images, meta))
+        dataset = dataset.batch(int(batch_size), drop_remainder=drop_remainder)
+        dataset = dataset.map(
+            self._finish_batch, num_parallel_calls=AUTOTUNE, deterministic=deterministic
+        )
+        dataset = dataset.prefetch(AUTOTUNE)
+        options = tf.data.Options()
+        options.deterministic = bool(deterministic)
+        if threads is not None:
+            options.threading.private_threadpool_size = int(threads)
+            options.threading.max_intra_op_parallelism = 1
+        return dataset.with_options(options)
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1. Received: batch_size={batch_size}")
+
+
+def make_train_dataset(
+    records: Records,
+    data_root: str | os.PathLike | None = None,
+    *,
+    images: np.ndarray | None = None,
+    codec: HeatmapCodec | None = None,
+    input_size: int | tuple[int, int] = 256,
+    batch_size: int = 32,
+    seed: int = 0,
+    augment: augment_lib.AugmentConfig | None = None,
+    start_epoch: int = 0,
+    num_epochs: int | None = None,
+    num_shards: int = 1,
+    shard_index: int = 0,
+    deterministic: bool = True,
+    threads: int | None = None,
+    fast_decode: bool = True,
+    stats: PipelineStats | None = None,
+    check_files: bool = True,
+) -> tf.data.Dataset:
+    """The training pipeline: each epoch shuffled and augmented, full batches only.
+
+    Epoch `e` is a permutation of the records drawn from `(seed, e)`; each
+    record's augmentation is keyed on `(seed, e, index)`.
+
+    Args:
+        records: `Records` (image paths relative to `data_root`).
+        data_root: folder the image paths are relative to; None when `images`
+            is given.
+        images: optional uint8 array (N, H, W, 3), RGB, one image per record, to
+            use instead of files (the synthetic source).
+        codec: `HeatmapCodec` making the targets: pass the model's
+            (`model.codec`) where there is a model. Default, for a pipeline
+            without one: `HeatmapCodec(input_size)` (sigma 1, heatmaps at a
+            quarter of the input).
+        input_size: int or (width, height) of the model input. Default 256.
+        batch_size: int, samples per batch (per replica, see `make_dataset_fn`).
+        seed: int, keys shuffling and augmentation with `(seed, epoch, index)`.
+        augment: `AugmentConfig`, default the hourglass recipe (`NO_AUGMENT`:
+            plain crops, still shuffled and repeated).
+        start_epoch: int, first epoch number (a resumed run passes its epoch).
+        num_epochs: int or None (default), epochs to produce; None repeats
+            forever.
+        num_shards, shard_index: ints, keep every `num_shards`-th sample of each
+            epoch's permutation starting at `shard_index` (one input pipeline
+            of several).
+        deterministic: bool, keep element order whatever the thread timing.
+            The content of each sample is deterministic either way.
+        threads: int or None, size of a private thread pool for this pipeline
+            (None: TensorFlow's shared pool).
+        fast_decode: bool, decode large JPEGs at reduced size when the crop does
+            not need full resolution. Default True.
+        stats: `PipelineStats` to collect skipped images into (optional).
+        check_files: bool, run `check_image_files` first (image files only), so
+            that a data set with no readable image is an `InputError` at once.
+            Default True.
+
+    Returns:
+        `tf.data.Dataset` of `(images, {"heatmaps", "weights"}, meta)`, see the
+        module docstring for shapes.
+    """
+    _check_batch_size(batch_size)
+    if not 0 <= shard_index < num_shards:
+        raise ValueError(
+            f"shard_index must be in [0, num_shards). Received: shard_index={shard_index}, "
+            f"num_shards={num_shards}"
+        )
+    crops = _CropPipeline(
+        records, data_root, images, input_size, codec, fast_decode, stats, check_files
+    )
+    augment = augment_lib.AugmentConfig() if augment is None else augment
+    n, seed = crops.num_records, int(seed)
+
+    def epoch_elements(epoch):
+        noise = tf.random.stateless_uniform(
+            [n], seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        order = tf.cast(tf.argsort(noise)[shard_index::num_shards], tf.int64)
+        uniforms = tf.gather(augment_lib.epoch_uniforms(seed, epoch, n), order)
+        return tf.data.Dataset.from_tensor_slices((order, uniforms))
+
+    last = 2**62 if num_epochs is None else int(start_epoch) + int(num_epochs)
+    elements = tf.data.Dataset.range(int(start_epoch), last).flat_map(epoch_elements)
+    return crops.batches(elements, augment, batch_size, True, deterministic, threads)
+
+
+def make_eval_dataset(
+    records: Records,
+    data_root: str | os.PathLike | None = None,
+    *,
+    images: np.ndarray | None = None,
+    codec: HeatmapCodec | None = None,
+    input_size: int | tuple[int, int] = 256,
+    batch_size: int = 32,
+    fast_decode: bool = True,
+    stats: PipelineStats | None = None,
+    check_files: bool = True,
+) -> tf.data.Dataset:
+    """The evaluation pipeline: one pass over the records in order, no augmentation.
+
+    The last batch may be partial; people whose image cannot be read are
+    skipped (counted in `stats`), so `meta["index"]` says whose each sample is.
+
+    Args:
+        records, data_root, images, codec, input_size, batch_size, fast_decode,
+            stats, check_files: as `make_train_dataset`.
+
+    Returns:
+        `tf.data.Dataset` of `(images, {"heatmaps", "weights"}, meta)`, see the
+        module docstring for shapes.
+    """
+    _check_batch_size(batch_size)
+    crops = _CropPipeline(
+        records, data_root, images, input_size, codec, fast_decode, stats, check_files
+    )
+    n = crops.num_records
+    # `NO_AUGMENT` gives every sample the identity whatever its uniforms.
+    elements = tf.data.Dataset.from_tensor_slices(
+        (tf.range(n, dtype=tf.int64), tf.zeros([n, augment_lib.NUM_UNIFORMS], tf.float32))
+    )
+    return crops.batches(elements, augment_lib.NO_AUGMENT, batch_size, False)
 
 
 def make_dataset_fn(
@@ -452,20 +522,20 @@ def make_dataset_fn(
     global_batch_size: int,
     **kwargs,
 ) -> Callable[[tf.distribute.InputContext], tf.data.Dataset]:
-    """A `dataset_fn(input_context)` for `strategy.distribute_datasets_from_function`.
+    """A training `dataset_fn(input_context)` for `strategy.distribute_datasets_from_function`.
 
     Each input pipeline keeps its shard of every epoch's permutation
     (`input_context.input_pipeline_id` of `num_input_pipelines`) and batches
     `input_context.get_per_replica_batch_size(global_batch_size)` samples.
 
     Args:
-        records, data_root: as `make_dataset`.
+        records, data_root: as `make_train_dataset`.
         global_batch_size: int, batch size summed over replicas.
-        **kwargs: any other `make_dataset` argument.
+        **kwargs: any other `make_train_dataset` argument.
     """
 
     def dataset_fn(input_context: tf.distribute.InputContext) -> tf.data.Dataset:
-        return make_dataset(
+        return make_train_dataset(
             records,
             data_root,
             batch_size=input_context.get_per_replica_batch_size(global_batch_size),
@@ -475,84 +545,3 @@ def make_dataset_fn(
         )
 
     return dataset_fn
-
-
-# ------------------------------------------------------------------ synthetic
-# Held-out synthetic data uses another seed: other figures and other backgrounds.
-SYNTHETIC_VALID_SEED_OFFSET = 1
-
-
-def synthetic_source(
-    num_samples: int = 1024,
-    seed: int = 0,
-    split: str = "train",
-    image_size: int = 256,
-    difficulty: str = "moderate",
-    keypoint_set: str = "mpii",
-    workers: int | None = None,
-) -> tuple[Records, np.ndarray]:
-    """Renders a pool of synthetic samples once (threads) as records + images.
-
-    Args:
-        num_samples: int, pool size; augmentation varies it every epoch.
-        seed: int, data set seed; `split="valid"` renders with
-            `seed + SYNTHETIC_VALID_SEED_OFFSET`.
-        split: `"train"` or `"valid"` (`"val"`).
-        image_size: int, side of the rendered square images.
-        difficulty, keypoint_set: see `kerashg.data.synthetic.SyntheticPoses`.
-        workers: int, rendering threads.
-
-    Returns:
-        (`Records` with placeholder paths `synthetic/s{seed}_{i}`, uint8 images
-        (N, S, S, 3)).
-    """
-    from kerashg.data.synthetic import SyntheticPoses
-
-    if split not in ("train", "valid", "val"):
-        raise ValueError(f"split must be 'train' or 'valid'. Received: split={split!r}")
-    if split != "train":
-        seed = seed + SYNTHETIC_VALID_SEED_OFFSET
-    poses = SyntheticPoses(
-        seed=seed,
-        image_size=image_size,
-        difficulty=difficulty,
-        keypoint_set=keypoint_set,
-        workers=workers,
-    )
-    columns = poses.records(int(num_samples))
-    records = Records(
-        image_path=np.array([f"synthetic/s{seed}_{i:08d}" for i in columns["id"]]),
-        keypoints=columns["keypoints"],
-        center=columns["center"],
-        scale=columns["scale"],
-        head_size=columns["head_size"],
-        id=columns["id"],
-        keypoint_set=poses.keypoint_set,
-        source=repr(poses),
-    )
-    return records, columns["image"]
-
-
-def make_synthetic_dataset(
-    num_samples: int = 1024,
-    *,
-    seed: int = 0,
-    split: str = "train",
-    image_size: int = 256,
-    difficulty: str = "moderate",
-    keypoint_set: str = "mpii",
-    workers: int | None = None,
-    **kwargs,
-) -> tf.data.Dataset:
-    """The pipeline over a pre-rendered in-memory synthetic pool.
-
-    Rendering costs far more than cropping and augmenting, so the pool is
-    rendered once and the pipeline then runs at its in-memory rate. Arguments
-    are those of `synthetic_source` plus any `make_dataset` keyword
-    (`input_size`, `batch_size`, `train`, ...; `seed` keys both).
-    """
-    records, images = synthetic_source(
-        num_samples, seed, split, image_size, difficulty, keypoint_set, workers
-    )
-    kwargs.setdefault("train", split == "train")
-    return make_dataset(records, None, images=images, seed=seed, **kwargs)

@@ -2,7 +2,7 @@
 of a data set's split, in original-image pixels.
 
 Each person is cropped from its record's center and scale by the validation
-pipeline (`training.data.make_dataset(train=False)`, as training validation
+pipeline (`training.data.make_eval_dataset`, as training validation
 does), the crops run through a `kerashg.predict.Runner` in batches (optionally
 with the flip test, `HeatmapCodec.decode_flip`), and the crop keypoints mapped
 back with the inverse of each crop's transform. Imports no TensorFlow until a
@@ -134,7 +134,7 @@ def predict_records(
     """Keypoints of every person of `records` by a model, in original-image pixels.
 
     Each person is cropped from its record's center and scale by the validation
-    pipeline (`training.data.make_dataset(train=False)`: ordered, no
+    pipeline (`training.data.make_eval_dataset`: ordered, no
     augmentation), the crops run through the model `batch_size` at a time and
     the crop keypoints mapped back with the inverse of each crop's transform.
 
@@ -166,12 +166,11 @@ def predict_records(
             f"--flip needs heatmaps, but the {runner.format!r} runner gives keypoints only"
         )
     stats = data_lib.PipelineStats()
-    dataset = data_lib.make_dataset(
+    dataset = data_lib.make_eval_dataset(
         records,
         data_dir,
         codec=getattr(runner, "codec", None),  # a `Runner`'s; None: a keypoints-only stand-in
         input_size=runner.input_size,
-        train=False,
         batch_size=batch_size,
         stats=stats,
     )

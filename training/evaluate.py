@@ -21,7 +21,7 @@ folder, `.tflite`, `.onnx`) on one split of a data set in its usual layout
         --write-predictions pred_keypoints_mpii.mat
 
 Model mode crops every person of the split from its record's center and scale
-with the validation pipeline (`training.data.make_dataset(train=False)`, as
+with the validation pipeline (`training.data.make_eval_dataset`, as
 training validation does), runs the crops through the model in batches, maps
 the keypoints back to original-image pixels and writes them as the predictions
 file the file mode reads (`--out`, default `{data}-{split}-{model}[-flip]-preds`

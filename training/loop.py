@@ -20,6 +20,7 @@ checkpointed `RunState`), `training.distribution` (`make_strategy`, `worker_out_
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pathlib
 import signal
@@ -32,6 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from training.budget import BudgetMeter, Plan, decide_plan
+from training.checkpoints import restore_newest
 from training.distribution import is_chief, make_strategy, worker_out_dir
 from training.losses import heatmap_loss
 from training.phases import Phase, apply_phase, record_trainable
@@ -93,8 +96,13 @@ class Trainer:
             improves the best "pck", once its checkpoint is in `best/`, with
             the layers' `trainable` flags as they were before any phase (e.g. to
             write `model.keras`: the best weights so far survive a cut run).
-        wall_start: `time.perf_counter()` when the command began, for the wall
-            seconds of `commands`. Default: when the Trainer is created.
+        wall_start: `clock()` when the command began, for the wall seconds of
+            `commands`. Default: when the Trainer is created.
+        time_budget: seconds the whole run may take (every command, start-up
+            included), or None. An early epoch measures the run's speed and the
+            later epochs then take fewer steps if the run would not fit, never
+            more (`training.budget`); the plan (`plan`) is kept in checkpoints.
+        clock: `fn() -> seconds` of every timing. Default `time.perf_counter`.
 
     The history (`history`) and the commands' wall times (`commands`) are kept in
     every checkpoint, so after `restore()` they cover the whole run, not only
@@ -121,6 +129,8 @@ class Trainer:
         verbose: int = 1,
         on_best: Callable[[keras.Model], None] | None = None,
         wall_start: float | None = None,
+        time_budget: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ):
         if not phases:
             raise ValueError("Trainer needs at least one Phase. Received: phases=[]")
@@ -153,10 +163,14 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self._epoch_losses: list[float] = []
         self._earlier_commands: list[dict[str, Any]] = []
-        self._wall_start = time.perf_counter() if wall_start is None else float(wall_start)
+        self._clock = clock
+        self._wall_start = clock() if wall_start is None else float(wall_start)
         self._command = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "ended": "running"}
         self._stop_signum: int | None = None
         self._eta = RunClock(sum(p.epochs for p in self.phases), self.steps_per_epoch)
+        # Steps per epoch: the recipe's, until a time budget sizes them (once).
+        self.plan = Plan(self.steps_per_epoch, budget_seconds=time_budget)
+        self._meter = BudgetMeter(clock) if time_budget else None
 
         self._initial_trainable = record_trainable(model)
         with strategy.scope():
@@ -234,7 +248,7 @@ class Trainer:
         `wall_seconds` (this one: until now; earlier ones: until their last
         checkpoint) and `ended` ("running"; "SIGTERM"/"SIGINT": stopped cleanly;
         "cut": killed, e.g. SIGKILL; the caller may mark this one "complete")."""
-        current = {**self._command, "wall_seconds": time.perf_counter() - self._wall_start}
+        current = {**self._command, "wall_seconds": self._clock() - self._wall_start}
         return [*(dict(c) for c in self._earlier_commands), current]
 
     @property
@@ -268,62 +282,10 @@ class Trainer:
             ValueError: checkpoint files are there but none restores (one line
                 naming each and why; `training.train` prints it as `error:`).
         """
-        directory = pathlib.Path(self._manager.directory)
-        candidates = {}
-        for index_file in directory.glob("ckpt-*.index"):
-            number = index_file.name[len("ckpt-") : -len(".index")]
-            if number.isdigit():
-                candidates[int(number)] = str(directory / f"ckpt-{number}")
-        if not candidates:
-            # An index file or checkpoint data without any ckpt-N.index: a checkpoint
-            # was there (an unfinished first save leaves only a `_temp` folder).
-            present = sorted(
-                p.name for p in [*directory.glob("checkpoint"), *directory.glob("ckpt-*.data-*")]
-            )
-            if present:
-                raise ValueError(
-                    f"{directory}: --resume: no checkpoint to restore (no ckpt-N.index file); "
-                    f"found {present[:6]}. Nothing was deleted; start a new run in another "
-                    "--out folder or restore the files"
-                )
+        restored = restore_newest(self._checkpoint, self._manager)
+        if restored is None:
             return False
-        skipped = []
-        for number in sorted(candidates, reverse=True):
-            path = candidates[number]
-            try:
-                self._checkpoint.restore(path).assert_existing_objects_matched()
-            # What TensorFlow raises for a damaged file (a truncated shard:
-            # IndexError "Read less bytes than requested"; a bad index: DataLossError)
-            # or one of another model (AssertionError).
-            except (
-                tf.errors.OpError,
-                ValueError,
-                AssertionError,
-                IndexError,
-                KeyError,
-                OSError,
-                RuntimeError,
-            ) as error:
-                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-                skipped.append(f"ckpt-{number} ({type(error).__name__}: {reason[:160]})")
-                continue
-            break
-        else:
-            raise ValueError(
-                f"{directory}: --resume: no checkpoint restores: {'; '.join(skipped)}. "
-                "Nothing was deleted; start a new run in another --out folder or restore "
-                "the files"
-            )
-        notes = []
-        if skipped:
-            notes.append(f"skipped damaged {', '.join(skipped)}")
-        index = self._manager.latest_checkpoint
-        if index is None:
-            notes.append(f"the index file {directory / 'checkpoint'} is missing or unreadable")
-        elif pathlib.Path(index).name not in [pathlib.Path(path).name] + [
-            s.split(" ")[0] for s in skipped
-        ]:
-            notes.append(f"the index file named {pathlib.Path(index).name}")
+        path, notes = restored
         note = f" [{'; '.join(notes)}]" if notes else ""
         if self.verbose:
             phase = int(self._phase.numpy())
@@ -411,6 +373,7 @@ class Trainer:
 
     def _fit(self):
         start_phase = int(self._phase.numpy())
+        self._eta.plan(self._epoch_steps())  # a restored plan's
         epochs_before = sum(p.epochs for p in self.phases[:start_phase])
         for phase_index in range(start_phase, len(self.phases)):
             phase = self.phases[phase_index]
@@ -418,6 +381,8 @@ class Trainer:
                 continue
             variables = apply_phase(self.model, phase, self._initial_trainable)
             step_fn = self._make_step_fn(variables)
+            if self._meter is not None:
+                self._meter.phase_started()
             first_epoch = int(self._epoch.numpy()) if phase_index == start_phase else 0
             for epoch in range(first_epoch, phase.epochs):
                 skip = (
@@ -435,33 +400,40 @@ class Trainer:
         self._step.assign(step)
 
     def _run_epoch(self, phase_index, phase, epoch, global_epoch, skip, step_fn):
-        total = phase.epochs * self.steps_per_epoch
+        # The phase's epochs under the plan: the schedule's steps are the plan's.
+        plan = [self.plan.steps(global_epoch - epoch + e) for e in range(phase.epochs)]
+        steps, total, offset = plan[epoch], sum(plan), sum(plan[:epoch])
+        meter = None if self._meter is None or self.plan.decided else self._meter
+        if meter is not None:
+            meter.epoch_started(steps, skip)
         # A stop in an epoch's last step resumes with its steps all done: validation only.
-        iterator = iter(self._dataset(global_epoch, skip)) if skip < self.steps_per_epoch else None
+        iterator = iter(self._dataset(global_epoch, skip)) if skip < steps else None
         if self.verbose:
             print(f"Phase {phase.name} ({phase.train}) epoch {epoch + 1}/{phase.epochs}")
         tty = sys.stdout.isatty()
         bar = keras.utils.Progbar(
-            self.steps_per_epoch,
+            steps,
             stateful_metrics=["loss", "lr", "img/s", "run ETA min"],
             verbose=(1 if tty else 0) if self.verbose else 0,
         )
-        report_every = max(1, self.steps_per_epoch // 4)
+        report_every = max(1, steps // 4)
         if skip == 0:
             self._epoch_losses = []
         # Resumed mid-epoch: the losses of its first `skip` steps come from the checkpoint.
         losses = self._epoch_losses
-        step_of_phase = epoch * self.steps_per_epoch + skip - 1
-        drops = (phase.milestones, self.steps_per_epoch)
-        lr = self.schedule(phase.learning_rate, step_of_phase, total, *drops) if skip else math.nan
-        for step in range(skip, self.steps_per_epoch):
-            step_of_phase = epoch * self.steps_per_epoch + step
-            lr = self.schedule(phase.learning_rate, step_of_phase, total, *drops)
+        drops = (phase.milestones, plan)
+        lr = (
+            self.schedule(phase.learning_rate, offset + skip - 1, total, *drops)
+            if skip
+            else math.nan
+        )
+        for step in range(skip, steps):
+            lr = self.schedule(phase.learning_rate, offset + step, total, *drops)
             self.optimizer.learning_rate = lr
-            tic = time.perf_counter()
+            tic = self._clock()
             loss, stages = step_fn(iterator)
             loss = float(loss.numpy())
-            elapsed = time.perf_counter() - tic
+            elapsed = self._clock() - tic
             global_step = int(self._global_step.numpy())
             if not math.isfinite(loss):
                 raise NonFiniteLossError(
@@ -476,13 +448,15 @@ class Trainer:
             rate = self.global_batch_size / max(elapsed, 1e-9)
             # The first step of a phase traces its step function: not a step's cost.
             self._eta.step(global_step + 1, elapsed, timed=step > skip)
+            if meter is not None:
+                meter.step_done(step, elapsed)
             bar.update(
                 step + 1,
                 [("loss", loss), ("lr", lr), ("img/s", rate), ("run ETA min", self._eta.minutes())],
             )
             if self.verbose and not tty and (step + 1) % report_every == 0:
                 print(
-                    f"  step {step + 1}/{self.steps_per_epoch} loss {loss:.4g} lr {lr:.3g} "
+                    f"  step {step + 1}/{steps} loss {loss:.4g} lr {lr:.3g} "
                     f"{rate:.1f} img/s; {self._eta.describe()}",
                     flush=True,
                 )
@@ -495,12 +469,10 @@ class Trainer:
                         tf.summary.scalar(f"train/loss_stage{s}", value)
             if self._stop_signum is not None:
                 self._set_position(phase_index, epoch, step + 1)
-                self._stop(
-                    f"phase {phase.name} epoch {epoch + 1} step {step + 1}/{self.steps_per_epoch}"
-                )
-            if step + 1 < self.steps_per_epoch and (global_step + 1) % self.checkpoint_every == 0:
+                self._stop(f"phase {phase.name} epoch {epoch + 1} step {step + 1}/{steps}")
+            if step + 1 < steps and (global_step + 1) % self.checkpoint_every == 0:
                 self._set_position(phase_index, epoch, step + 1)
-                self._manager.save(checkpoint_number=global_step + 1)
+                self._save(self._manager, meter)
 
         record = {
             "phase": phase.name,
@@ -510,9 +482,9 @@ class Trainer:
             "seconds": self.train_seconds,
         }
         if self.validate is not None:
-            tic = time.perf_counter()
+            tic = self._clock()
             results = self.validate(self.model)
-            self._eta.validated(time.perf_counter() - tic)
+            self._eta.validated(self._clock() - tic)
             images = results.pop("images", None) if isinstance(results, dict) else None
             record.update(results)
             if self._writer is not None:
@@ -541,19 +513,53 @@ class Trainer:
         stopping = self._stop_signum
         if stopping is not None:  # asked during validation: this checkpoint is the stop's
             self._command["ended"] = signal.Signals(stopping).name
-        self._manager.save(checkpoint_number=int(self._global_step.numpy()))
-        if improved:
-            self._best_manager.save(checkpoint_number=int(self._global_step.numpy()))
+        if improved:  # before the epoch's checkpoint, which keeps a plan decided here
+            self._save(self._best_manager, meter)
             self._write_best_model()
+        if meter is not None:
+            self._decide_plan(meter, global_epoch + 1)
+        self._save(self._manager)
         if stopping is not None:
             self._stop(f"phase {phase.name} after epoch {epoch + 1}", saved=True)
+
+    def _save(self, manager, meter=None):
+        """A checkpoint of `manager` at the global step, timed for the budget's meter."""
+        tic = self._clock()
+        manager.save(checkpoint_number=int(self._global_step.numpy()))
+        if meter is not None:
+            meter.saved(self._clock() - tic)
+
+    def _epoch_steps(self) -> list[int]:
+        return [self.plan.steps(e) for e in range(sum(p.epochs for p in self.phases))]
+
+    def _decide_plan(self, meter, next_epoch: int):
+        """Sizes the epochs from `next_epoch` on to the time budget, once (`training.budget`)."""
+        measured = meter.measure()
+        if measured is None:  # no step timed after the warm ones: measure the next epoch
+            return
+        # The run's wall seconds over every command, and the checkpoint saved right after.
+        elapsed = sum(c["wall_seconds"] for c in self.commands) + measured["checkpoint_seconds"]
+        epochs = [p.epochs for p in self.phases]
+        step, every = int(self._global_step.numpy()), self.checkpoint_every
+        plan = decide_plan(self.plan, measured, epochs, next_epoch, elapsed, step, every)
+        self.plan = dataclasses.replace(plan, later_steps=self._agreed(plan.later_steps))
+        self._eta.plan(self._epoch_steps())
+        if self.verbose:
+            print(self.plan.describe(sum(epochs)), flush=True)
+
+    def _agreed(self, steps: int) -> int:
+        """The workers' mean steps, rounded down: every worker must run the same steps."""
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return steps
+        value = self.strategy.run(lambda: tf.constant(float(steps)))
+        return int(self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None).numpy())
 
     def _stop(self, where: str, saved: bool = False):
         """Saves the position already set (unless `saved`) and raises TrainingInterrupted."""
         name = signal.Signals(self._stop_signum).name
         self._command["ended"] = name
         if not saved:
-            self._manager.save(checkpoint_number=int(self._global_step.numpy()))
+            self._save(self._manager)
         if self.verbose:
             print(
                 f"\n{name}: stopped in {where}; saved {self._manager.latest_checkpoint} "

@@ -3,11 +3,15 @@ checkpoint keeps (history, the epoch's losses so far, the commands run)."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import math
 from typing import TYPE_CHECKING
 
 import tensorflow as tf
+
+from training.budget import Plan
 
 if TYPE_CHECKING:
     from training.loop import Trainer
@@ -16,11 +20,12 @@ if TYPE_CHECKING:
 class RunState(tf.train.experimental.PythonState):
     """The trainer's Python-side progress, saved as JSON in every checkpoint.
 
-    The history of the epochs done, the losses of the epoch in progress and the
+    The history of the epochs done, the losses of the epoch in progress, the
     commands run so far (start, wall seconds to their last checkpoint, how they
-    ended). Each checkpoint holds the state at its own position, so a resume
-    from any of them (also an older one when the newest is damaged) continues
-    the history exactly. Checkpoints written before this existed restore none.
+    ended) and the plan of steps per epoch (`training.budget.Plan`). Each
+    checkpoint holds the state at its own position, so a resume from any of
+    them (also an older one when the newest is damaged) continues the history
+    exactly. Checkpoints written before this existed restore none.
     """
 
     def __init__(self, trainer: Trainer):
@@ -33,6 +38,7 @@ class RunState(tf.train.experimental.PythonState):
                 "history": trainer.history,
                 "epoch_losses": trainer._epoch_losses,
                 "commands": trainer.commands,
+                "plan": dataclasses.asdict(trainer.plan),
             },
             default=float,
         )
@@ -48,6 +54,8 @@ class RunState(tf.train.experimental.PythonState):
                 # Killed (SIGKILL, power loss): its time counts to its last checkpoint.
                 command["ended"] = "cut"
         trainer._earlier_commands = commands
+        if state.get("plan"):  # decided by a time budget: a resumed run keeps it
+            trainer.plan = Plan.from_dict(state["plan"])
 
 
 class RunClock:
@@ -55,15 +63,20 @@ class RunClock:
 
     Seconds per step are the mean of the timed steps so far (the first step
     of each phase, which traces, is left out); each remaining epoch also
-    costs the mean validation time.
+    costs the mean validation time. `plan` gives the steps of each epoch
+    once a time budget has sized them (`training.budget`).
     """
 
     def __init__(self, epochs: int, steps_per_epoch: int):
-        self.steps_per_epoch = max(int(steps_per_epoch), 1)
-        self.total_steps = max(int(epochs), 1) * self.steps_per_epoch
+        self.plan([max(int(steps_per_epoch), 1)] * max(int(epochs), 1))
         self.done = 0
         self._step_seconds = self._steps = 0.0
         self._val_seconds = self._vals = 0.0
+
+    def plan(self, epoch_steps: list[int]) -> None:
+        """The steps of every epoch of the run, in order over all phases."""
+        self._ends = list(itertools.accumulate(int(n) for n in epoch_steps)) or [1]
+        self.total_steps = max(self._ends[-1], 1)
 
     def step(self, done: int, seconds: float, timed: bool = True) -> None:
         self.done = int(done)
@@ -82,7 +95,8 @@ class RunClock:
         left = self.total_steps - self.done
         per_step = self._step_seconds / self._steps
         validation = self._val_seconds / self._vals if self._vals else 0.0
-        return left * per_step + math.ceil(left / self.steps_per_epoch) * validation
+        epochs_left = sum(end > self.done for end in self._ends)
+        return left * per_step + epochs_left * validation
 
     def minutes(self) -> float:
         return self.seconds_left() / 60.0

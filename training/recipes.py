@@ -77,6 +77,11 @@ CPU_DEFAULTS: dict[str, Any] = dict(
     steps_per_epoch=200,
     sigma=1.0,
     augment="light",
+    # The job must end in <= 20 minutes on 2 cores whose speed varies 1.5x from day
+    # to day (17 min 22 s on a good day): an 18-minute budget for the training
+    # leaves 2 minutes for start-up, the final evaluation and saves; on a slow day
+    # the later epochs shrink to fit (`training.budget`), on a good one nothing changes.
+    time_budget=18.0,
 )
 
 
@@ -96,11 +101,17 @@ CPU_REAL_DEFAULTS: dict[str, Any] = dict(
     augment="light",
     phase_epochs=(8, 1, 3),
     steps_per_epoch=400,
+    # <= 60 minutes on 2 cores (49 min 57 s measured, other jobs on the cores): 55 for the
+    # command, the rest for start-up (reading the data set), the final evaluation and saves.
+    time_budget=55.0,
 )
 
 
 # Settings every recipe has and the device defaults above leave to these values.
-COMMON_DEFAULTS: dict[str, Any] = dict(model="acnn", stacks=4, init="glorot", milestones=None)
+# No time budget (`--time-budget`): a GPU run or a paper's recipe is sized by its epochs.
+COMMON_DEFAULTS: dict[str, Any] = dict(
+    model="acnn", stacks=4, init="glorot", milestones=None, time_budget=None
+)
 # The ACNN paper's recipe (Sun, Ye, Wang 2018): the paper's 4-stack ACNN at
 # 256×256 with 256 filters, batch 12, RMSprop as Torch's optim.rmsprop, Torch7's
 # initialisation, plain MSE; phase A 200 epochs at 5e-4, B 200 at 2.5e-4, C 100
@@ -185,6 +196,7 @@ def describe_recipe(name: str) -> str:
         f"optimizer {r['optimizer']}, init {r['init']}, lr {','.join(map(str, r['lr']))}, "
         f"epochs {epochs} (epoch = {epoch}), {drops}, sigma {r['sigma']}, "
         f"augment {r['augment']}"
+        + (f", time budget {r['time_budget']:g} min" if r["time_budget"] else "")
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 
 # The kinds of `Schedule` (`--schedule`).
 SCHEDULES = ("step", "warmup_step", "cosine", "milestones")
@@ -44,15 +45,21 @@ class Schedule:
         step: int,
         total_steps: int,
         milestones: tuple[int, ...] = (),
-        steps_per_epoch: int = 1,
+        steps_per_epoch: int | Sequence[int] = 1,
     ) -> float:
         """Learning rate at 0-based `step` of a phase of `total_steps` steps.
 
-        `milestones` (epochs from the phase's start, of `steps_per_epoch`
-        steps) are read by the "milestones" kind only: after each, ×0.1.
+        `milestones` (epochs from the phase's start) are read by the
+        "milestones" kind only: after each, ×0.1. `steps_per_epoch`: the steps
+        of every epoch of the phase, or of each (a time budget's plan shortens
+        the epochs after the first: `training.budget`).
         """
         if self.kind == "milestones":
-            drops = sum(step >= m * steps_per_epoch for m in milestones)
+            if isinstance(steps_per_epoch, int):
+                starts = [m * steps_per_epoch for m in milestones]
+            else:
+                starts = [sum(steps_per_epoch[:m]) for m in milestones]
+            drops = sum(step >= start for start in starts)
             return base_lr * 0.1**drops
         if self.kind == "step":
             return base_lr * (0.1 if step >= self.drop_at * total_steps else 1.0)

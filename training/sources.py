@@ -286,14 +286,15 @@ def make_source(config: TrainConfig) -> Source:
     codec = make_codec(config)
     if config.data == "synthetic":
         from kerashg.data.synthetic import parse_difficulty
+        from training.synthetic import synthetic_source
 
         difficulty = parse_difficulty(config.difficulty)
         # A pool rendered once, cropped and augmented every epoch: rendering
         # costs far more CPU than cropping, and the CPU is the budget.
-        train_records, train_images = data_lib.synthetic_source(
+        train_records, train_images = synthetic_source(
             config.synthetic_pool, seed=config.seed, image_size=size, difficulty=difficulty
         )
-        val_records, val_pixels = data_lib.synthetic_source(
+        val_records, val_pixels = synthetic_source(
             config.val_images or SYNTHETIC_VAL_IMAGES,
             seed=config.seed,
             split="valid",
@@ -335,13 +336,12 @@ def make_source(config: TrainConfig) -> Source:
     def train_dataset(
         epoch: int, skip: int, context: tf.distribute.InputContext
     ) -> tf.data.Dataset:
-        dataset = data_lib.make_dataset(
+        dataset = data_lib.make_train_dataset(
             train_records,
             data_root,
             images=train_images,
             codec=codec,
             input_size=size,
-            train=True,
             batch_size=context.get_per_replica_batch_size(int(config.batch_size)),
             seed=config.seed,
             start_epoch=epoch * data_epochs,
@@ -353,13 +353,12 @@ def make_source(config: TrainConfig) -> Source:
         )
         return dataset.skip(skip)
 
-    val = data_lib.make_dataset(
+    val = data_lib.make_eval_dataset(
         val_records,
         data_root,
         images=val_pixels,
         codec=codec,
         input_size=size,
-        train=False,
         batch_size=64,
     )
     images, keypoints, inverse, head_size, scale, index = [], [], [], [], [], []

@@ -56,6 +56,13 @@ Precision auto: mixed_float16 (with loss scaling) on a GPU; mixed_bfloat16 on a 
   is several times slower); float32 on other CPUs. Losses are always float32.
 On a CPU, Grappler's graph optimisation is off (compiles each phase ~3× faster,
   steps no slower).
+Time budget (--time-budget MINUTES, the CPU recipes' default; 0: none): the limit
+  from the command's start to the end of training. The second epoch (the first
+  traces) measures the seconds per step and per epoch outside steps (validation,
+  saves); if the recipe's run would not fit, every later epoch takes the same
+  smaller number of steps (each phase keeps its epochs, so the schedule keeps its
+  shape); never more. One line prints the plan; --resume keeps it; metrics.json
+  records it ("plan").
 Strategy auto: MultiWorkerMirrored when TF_CONFIG names a cluster, Mirrored with
   several GPUs, otherwise one device. --batch-size is the global batch.
 Outputs in --out: ckpt/ (latest checkpoints, also every --checkpoint-every
@@ -211,6 +218,7 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
             best, loop.worker_out_dir(strategy, out) / "model.keras"
         ),
         wall_start=started,
+        time_budget=config.time_budget * 60.0 if config.time_budget else None,
     )
     print(
         f"Training {config.model} ({config.stacks} stacks, {config.filters} filters, depth "
@@ -282,21 +290,29 @@ def build_model(config: TrainConfig, num_keypoints: int, codec=None):
     import kerashg
     from training.sources import make_codec
 
-    shape = (config.input_size, config.input_size, 3)
-    common = dict(
-        num_stacks=config.stacks,
-        num_keypoints=num_keypoints,
-        filters=config.filters,
-        depth=config.depth,
-        input_shape=shape,
-        stem_filters=tuple(config.stem_filters),
-        codec=codec or make_codec(config),
-    )
+    model_class = kerashg.ACNN if config.model == "acnn" else kerashg.StackedHourglass
+    codec = codec or make_codec(config)
+    return model_class(num_keypoints=num_keypoints, codec=codec, **model_kwargs(config))
+
+
+def model_kwargs(config: TrainConfig) -> dict:
+    """The model constructor's arguments that `config` sets, under the model's names.
+
+    The one place the options' short names meet the model's: `--stacks` is
+    `num_stacks`, the square `--input-size` is `input_shape` (H, W, 3).
+    """
+    kwargs = {
+        "num_stacks": config.stacks,
+        "input_shape": (config.input_size, config.input_size, 3),
+        "filters": config.filters,
+        "depth": config.depth,
+        "stem_filters": tuple(config.stem_filters),
+    }
     if config.init == "torch":
-        common.update(kernel_initializer="torch", bias_initializer="torch")
+        kwargs.update(kernel_initializer="torch", bias_initializer="torch")
     if config.model == "acnn":
-        return kerashg.ACNN(mask=config.mask, **common)
-    return kerashg.StackedHourglass(**common)
+        kwargs["mask"] = config.mask
+    return kwargs
 
 
 def build_optimizer(name: str, learning_rate: float, policy: str):
@@ -388,6 +404,8 @@ def _run_record(trainer, ended: str, settings: dict, config: TrainConfig) -> dic
         "commands": commands,
         **settings,
         "history": trainer.history,
+        # Steps per epoch and, under a time budget, what sized them (`training.budget.Plan`).
+        "plan": dataclasses.asdict(trainer.plan),
         "config": dataclasses.asdict(config),
     }
 

@@ -23,6 +23,7 @@ import numpy as np
 from kerashg import cli, draw
 from kerashg.errors import InputError
 from kerashg.keypoints import KeypointSet
+from training.config import DATA_SETS  # no TensorFlow
 
 
 def draw_skeleton(
@@ -59,7 +60,7 @@ def overlay_heatmaps(image: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
 def sample_grid(
     dataset, keypoint_set: KeypointSet, num_samples: int = 12, columns: int = 4
 ) -> np.ndarray:
-    """Renders `num_samples` samples of a `make_dataset` dataset as one RGB image.
+    """Renders `num_samples` samples of a `training.data` dataset as one RGB image.
 
     Args:
         dataset: yields `(images, targets, meta)` batches.
@@ -106,7 +107,7 @@ def write_grid(
     """Builds the pipeline of `data` and writes a sample grid PNG to `out`.
 
     Args:
-        data: `"synthetic"`, `"mpii"`, `"coco"` or `"lsp"`.
+        data: one of `training.config.DATA_SETS`.
         out: PNG path.
         data_dir: data set root (real data sets).
         split: data split.
@@ -125,17 +126,23 @@ def write_grid(
         if data_dir is None:
             raise InputError(f"--data {data} needs --data-dir (the data set's root folder)")
         records, images, root = load_records(data, data_dir, split), None, data_dir
-    from training.data import make_dataset, synthetic_source
+    from training.data import make_eval_dataset, make_train_dataset
+    from training.synthetic import synthetic_source
 
     if data == "synthetic":
         records, images = synthetic_source(
             max(num_samples, 16), seed=seed, split=split, image_size=input_size
         )
         root = None
-    dataset = make_dataset(
-        records, root, images=images, input_size=input_size, train=train,
-        batch_size=min(num_samples, 8), seed=seed, num_epochs=1, drop_remainder=False,
-    )  # fmt: skip
+    batch_size = min(num_samples, 8)
+    if train:  # repeated: a data set smaller than the grid shows later epochs too
+        dataset = make_train_dataset(
+            records, root, images=images, input_size=input_size, batch_size=batch_size, seed=seed
+        )
+    else:
+        dataset = make_eval_dataset(
+            records, root, images=images, input_size=input_size, batch_size=batch_size
+        )
     grid = sample_grid(dataset, records.keypoint_set, num_samples)
     if not cv2.imwrite(str(out), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
         raise InputError(f"--out {out}: cannot be written (does its folder exist?)")
@@ -145,9 +152,7 @@ def write_grid(
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m training.visualize`."""
     parser = cli.parser("python -m training.visualize", __doc__)
-    parser.add_argument(
-        "--data", default="synthetic", choices=["synthetic", "mpii", "coco", "lsp"], help="data set"
-    )
+    parser.add_argument("--data", default="synthetic", choices=DATA_SETS, help="data set")
     parser.add_argument("--data-dir", default=None, help="root folder of a real data set")
     parser.add_argument("--split", default="train", help="split drawn from: train or val")
     parser.add_argument("--input-size", type=int, default=256, help="crop side in pixels")

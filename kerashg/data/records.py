@@ -21,7 +21,7 @@ Build a keypoint set, then records, and hand both to the pipeline::
 
     from kerashg.keypoints import KeypointSet
     from kerashg.data.records import Records
-    from training.data import make_dataset
+    from training.data import make_train_dataset
 
     fish = KeypointSet.custom(
         "fish", names=["snout", "l_fin", "r_fin", "tail"],
@@ -32,7 +32,7 @@ Build a keypoint set, then records, and hand both to the pipeline::
           "scale": 1.4}, ...],             # head_size / id optional
         keypoint_set=fish,
     )
-    dataset = make_dataset(records, "/data/fish", input_size=256, train=True)
+    dataset = make_train_dataset(records, "/data/fish", input_size=256)
 
 `KeypointSet.custom` gives the flip permutation the augmentation needs (joints in
 no pair map to themselves) and the skeleton the drawings use; a model for it is
