@@ -30,8 +30,6 @@ import keras
 from training.config import HOURGLASS_PHASE, PHASE_NAMES
 
 GROUPS = ("all", "pose", "attention")
-# Attention variables are those of layers whose name contains this (CONTRACTS.md).
-ATTENTION_TAG = "_attention"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,16 +107,17 @@ def joint_phase(
     return [Phase(name, "all", float(learning_rate), int(epochs), None, tuple(milestones))]
 
 
-def is_attention_layer(layer: keras.layers.Layer) -> bool:
-    return ATTENTION_TAG in layer.name
-
-
 def layer_groups(model: keras.Model) -> dict[str, list[keras.layers.Layer]]:
-    """The model's top-level layers that own weights, split into "pose" and "attention"."""
+    """The model's top-level layers that own weights, split into "pose" and "attention".
+
+    The attention layers are the model's own `attention_layers` (ACNN's
+    `stack{i}_attention`); a model without that attribute has none.
+    """
+    attention = {id(layer) for layer in getattr(model, "attention_layers", ())}
     layers = [layer for layer in model.layers if layer.weights]
     return {
-        "pose": [layer for layer in layers if not is_attention_layer(layer)],
-        "attention": [layer for layer in layers if is_attention_layer(layer)],
+        "pose": [layer for layer in layers if id(layer) not in attention],
+        "attention": [layer for layer in layers if id(layer) in attention],
     }
 
 
