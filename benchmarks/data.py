@@ -35,6 +35,7 @@ def run_benchmark(
     synthetic_samples: int = 512,
     annotation: str | None = None,
     seed: int = 0,
+    decode_cache_mb: int | None = None,
 ) -> dict:
     """Runs the pipeline for `warmup + batches` batches and measures the timed part.
 
@@ -53,6 +54,9 @@ def run_benchmark(
         synthetic_samples: int, size of the rendered in-memory pool.
         annotation: explicit annotation file for the real data sets.
         seed: int.
+        decode_cache_mb: int or None, MB of decoded images the pipeline keeps
+            (`training.data.make_train_dataset`; 0: decode every time; None:
+            the pipeline's default, `DECODE_CACHE_MB`).
 
     Returns:
         dict with `samples_per_s` (wall clock), `samples_per_cpu_s` (per second
@@ -77,7 +81,7 @@ def run_benchmark(
     import tensorflow as tf
 
     from training.augment import NO_AUGMENT
-    from training.data import PipelineStats, make_train_dataset
+    from training.data import DECODE_CACHE_MB, PipelineStats, make_train_dataset
     from training.synthetic import synthetic_source
 
     if threads is not None:
@@ -105,6 +109,7 @@ def run_benchmark(
     dataset = make_train_dataset(
         records, root, images=images, input_size=input_size, batch_size=batch_size, seed=seed,
         augment=None if train else NO_AUGMENT, threads=threads, stats=stats, deterministic=False,
+        decode_cache_mb=DECODE_CACHE_MB if decode_cache_mb is None else decode_cache_mb,
     )  # fmt: skip
     iterator = iter(dataset)
     for _ in range(warmup):
@@ -123,6 +128,7 @@ def run_benchmark(
         "batch_size": batch_size,
         "threads": threads,
         "train": train,
+        "decode_cache_mb": DECODE_CACHE_MB if decode_cache_mb is None else decode_cache_mb,
         "records": len(records),
         "prepare_s": round(prepare_s, 3),
         "samples": samples,
@@ -155,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--synthetic-samples", type=int, default=512, help="rendered in-memory pool (synthetic)"
     )
     parser.add_argument("--no-augment", action="store_true", help="evaluation crops only")
+    parser.add_argument(
+        "--decode-cache-mb",
+        type=int,
+        default=None,
+        help="MB of decoded images kept across epochs (0: decode every sample; "
+        "default: the training pipeline's)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     return parser
 
@@ -167,18 +180,21 @@ def main(argv: Sequence[str] | None = None) -> None:
 def run(args: argparse.Namespace) -> None:
     """Runs the benchmark the parsed arguments describe and prints its figures."""
     cli.check_positive(args, "input_size", "batch_size", "batches", "synthetic_samples", "threads")
-    if args.warmup < 0:
-        raise InputError(f"--warmup must be >= 0. Received: {args.warmup}")
+    for name in ("warmup", "decode_cache_mb"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 0. Received: {value}")
     logging.basicConfig(level=logging.WARNING)
     result = run_benchmark(
         data=args.data, data_dir=args.data_dir, split=args.split, input_size=args.input_size,
         batch_size=args.batch_size, batches=args.batches, warmup=args.warmup, threads=args.threads,
         train=not args.no_augment, synthetic_samples=args.synthetic_samples,
-        annotation=args.annotation,
+        annotation=args.annotation, decode_cache_mb=args.decode_cache_mb,
     )  # fmt: skip
     print(
         f"{result['data']} {result['split']} {result['input_size']}px, threads={result['threads']}, "
-        f"augment={result['train']}: {result['samples_per_s']} samples/s, "
+        f"augment={result['train']}, decode cache {result['decode_cache_mb']} MB: "
+        f"{result['samples_per_s']} samples/s, "
         f"{result['samples_per_cpu_s']} samples per CPU-second "
         f"({result['samples']} samples in {result['seconds']} s, skipped {result['skipped']}, "
         f"prepare {result['prepare_s']} s)"

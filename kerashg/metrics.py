@@ -42,7 +42,7 @@ from kerashg.coco_metrics import (
     coco_keypoint_ap,
     keypoints_to_coco_results,
 )
-from kerashg.data.mpii import HEAD_SIZE_FACTOR as MPII_HEAD_SIZE_FACTOR  # SC_BIAS, 0.6
+from kerashg.data.mpii import head_size as mpii_head_size  # SC_BIAS 0.6 × diagonal
 from kerashg.keypoints import LSP, MPII, get_keypoint_set
 
 # Joints the MPII total leaves out.
@@ -315,7 +315,7 @@ def flic_pck(
 
 
 def head_size_from_boxes(head_boxes):
-    """MPII head size: 0.6 × head-box diagonal.
+    """MPII head size (`kerashg.data.mpii.head_size`), checking the boxes' shape.
 
     Args:
         head_boxes: float (N, 2, 2), `[[x1, y1], [x2, y2]]` per person.
@@ -328,7 +328,7 @@ def head_size_from_boxes(head_boxes):
         raise ValueError(
             f"head_boxes must have shape (N, 2, 2) as [[x1, y1], [x2, y2]]. Received: shape={head_boxes.shape}"
         )
-    return MPII_HEAD_SIZE_FACTOR * np.linalg.norm(head_boxes[:, 1] - head_boxes[:, 0], axis=-1)
+    return mpii_head_size(head_boxes)
 
 
 def mpii_pckh(predictions, ground_truth, head_size, annotated=None, threshold=0.5):

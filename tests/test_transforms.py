@@ -25,7 +25,9 @@ def test_center_maps_to_crop_centre_and_box_fills_output():
 def test_rotation_is_counter_clockwise_on_screen():
     m = transforms.get_affine_transform((0.0, 0.0), 1.0, 90.0, 200)
     # A point right of the centre moves above it (smaller y) on screen.
-    np.testing.assert_allclose(transforms.transform_points([[50.0, 0.0]], m), [[100, 50]], atol=1e-9)
+    np.testing.assert_allclose(
+        transforms.transform_points([[50.0, 0.0]], m), [[100, 50]], atol=1e-9
+    )
 
 
 def test_tf_matrices_match_numpy():

@@ -27,7 +27,7 @@ import scipy.io
 from kerashg import metrics
 from kerashg.data import lsp as lsp_reader
 from kerashg.data import mpii as mpii_reader
-from kerashg.data.files import read_arrays
+from kerashg.data.files import read_arrays, read_json
 from kerashg.errors import AnnotationError, InputError
 from kerashg.keypoints import COCO, LSP
 
@@ -254,13 +254,8 @@ def write_keypoint_predictions(path, keypoints, key: str = "preds", image_ids=No
 
 # ------------------------------------------------------------------- COCO
 def load_json(path):
-    """Parsed JSON, or `EvaluationInputError` naming the file."""
-    path = _existing(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise EvaluationInputError(f"{path}: not valid JSON ({error})") from None
+    """Parsed JSON (the readers' `kerashg.data.files.read_json`), or an error naming the file."""
+    return read_json(_existing(path))
 
 
 def load_coco_annotations(path) -> dict:

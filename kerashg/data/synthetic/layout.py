@@ -13,14 +13,16 @@ import math
 
 import numpy as np
 
+from kerashg.data.mpii import HEAD_SIZE_FACTOR
 from kerashg.keypoints import COCO, MPII, KeypointSet
 
 # 200 * scale = SCALE_MARGIN * longer side of the box around the 16 MPII joints.
 SCALE_MARGIN = 1.4
 # Head box width / head box length; the length is |upper_neck - head_top|.
 HEAD_WIDTH_RATIO = 0.75
-# MPII's PCKh normaliser is this fraction of the head-box diagonal.
-HEAD_BOX_DIAGONAL_FRACTION = 0.6
+# MPII's PCKh normaliser is this fraction of the head-box diagonal (defined once,
+# with the MPII reader).
+HEAD_BOX_DIAGONAL_FRACTION = HEAD_SIZE_FACTOR
 # head_size = HEAD_SIZE_RATIO * |upper_neck - head_top| (= 0.75).
 HEAD_SIZE_RATIO = HEAD_BOX_DIAGONAL_FRACTION * math.hypot(1.0, HEAD_WIDTH_RATIO)
 # A second person is annotated only when at least this many of its joints are

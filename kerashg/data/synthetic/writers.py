@@ -46,6 +46,27 @@ def _render_many(indices: Sequence[int], workers: int, **kwargs) -> Iterable[dic
         yield from pool.map(lambda i: render_sample(i, return_mask=True, **kwargs), indices)
 
 
+def _writer_samples(
+    out_dir, folders, n, seed, split, image_size, difficulty, start, workers, keypoint_set
+) -> tuple[pathlib.Path, Iterable[dict]]:
+    """What both writers do first: check the arguments, make `folders` under
+    `out_dir`, and render samples `start` … `start + n - 1` (lazily, in order)."""
+    _check_writer_args(n, split)
+    _check_common(start, seed, image_size)
+    out = pathlib.Path(out_dir)
+    for folder in folders:
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    samples = _render_many(
+        range(int(start), int(start) + int(n)),
+        workers or _default_workers(),
+        seed=seed,
+        image_size=image_size,
+        difficulty=difficulty,
+        keypoint_set=keypoint_set,
+    )
+    return out, samples
+
+
 def _write_jpeg(path: pathlib.Path, image: np.ndarray, quality: int) -> None:
     if not cv2.imwrite(
         str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
@@ -80,11 +101,10 @@ def write_mpii_h5(
     """
     import h5py
 
-    _check_writer_args(n, split)
-    _check_common(start, seed, image_size)
-    out = pathlib.Path(out_dir)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    (out / "annot").mkdir(parents=True, exist_ok=True)
+    out, samples = _writer_samples(
+        out_dir, ("images", "annot"), n, seed, split, image_size, difficulty, start, workers,
+        "mpii",
+    )  # fmt: skip
     rows = {
         key: []
         for key in (
@@ -99,13 +119,6 @@ def write_mpii_h5(
             "torsoangle",
         )
     }
-    samples = _render_many(
-        range(int(start), int(start) + int(n)),
-        workers or _default_workers(),
-        seed=seed,
-        image_size=image_size,
-        difficulty=difficulty,
-    )
     for sample in samples:
         name = f"s{seed}_{sample['index']:08d}.jpg"
         _write_jpeg(out / "images" / name, sample["image"], jpeg_quality)
@@ -165,21 +178,12 @@ def write_coco_json(
     Returns:
         The path of the written JSON file.
     """
-    _check_writer_args(n, split)
-    _check_common(start, seed, image_size)
-    out = pathlib.Path(out_dir)
+    out, samples = _writer_samples(
+        out_dir, (f"{split}2017", "annotations"), n, seed, split, image_size, difficulty,
+        start, workers, "coco",
+    )  # fmt: skip
     image_dir = out / f"{split}2017"
-    image_dir.mkdir(parents=True, exist_ok=True)
-    (out / "annotations").mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
-    samples = _render_many(
-        range(int(start), int(start) + int(n)),
-        workers or _default_workers(),
-        seed=seed,
-        image_size=image_size,
-        difficulty=difficulty,
-        keypoint_set="coco",
-    )
     for sample in samples:
         image_id = sample["index"] + 1
         name = f"{image_id:012d}.jpg"
