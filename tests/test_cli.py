@@ -165,3 +165,34 @@ def test_option_errors_are_one_line_before_any_work(tmp_path):
     result = _finish(_start("-m", *command, "--difficulty", "impossible"), timeout=120)
     _assert_one_error_line(result, "difficulty", "'impossible'")
     assert not (tmp_path / "s").exists()
+
+
+_ONEDNN_PROBE = """
+import argparse
+from kerashg import cli
+
+def probe(args):
+    from tensorflow.python.util import _pywrap_util_port
+    print(_pywrap_util_port.IsMklEnabled())
+
+cli.run(lambda: argparse.ArgumentParser(), probe, [])
+"""
+
+
+def test_commands_turn_onednn_on_unless_the_user_said_otherwise():
+    """`cli.run` sets `TF_ENABLE_ONEDNN_OPTS=1` before TensorFlow loads (TensorFlow
+    itself enables oneDNN only on AVX512_VNNI/BF16/AMX CPUs); a user's 0 wins."""
+    default = subprocess.Popen(
+        [sys.executable, "-c", _ONEDNN_PROBE], cwd=ROOT, text=True,
+        env={k: v for k, v in _env().items() if k != "TF_ENABLE_ONEDNN_OPTS"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    refused = subprocess.Popen(
+        [sys.executable, "-c", _ONEDNN_PROBE], cwd=ROOT, text=True,
+        env={**_env(), "TF_ENABLE_ONEDNN_OPTS": "0"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    for process, expected in ((default, "True"), (refused, "False")):
+        returncode, out, err = _finish(process, timeout=120)
+        assert returncode == 0, err
+        assert out.strip().splitlines()[-1] == expected
