@@ -81,7 +81,7 @@ def run_benchmark(
     import tensorflow as tf
 
     from training.augment import NO_AUGMENT
-    from training.data import DECODE_CACHE_MB, PipelineStats, make_train_dataset
+    from training.data import DECODE_CACHE_MB, DecodeCache, PipelineStats, make_train_dataset
     from training.synthetic import synthetic_source
 
     if threads is not None:
@@ -109,7 +109,7 @@ def run_benchmark(
     dataset = make_train_dataset(
         records, root, images=images, input_size=input_size, batch_size=batch_size, seed=seed,
         augment=None if train else NO_AUGMENT, threads=threads, stats=stats, deterministic=False,
-        decode_cache_mb=DECODE_CACHE_MB if decode_cache_mb is None else decode_cache_mb,
+        decode_cache=DecodeCache(DECODE_CACHE_MB if decode_cache_mb is None else decode_cache_mb),
     )  # fmt: skip
     iterator = iter(dataset)
     for _ in range(warmup):

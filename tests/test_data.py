@@ -14,6 +14,7 @@ from kerashg.keypoints import LSP, KeypointSet
 from tests.conftest import data_path
 from training import augment
 from training.data import (
+    DecodeCache,
     PipelineStats,
     make_dataset_fn,
     make_eval_dataset,
@@ -185,7 +186,7 @@ def test_missing_file_is_skipped_and_read_image_file_explains(tmp_path):
         read_image_file(tmp_path / "empty.jpg")
 
 
-def test_decode_cache_changes_no_pixel_and_decodes_each_file_once_per_chunk(tmp_path, monkeypatch):
+def test_decode_cache_changes_no_pixel_and_serves_later_pipelines(tmp_path, monkeypatch):
     from training import data as data_lib
 
     records = _write_good_and_bad(tmp_path)[np.array([0, 2, 5, 0, 2, 5, 0, 2])]
@@ -197,20 +198,24 @@ def test_decode_cache_changes_no_pixel_and_decodes_each_file_once_per_chunk(tmp_
         lambda path, reduction=1: reads.append(path.name) or real_read(path, reduction),
     )
 
-    def batches(cache_mb):
+    def batches(cache):
         reads.clear()
         ds = make_train_dataset(
             records, tmp_path, input_size=64, batch_size=4, seed=3, num_epochs=3,
-            augment=_full_augment(), decode_cache_mb=cache_mb, check_files=False,
+            augment=_full_augment(), decode_cache=cache, check_files=False,
         )  # fmt: skip
         return [tuple(x.numpy() for x in (b[0], b[2]["keypoints"])) for b in ds], list(reads)
 
-    plain, plain_reads = batches(0)
-    cached, cached_reads = batches(1)
-    assert len(plain) == 6 and len(plain_reads) == 24
-    for (a_img, a_kps), (b_img, b_kps) in zip(plain, cached, strict=True):
-        np.testing.assert_array_equal(a_img, b_img)
-        np.testing.assert_array_equal(a_kps, b_kps)
+    plain, plain_reads = batches(DecodeCache(0))
+    shared = DecodeCache(1)
+    cached, cached_reads = batches(shared)
+    # A second pipeline given the same cache (a training run's next epoch) decodes nothing.
+    again, again_reads = batches(shared)
+    assert len(plain) == 6 and len(plain_reads) == 24 and again_reads == []
+    for other in (cached, again):
+        for (a_img, a_kps), (b_img, b_kps) in zip(plain, other, strict=True):
+            np.testing.assert_array_equal(a_img, b_img)
+            np.testing.assert_array_equal(a_kps, b_kps)
     # Three 80×60 files at full size (the 64² crop needs no reduction). Each epoch is
     # one chunk of 8 and the chunks of the three epochs may load in parallel before
     # the first one has filled the cache: at most one decode per file per chunk.
@@ -219,6 +224,8 @@ def test_decode_cache_changes_no_pixel_and_decodes_each_file_once_per_chunk(tmp_
     assert max(counts.values()) <= 3 and len(cached_reads) <= 9
     # Without a cache every sample of the three epochs decoded its file (8 × 3).
     assert sorted(set(plain_reads)) == ["good0.jpg", "good1.jpg", "good2.jpg"]
+    with pytest.raises(ValueError, match="megabytes=-1"):
+        DecodeCache(-1)
 
 
 def _batches(ds, n=2):

@@ -197,9 +197,9 @@ def test_cpu_recipes_have_a_time_budget_and_gpu_and_paper_recipes_none():
     """The CPU jobs must end in <= 20 min (cpu) and <= 60 min (cpu-real) on 2 cores."""
     budgets = {name: recipe["time_budget"] for name, recipe in RECIPES.items()}
     assert budgets == {
-        "cpu": 18.0, "cpu-real": 55.0, "gpu": None, "acnn-paper": None, "hourglass-paper": None
+        "cpu": 17.0, "cpu-real": 55.0, "gpu": None, "acnn-paper": None, "hourglass-paper": None
     }  # fmt: skip
-    assert resolve_config(TrainConfig(), gpu=False).time_budget == 18.0
+    assert resolve_config(TrainConfig(), gpu=False).time_budget == 17.0
     assert resolve_config(TrainConfig(data="lsp", data_dir="d"), gpu=False).time_budget == 55.0
     assert resolve_config(TrainConfig(), gpu=True).time_budget is None
     # `--time-budget 0` switches a recipe's off, and a resume (config.json) keeps it off.
@@ -212,5 +212,5 @@ def test_cpu_recipes_have_a_time_budget_and_gpu_and_paper_recipes_none():
     with pytest.raises(ValueError, match="--time-budget must be minutes >= 0"):
         resolve_config(TrainConfig(time_budget=-1.0), gpu=False)
     flat = " ".join(build_parser().format_help().split())
-    assert "18 on cpu, 55 on cpu-real, none on the others" in flat
-    assert "cpu: acnn 4 stacks" in flat and "time budget 18 min" in flat
+    assert "17 on cpu, 55 on cpu-real, none on the others" in flat
+    assert "cpu: acnn 4 stacks" in flat and "time budget 17 min" in flat

@@ -67,8 +67,8 @@ AUTOTUNE = tf.data.AUTOTUNE
 CHUNK_SIZE = 8
 # Number of skipped files named one by one in the log before only counting.
 _MAX_NAMED_WARNINGS = 20
-# Decoded images kept in memory by a training pipeline, in MB: a small data set
-# (COCO-mini's 79 photos, about 60 MB decoded) is decoded once instead of every
+# Decoded images a training run keeps in memory (`DecodeCache`), in MB: a small data
+# set (COCO-mini's 79 photos, about 60 MB decoded) is decoded once instead of every
 # epoch; a large one fills the cache in its first epoch and then hits it for that
 # fraction of its records. Decoding a 640×480 JPEG costs ~2.4 ms of a core here,
 # the rest of a 256² sample ~2 ms (`benchmarks.data --decode-cache-mb 0` vs default).
@@ -105,6 +105,40 @@ class PipelineStats:
             logger.warning("More unreadable images; only counting them from now on")
 
 
+class DecodeCache:
+    """Decoded images kept in memory, filled until `megabytes` are used, then read-only.
+
+    One cache serves every pipeline it is given: a training run builds one pipeline
+    per epoch (`training.sources`) and hands each the same cache, so an image decoded
+    in epoch 1 is not decoded again in epoch 2. Keys are (file path, reduction); the
+    arrays are only read after insertion, so tf.data's threads may share them.
+
+    Args:
+        megabytes: int, the most decoded pixels kept, in MB of 2**20 bytes (0: none).
+            Default `DECODE_CACHE_MB`.
+    """
+
+    def __init__(self, megabytes: int = DECODE_CACHE_MB):
+        if int(megabytes) < 0:
+            raise ValueError(f"megabytes must be >= 0. Received: megabytes={megabytes}")
+        self.megabytes = int(megabytes)
+        self._images: dict[tuple[str, int], np.ndarray] = {}
+        self._left = self.megabytes * 2**20
+        self._lock = threading.Lock()
+
+    def read(self, path: pathlib.Path, reduction: int) -> np.ndarray:
+        """The decoded (reduced) image of `path` (`read_image_file`), cached if room is left."""
+        key = (str(path), reduction)
+        image = self._images.get(key)
+        if image is None:
+            image = read_image_file(path, reduction)
+            with self._lock:
+                if image.nbytes <= self._left and key not in self._images:
+                    self._images[key] = image
+                    self._left -= image.nbytes
+        return image
+
+
 class _CropLoader:
     """The Python side of the pipeline: image → warped crop, called by numpy_function.
 
@@ -112,7 +146,7 @@ class _CropLoader:
     overlap in those calls.
     """
 
-    def __init__(self, records, data_root, images, input_size, stats, fast_decode, cache_mb=0):
+    def __init__(self, records, data_root, images, input_size, stats, fast_decode, cache):
         self.paths = records.image_path
         # Paths were checked lexically by `Records` (no `..`, not absolute); symlinks
         # inside the root are followed as the user laid them out.
@@ -121,23 +155,7 @@ class _CropLoader:
         self.width, self.height = input_size
         self.stats = stats
         self.fast_decode = fast_decode
-        # (image path, reduction) → decoded image, filled until `cache_mb` is used up.
-        # The arrays are only read after insertion, so threads may share them.
-        self._cache = {}
-        self._cache_left = int(cache_mb) * 2**20
-        self._cache_lock = threading.Lock()
-
-    def _read(self, relative: str, reduction: int) -> np.ndarray:
-        """The decoded (reduced) image of `relative`, from the cache when it is there."""
-        key = (relative, reduction)
-        image = self._cache.get(key)
-        if image is None:
-            image = read_image_file(self.root / relative, reduction)
-            with self._cache_lock:
-                if image.nbytes <= self._cache_left and key not in self._cache:
-                    self._cache[key] = image
-                    self._cache_left -= image.nbytes
-        return image
+        self.cache = cache
 
     def _reduction(self, matrix: np.ndarray) -> int:
         """Largest DCT reduction that keeps at least one source pixel per crop pixel."""
@@ -159,7 +177,7 @@ class _CropLoader:
         else:
             relative = str(self.paths[index])
             try:
-                image = self._read(relative, reduction)
+                image = self.cache.read(self.root / relative, reduction)
             except ImageError as error:
                 self.stats.record_skip(index, relative, str(error))
                 return False, (0.0, 0.0)
@@ -294,7 +312,7 @@ class _CropPipeline:
     """
 
     def __init__(
-        self, records, data_root, images, input_size, codec, fast_decode, stats, check, cache_mb=0
+        self, records, data_root, images, input_size, codec, fast_decode, stats, check, cache=None
     ):
         if not isinstance(records, Records):
             raise TypeError(f"records must be a Records. Received: {type(records).__name__}")
@@ -327,8 +345,9 @@ class _CropPipeline:
         stats = stats if stats is not None else PipelineStats()
         self.num_records = n
         self.loader = _CropLoader(
-            records, data_root, images, (self.width, self.height), stats, fast_decode, cache_mb
-        )
+            records, data_root, images, (self.width, self.height), stats, fast_decode,
+            DecodeCache(0) if cache is None else cache,
+        )  # fmt: skip
         self.centers = tf.constant(records.center, tf.float32)
         self.scales = tf.constant(records.scale, tf.float32)
         self.keypoints = tf.constant(records.keypoints, tf.float32)
@@ -437,7 +456,7 @@ def make_train_dataset(
     fast_decode: bool = True,
     stats: PipelineStats | None = None,
     check_files: bool = True,
-    decode_cache_mb: int = DECODE_CACHE_MB,
+    decode_cache: DecodeCache | None = None,
 ) -> tf.data.Dataset:
     """The training pipeline: each epoch shuffled and augmented, full batches only.
 
@@ -475,8 +494,10 @@ def make_train_dataset(
         check_files: bool, run `check_image_files` first (image files only), so
             that a data set with no readable image is an `InputError` at once.
             Default True.
-        decode_cache_mb: int, MB of decoded images kept for the next epochs
-            (image files only; 0: none). Default `DECODE_CACHE_MB`.
+        decode_cache: `DecodeCache` of decoded images (image files only), shared
+            with other pipelines given the same one (a run's epochs). Default: a
+            cache of `DECODE_CACHE_MB` for this pipeline alone; `DecodeCache(0)`
+            keeps none.
 
     Returns:
         `tf.data.Dataset` of `(images, {"heatmaps", "weights"}, meta)`, see the
@@ -490,7 +511,7 @@ def make_train_dataset(
         )
     crops = _CropPipeline(
         records, data_root, images, input_size, codec, fast_decode, stats, check_files,
-        decode_cache_mb,
+        DecodeCache() if decode_cache is None else decode_cache,
     )  # fmt: skip
     augment = augment_lib.AugmentConfig() if augment is None else augment
     n, seed = crops.num_records, int(seed)

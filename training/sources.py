@@ -333,6 +333,9 @@ def make_source(config: TrainConfig) -> Source:
     # (seed, data epoch, index)), so epoch e's batches are a function of e alone.
     data_epochs = -(-samples_per_epoch // len(train_records)) + 1
 
+    # One cache of decoded images for every epoch's pipeline (no pixel changes).
+    decode_cache = data_lib.DecodeCache()
+
     def train_dataset(
         epoch: int, skip: int, context: tf.distribute.InputContext
     ) -> tf.data.Dataset:
@@ -350,6 +353,7 @@ def make_source(config: TrainConfig) -> Source:
             num_shards=context.num_input_pipelines,
             shard_index=context.input_pipeline_id,
             check_files=False,
+            decode_cache=decode_cache,
         )
         return dataset.skip(skip)
 
