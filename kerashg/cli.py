@@ -18,8 +18,9 @@ What `cli.run` does, in order:
 1. Sets TensorFlow's CPU defaults and silences its start-up logging, both
    *before* TensorFlow can load (`tensorflow_defaults`, `quiet_tensorflow`):
    oneDNN kernels on (`TF_ENABLE_ONEDNN_OPTS=1`, see `_ENV_DEFAULTS`);
-   `TF_CPP_MIN_LOG_LEVEL`, and, for the lines TensorFlow's shared libraries print before logging is set up (absl's preamble, the CUDA
-   stub, the CPU feature notice), the first `import tensorflow` runs with the
+   `TF_CPP_MIN_LOG_LEVEL`, and, for the lines TensorFlow's shared libraries
+   print before logging is set up (absl's preamble, the CUDA stub, the CPU
+   feature notice), the first `import tensorflow` runs with the
    process's stderr captured; those known lines are dropped and anything else
    it printed is written back. No oneDNN, CUDA or absl lines on a normal run;
    `KERASHG_VERBOSE=1` keeps them all.
