@@ -106,10 +106,11 @@ def run_benchmark(
     stats = PipelineStats()
     # The training pipeline either way (shuffled, repeated): --no-augment only drops the
     # augmentation, so the two rates differ by its cost alone.
+    cache = DecodeCache(DECODE_CACHE_MB if decode_cache_mb is None else decode_cache_mb)
     dataset = make_train_dataset(
         records, root, images=images, input_size=input_size, batch_size=batch_size, seed=seed,
         augment=None if train else NO_AUGMENT, threads=threads, stats=stats, deterministic=False,
-        decode_cache=DecodeCache(DECODE_CACHE_MB if decode_cache_mb is None else decode_cache_mb),
+        decode_cache=cache,
     )  # fmt: skip
     iterator = iter(dataset)
     for _ in range(warmup):
@@ -128,7 +129,7 @@ def run_benchmark(
         "batch_size": batch_size,
         "threads": threads,
         "train": train,
-        "decode_cache_mb": DECODE_CACHE_MB if decode_cache_mb is None else decode_cache_mb,
+        "decode_cache_mb": cache.megabytes,
         "records": len(records),
         "prepare_s": round(prepare_s, 3),
         "samples": samples,

@@ -175,13 +175,18 @@ def conv_flops(model, input_size):
     return total
 
 
-def time_calls(fn, warmup, steps, batch_size):
-    """Images/s of `fn` (one batch per call) over `steps` calls after `warmup` ones."""
+def time_calls(fn, warmup, steps, batch_size, block=None):
+    """Images/s of `fn` (one batch per call) over `steps` calls after `warmup` ones.
+
+    `block(result)` waits for a call's result before the next one; default: Keras
+    tensors fetched to NumPy. PyTorch's CPU eager calls return finished tensors.
+    """
+    block = _block if block is None else block
     for _ in range(warmup):
-        _block(fn())
+        block(fn())
     start = time.perf_counter()
     for _ in range(steps):
-        _block(fn())
+        block(fn())
     return batch_size * steps / (time.perf_counter() - start)
 
 

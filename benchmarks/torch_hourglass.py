@@ -20,7 +20,6 @@ a thread pool or a memory peak.
 
 import argparse
 import json
-import time
 
 from kerashg import cli
 from kerashg.errors import InputError
@@ -85,7 +84,7 @@ def benchmark(
     """
     import torch
 
-    from benchmarks.model import peak_rss_mb
+    from benchmarks.model import peak_rss_mb, time_calls
     from benchmarks.torch_network import PoseNet
 
     if threads is not None:
@@ -123,12 +122,7 @@ def benchmark(
     }
     for name, fn, train in (("forward", forward, False), ("train", train_step, True)):
         net.train(train)
-        for _ in range(warmup):
-            fn()
-        start = time.perf_counter()
-        for _ in range(steps):
-            fn()
-        result[name] = batch_size * steps / (time.perf_counter() - start)
+        result[name] = time_calls(fn, warmup, steps, batch_size, block=lambda _: None)
     result["rss_mb"] = peak_rss_mb()
     return result
 
