@@ -126,7 +126,7 @@ def export_model(
         formats: any of "savedmodel", "tflite", "onnx", "tensorrt".
         quantize: any of "float16", "int8": extra TFLite (and TensorRT) precisions
             besides float32.
-        calibration_data: "synthetic", "mpii", "coco", a folder of images, or an
+        calibration_data: "synthetic", "mpii", "coco", "lsp", a folder of images, or an
             array of float32 images (N, H, W, 3) in [0, 1]: int8 calibration, and
             (a disjoint range for synthetic) verification images.
         force: overwrite existing artifacts (otherwise FileExistsError before any work).

@@ -8,6 +8,9 @@ Sources (`--calibration-data`):
   `kerashg.data.mpii.read_mpii_json`).
 - `coco`: the people of `<data>/coco-mini/annotations/person_keypoints_val2017.json`
   (`kerashg.data.coco.load_coco`, boxes widened to the model's aspect ratio).
+- `lsp`: the training people of LSP-extended, `<data>/lspet/joints.mat`
+  (`kerashg.data.lsp.load_lsp`, split "train": images 1–8,100 of 9,000), the
+  real photos the CPU real-data recipe trains on.
 - any folder: every image in it (`kerashg.images.IMAGE_SUFFIXES`), whole frame
   letterboxed into the model input (what `kerashg.predict` does without a person box).
 
@@ -30,7 +33,7 @@ from kerashg.datadir import data_root
 from kerashg.errors import InputError
 from kerashg.images import IMAGE_SUFFIXES
 
-SOURCES = ("synthetic", "mpii", "coco")
+SOURCES = ("synthetic", "mpii", "coco", "lsp")
 
 
 def _read_rgb(path: pathlib.Path) -> np.ndarray:
@@ -65,7 +68,7 @@ def people(source: str, input_size, root: pathlib.Path | None = None):
     """The people of a real data set, as its reader gives them.
 
     Args:
-        source: "mpii" or "coco".
+        source: "mpii", "coco" or "lsp".
         input_size: (width, height) of the model input (COCO boxes are widened to it).
         root: the real-data folder. Default `kerashg.datadir.data_root()`.
 
@@ -88,7 +91,12 @@ def people(source: str, input_size, root: pathlib.Path | None = None):
         width, height = input_size
         folder = root / "coco-mini"
         return folder, load_coco(folder, "val", aspect_ratio=width / height)
-    raise ValueError(f"source must be 'mpii' or 'coco'. Received: source={source!r}")
+    if source == "lsp":
+        from kerashg.data.lsp import load_lsp
+
+        folder = root / "lspet"
+        return folder, load_lsp(folder, "train")
+    raise ValueError(f"source must be 'mpii', 'coco' or 'lsp'. Received: source={source!r}")
 
 
 def folder_images(folder, input_size, count: int | None = None) -> np.ndarray:
@@ -133,7 +141,7 @@ def load_images(source: str, input_size, count: int = 32, start: int = 0) -> np.
     """Representative model-input images from `source`.
 
     Args:
-        source: "synthetic", "mpii", "coco" or a folder of images.
+        source: "synthetic", "mpii", "coco", "lsp" or a folder of images.
         input_size: (width, height) of the model input.
         count: number of images (real sets may have fewer: all are returned).
         start: first synthetic index (use different ranges for calibration and
@@ -144,7 +152,7 @@ def load_images(source: str, input_size, count: int = 32, start: int = 0) -> np.
     """
     if source == "synthetic":
         return synthetic_images(input_size, count, start=start)
-    if source in ("mpii", "coco"):
+    if source in ("mpii", "coco", "lsp"):
         folder, records = people(source, input_size)
         records = records[:count]
         crops = [

@@ -15,7 +15,15 @@ INT8_FLOAT_HEADS = "float_heads"
 INT8_FLOAT_LAST_STAGE = "float_last_stage"
 # Every layer int8 with percentile activation ranges; the decoding tail in float32.
 INT8_PERCENTILE = "percentile"
-INT8_RECIPES = (INT8_PERCENTILE, INT8_FULL, INT8_FLOAT_HEADS, INT8_FLOAT_LAST_STAGE)
+# Percentile ranges, with the whole last stage in float32 as well.
+INT8_PERCENTILE_LAST_STAGE = "percentile_last_stage"
+INT8_RECIPES = (
+    INT8_PERCENTILE,
+    INT8_PERCENTILE_LAST_STAGE,
+    INT8_FULL,
+    INT8_FLOAT_HEADS,
+    INT8_FLOAT_LAST_STAGE,
+)
 DEFAULT_INT8_RECIPE = INT8_PERCENTILE
 # Calibration images the int8 converter reads by default (more gives little).
 DEFAULT_CALIBRATION_STEPS = 64

@@ -624,3 +624,28 @@ def test_coco_keypoint_ap_refuses_bad_input_without_files(tmp_path):
     results[0]["category_id"] = 3
     with pytest.raises(ValueError, match="results: entry 0: field 'category_id': is 3"):
         metrics.coco_keypoint_ap(gt, results)
+
+
+# ------------------------------------------ the shipped model on held-out real people
+# README "Shipped model": `training.evaluate --model` of the shipped files on
+# LSP-extended images 8,101-9,000 (PCK@0.2 of the torso, no flip test).
+SHIPPED_LSP_PCK = {"acnn4_lsp_128.keras": 50.04, "acnn4_lsp_128_int8.tflite": 49.37}
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_shipped_model_scores_its_readme_figures_on_lsp_extended(tmp_path, capsys):
+    from kerashg.models.presets import WEIGHTS_DIR
+
+    lspet = data_path("lspet", "joints.mat").parent
+    scored = {}
+    for name in SHIPPED_LSP_PCK:
+        args = ["--model", str(WEIGHTS_DIR / name), "--data", "lsp", "--data-dir", str(lspet)]
+        result, err = _json_main(capsys, [*args, "--out", str(tmp_path / f"{name}.mat")])
+        assert "900/900 people" in err
+        scored[name] = result["total"]
+    # Another CPU's kernels may move a joint or two of ~10,000: 0.05 points.
+    assert scored == pytest.approx(SHIPPED_LSP_PCK, abs=0.05)
+    # The int8 file keeps the float model's accuracy within one point on real photos.
+    drop = scored["acnn4_lsp_128.keras"] - scored["acnn4_lsp_128_int8.tflite"]
+    assert drop <= 1.0

@@ -267,6 +267,39 @@ def test_int8_default_recipe_structure_and_compaction(peaked_model, tmp_path):
         convert_saved_model(tmp_path / "serving", "int8", images, int8_recipe="int4")
 
 
+@pytest.mark.slow
+def test_int8_percentile_last_stage_keeps_the_last_stage_float(peaked_model, tmp_path):
+    """`percentile_last_stage`: the stem's and earlier stages' convolutions in int8,
+    every convolution of the last stage in float32."""
+    import re
+
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    from export.savedmodel import save_serving_model
+    from export.tflite import INT8_PERCENTILE_LAST_STAGE, convert_saved_model
+
+    model, images = peaked_model
+    save_serving_model(model, tmp_path / "serving", batch_size=1)
+    raw = convert_saved_model(
+        tmp_path / "serving", "int8", images, INT8_PERCENTILE_LAST_STAGE, compact=False
+    )
+    flat = schema.ModelT.InitFromPackedBuf(raw, 0)
+    last = TINY["num_stacks"] - 1
+    kinds = {}  # (stage or "stem", int8?) -> convolutions
+    for subgraph in flat.subgraphs:
+        for op in subgraph.operators:
+            code = flat.operatorCodes[op.opcodeIndex]
+            first = subgraph.tensors[op.inputs[0]]
+            if max(code.builtinCode, code.deprecatedBuiltinCode) != 3 or first.shape[-1] == 1:
+                continue  # not a network convolution (CONV_2D is 3; DARK's blur reads 1 map)
+            name = subgraph.tensors[op.outputs[0]].name.decode()
+            stage = re.search(r"stack(\d+)_", name)
+            key = (int(stage.group(1)) if stage else "stem", first.type == schema.TensorType.INT8)
+            kinds[key] = kinds.get(key, 0) + 1
+    assert kinds.get(("stem", True)) and kinds.get((0, True)) and kinds.get((last, False))
+    assert not kinds.get(("stem", False)) and not kinds.get((last, True)), kinds
+
+
 def _peaked_task(count=64, size=64, num_keypoints=16, seed=3):
     """Images with one coloured dot per joint and the matching Gaussian targets
     (B, S=2, 16, 16, K): an easy task a tiny model learns in seconds."""
@@ -455,13 +488,41 @@ def test_calibration_images_from_a_folder(tmp_path):
 
 
 @pytest.mark.data
-@pytest.mark.parametrize("source, count", [("mpii", 5), ("coco", 8)])
-def test_calibration_images_from_real_data(monkeypatch, source, count):
+@pytest.mark.parametrize(
+    "source, folder, count", [("mpii", "mpii", 5), ("coco", "coco-mini", 8), ("lsp", "lspet", 8)]
+)
+def test_calibration_images_from_real_data(monkeypatch, source, folder, count):
     from export import calibration
     from tests.conftest import DATA_ROOT, data_path
 
-    data_path("mpii" if source == "mpii" else "coco-mini")
+    data_path(folder)
     monkeypatch.setenv("KERASHG_DATA", str(DATA_ROOT))
     images = calibration.load_images(source, (64, 64), count=count)
     assert images.shape == (count, 64, 64, 3)
     assert 0.0 <= images.min() and images.max() <= 1.0 and images.std() > 0.05
+
+
+@pytest.mark.slow
+def test_cli_keep_unverified_keeps_a_failed_file_and_still_exits_1(tmp_path, monkeypatch, capsys):
+    """With the flag a file that fails its parity check stays, for scoring on
+    labelled data (without it the file is removed:
+    test_quantised_tflite_judged_by_decoded_joints_and_gated); the report says it
+    failed and the exit status is still 1."""
+    import importlib
+
+    from export.__main__ import main
+
+    verify_module = importlib.import_module("export.verify")  # `export.verify` is the function
+    kerashg.StackedHourglass(**TINY).save(tmp_path / "m.keras")
+    never = {"max_abs_heatmap_diff": None, "min_joint_agreement": 1.01}  # cannot pass
+    monkeypatch.setitem(verify_module.TOLERANCES, "float16", never)
+    out = tmp_path / "out"
+    args = ["--model", str(tmp_path / "m.keras"), "--format", "tflite", "--quantize", "float16"]
+    args += ["--out", str(out)]
+    assert main([*args, "--keep-unverified"]) == 1
+    err = capsys.readouterr().err
+    assert "tflite_float16 failed verification and were kept (--keep-unverified)" in err
+    assert (out / "m_float16.tflite").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert _entry(report, "tflite_float16")["passed"] is False
+    assert _entry(report, "tflite_float32")["passed"] is True
