@@ -1,7 +1,7 @@
 """`python -m export`: a thin command-line front over `export.export_model`.
 
     python -m export --model MODEL.keras --format savedmodel tflite onnx tensorrt \
-        [--quantize float16 int8] [--calibration-data synthetic|mpii|coco|DIR] \
+        [--quantize float16 int8] [--calibration-data synthetic|mpii|coco|lsp|DIR] \
         [--int8-recipe RECIPE ...] --out DIR [--force] \
         [--keep-unverified]
 
