@@ -276,7 +276,12 @@ def test_int8_percentile_last_stage_keeps_the_last_stage_float(peaked_model, tmp
     from tensorflow.lite.python import schema_py_generated as schema
 
     from export.savedmodel import save_serving_model
-    from export.tflite import INT8_PERCENTILE_LAST_STAGE, convert_saved_model
+    from export.tflite import (
+        INT8_PERCENTILE_LAST_STAGE,
+        _is_network_convolution,
+        _tensor_name,
+        convert_saved_model,
+    )
 
     model, images = peaked_model
     save_serving_model(model, tmp_path / "serving", batch_size=1)
@@ -288,11 +293,10 @@ def test_int8_percentile_last_stage_keeps_the_last_stage_float(peaked_model, tmp
     kinds = {}  # (stage or "stem", int8?) -> convolutions
     for subgraph in flat.subgraphs:
         for op in subgraph.operators:
-            code = flat.operatorCodes[op.opcodeIndex]
+            if not _is_network_convolution(flat, subgraph, op):
+                continue  # other ops, and DARK's blur of one-channel maps
             first = subgraph.tensors[op.inputs[0]]
-            if max(code.builtinCode, code.deprecatedBuiltinCode) != 3 or first.shape[-1] == 1:
-                continue  # not a network convolution (CONV_2D is 3; DARK's blur reads 1 map)
-            name = subgraph.tensors[op.outputs[0]].name.decode()
+            name = _tensor_name(subgraph.tensors[op.outputs[0]])
             stage = re.search(r"stack(\d+)_", name)
             key = (int(stage.group(1)) if stage else "stem", first.type == schema.TensorType.INT8)
             kinds[key] = kinds.get(key, 0) + 1
