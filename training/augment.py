@@ -1,4 +1,4 @@
-"""Training augmentation as stateless TF ops: scale, rotation, flip with swap, colour.
+"""Training augmentation as stateless TF ops: scale, zoom-out, shift, rotation, flip, colour.
 
 Every random number comes from `tf.random.stateless_*` keyed on
 `(seed, epoch, sample index)`, so a sample's augmentation does not depend on
@@ -31,6 +31,13 @@ class AugmentConfig:
             joint swap). Default 0.5.
         color: float, each RGB channel is multiplied by a factor uniform in
             `[1 - color, 1 + color]`, then clipped to [0, 1]. Default 0.2.
+        zoom_out: float >= 1, the crop is also widened by a factor log-uniform
+            in `[1, zoom_out]`, so the person fills anything from the whole
+            crop to `1 / zoom_out` of it, as in a frame no box was given for.
+            Default 1 (off).
+        shift: float, the crop centre moves by up to `shift` times half the
+            room the crop leaves around the box (plus a tenth of the box, so
+            a tight crop is shifted too), per axis, uniformly. Default 0.
     """
 
     scale: float = 0.25
@@ -38,6 +45,8 @@ class AugmentConfig:
     rotation_prob: float = 0.4
     flip_prob: float = 0.5
     color: float = 0.2
+    zoom_out: float = 1.0
+    shift: float = 0.0
 
     def __post_init__(self):
         for name in ("scale", "rotation", "rotation_prob", "flip_prob", "color"):
@@ -48,6 +57,10 @@ class AugmentConfig:
             value = getattr(self, name)
             if value > 1:
                 raise ValueError(f"{name} must be <= 1. Received: {name}={value}")
+        if not self.zoom_out >= 1:
+            raise ValueError(f"zoom_out must be >= 1. Received: zoom_out={self.zoom_out}")
+        if not self.shift >= 0:
+            raise ValueError(f"shift must be >= 0. Received: shift={self.shift}")
 
 
 NO_AUGMENT = AugmentConfig(scale=0.0, rotation=0.0, rotation_prob=0.0, flip_prob=0.0, color=0.0)
@@ -55,14 +68,29 @@ NO_AUGMENT = AugmentConfig(scale=0.0, rotation=0.0, rotation_prob=0.0, flip_prob
 # that already varies its poses (the synthetic figures), where rotating 40% of
 # the crops mostly teaches a distribution the held-out images never show.
 LIGHT_AUGMENT = AugmentConfig(scale=0.1, rotation=0.0, rotation_prob=0.0, flip_prob=0.5, color=0.1)
+# Crops as a user's frames give them (issue 22): the person fills anything from the
+# whole crop to a third of it, off centre, rotated as in the hourglass recipe, so
+# the model finds a person in a whole frame and a re-crop around its first guess.
+LOOSE_AUGMENT = AugmentConfig(
+    scale=0.2, rotation=30.0, rotation_prob=0.4, flip_prob=0.5, color=0.2, zoom_out=3.0, shift=0.8
+)
 # `--augment` levels of `training.train`.
-AUGMENT_PRESETS = {"full": AugmentConfig(), "light": LIGHT_AUGMENT, "none": NO_AUGMENT}
+AUGMENT_PRESETS = {
+    "full": AugmentConfig(),
+    "light": LIGHT_AUGMENT,
+    "loose": LOOSE_AUGMENT,
+    "none": NO_AUGMENT,
+}
 
 # Uniforms drawn per sample: scale, rotation angle, rotation coin, flip coin, three
-# channel gains.
-NUM_UNIFORMS = 7
-# Keeps the augmentation's random stream apart from the shuffle's (same seed, epoch).
+# channel gains (the first stream); zoom-out, x shift, y shift (the second).
+_FIRST_UNIFORMS = 7
+NUM_UNIFORMS = 10
+# Keep the augmentation's random streams apart from the shuffle's (same seed, epoch).
+# The second stream holds the uniforms added later, so the first seven columns
+# (and every run made with the earlier presets) stay as they were.
 _AUGMENT_STREAM = 0x6B657261
+_SECOND_STREAM = 0x7A6F6F6D
 
 
 def epoch_uniforms(seed, epoch, num_samples):
@@ -78,10 +106,13 @@ def epoch_uniforms(seed, epoch, num_samples):
         `(seed, epoch)`: whatever order or shard a record is read in, it gets
         the same row.
     """
-    key = tf.random.experimental.stateless_fold_in(
-        tf.constant([int(seed), _AUGMENT_STREAM], tf.int64), tf.cast(epoch, tf.int64)
-    )
-    return tf.random.stateless_uniform([num_samples, NUM_UNIFORMS], seed=key)
+    columns = []
+    for stream, width in ((_AUGMENT_STREAM, _FIRST_UNIFORMS), (_SECOND_STREAM, NUM_UNIFORMS - 7)):
+        key = tf.random.experimental.stateless_fold_in(
+            tf.constant([int(seed), stream], tf.int64), tf.cast(epoch, tf.int64)
+        )
+        columns.append(tf.random.stateless_uniform([num_samples, width], seed=key))
+    return tf.concat(columns, axis=-1)
 
 
 def sample_params(uniforms, config: AugmentConfig) -> dict:
@@ -93,16 +124,27 @@ def sample_params(uniforms, config: AugmentConfig) -> dict:
 
     Returns:
         dict of tensors of shape (...,): `scale_factor` float32, `rotation`
-        float32 (degrees counter-clockwise), `flip` bool; and `gains` float32
-        (..., 3). With `NO_AUGMENT` every sample gets the identity.
+        float32 (degrees counter-clockwise), `flip` bool; `gains` float32
+        (..., 3) and `shift` float32 (..., 2), the crop centre's move in units
+        of the unaugmented crop side. With `NO_AUGMENT` every sample gets the
+        identity.
     """
     u = tf.convert_to_tensor(uniforms, tf.float32)
-    scale_factor = 1.0 + config.scale * (2.0 * u[..., 0] - 1.0)
+    zoom = tf.exp(u[..., 7] * tf.math.log(config.zoom_out))
+    scale_factor = (1.0 + config.scale * (2.0 * u[..., 0] - 1.0)) * zoom
+    room = (tf.maximum(scale_factor - 1.0, 0.0) + 0.1) / 2.0
+    shift = config.shift * (2.0 * u[..., 8:10] - 1.0) * room[..., None]
     rotate = u[..., 2] < config.rotation_prob
     rotation = tf.where(rotate, config.rotation * (2.0 * u[..., 1] - 1.0), 0.0)
     flip = u[..., 3] < config.flip_prob
     gains = 1.0 + config.color * (2.0 * u[..., 4:7] - 1.0)
-    return {"scale_factor": scale_factor, "rotation": rotation, "flip": flip, "gains": gains}
+    return {
+        "scale_factor": scale_factor,
+        "rotation": rotation,
+        "flip": flip,
+        "gains": gains,
+        "shift": shift,
+    }
 
 
 def flip_matrix(matrix, width):

@@ -57,7 +57,12 @@ from kerashg.codec import HeatmapCodec
 from kerashg.data.records import Records
 from kerashg.errors import InputError
 from kerashg.images import ImageError, read_image_file, reduce_image  # noqa: F401 (API)
-from kerashg.transforms import affine_matrix_tf, invert_affine_tf, transform_points_tf
+from kerashg.transforms import (
+    PIXEL_STD,
+    affine_matrix_tf,
+    invert_affine_tf,
+    transform_points_tf,
+)
 from training import augment as augment_lib
 
 logger = logging.getLogger(__name__)
@@ -358,8 +363,9 @@ class _CropPipeline:
         """Vectorised over a chunk of C records; one numpy_function call decodes and warps."""
         width, height = self.width, self.height
         params = augment_lib.sample_params(uniforms, augment)
-        center = tf.gather(self.centers, index)
-        scale = tf.gather(self.scales, index) * params["scale_factor"]
+        box_scale = tf.gather(self.scales, index)
+        center = tf.gather(self.centers, index) + params["shift"] * (PIXEL_STD * box_scale)[:, None]
+        scale = box_scale * params["scale_factor"]
         kps = tf.gather(self.keypoints, index)
         flip = params["flip"]
         matrix = affine_matrix_tf(center, scale, params["rotation"], (width, height))

@@ -100,7 +100,7 @@ CPU_DEFAULTS: dict[str, Any] = dict(
 #   every epoch, so fewer, longer epochs keep validation near 3 % of the run.
 CPU_REAL_DEFAULTS: dict[str, Any] = dict(
     sigma=2.0,
-    augment="light",
+    augment="loose",
     phase_epochs=(8, 1, 3),
     steps_per_epoch=400,
     # <= 60 minutes on 2 cores (49 min 57 s measured, other jobs on the cores): 55 for the
