@@ -31,7 +31,7 @@ import numpy as np
 from kerashg import transforms
 from kerashg.datadir import data_root
 from kerashg.errors import InputError
-from kerashg.images import IMAGE_SUFFIXES
+from kerashg.images import IMAGE_SUFFIXES, list_image_files
 
 SOURCES = ("synthetic", "mpii", "coco", "lsp")
 
@@ -102,7 +102,7 @@ def people(source: str, input_size, root: pathlib.Path | None = None):
 def folder_images(folder, input_size, count: int | None = None) -> np.ndarray:
     """Every image of `folder` (sorted), whole frame letterboxed, float32 [0, 1]."""
     folder = pathlib.Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files, _ = list_image_files(folder)  # FIFOs, symlink loops: a counted warning
     if not files:
         raise InputError(
             f"calibration folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path=folder
@@ -131,7 +131,7 @@ def check_source(source: str) -> None:
             f"Unknown calibration data. Received: calibration_data={str(source)!r}; expected one "
             f"of {SOURCES} or an existing folder of images"
         )
-    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+    if not list_image_files(folder)[0]:
         raise InputError(
             f"calibration folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path=folder
         )

@@ -165,6 +165,83 @@ def check_outputs(planned, protected, force: bool = False) -> None:
         )
 
 
+def _writable_folder(path: pathlib.Path, option: str) -> None:
+    """Refuses `path` whose nearest existing folder cannot be written in (or is a file)."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        if parent.is_symlink():  # a dangling link: mkdir would fail on it
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise InputError(f"{option}: {parent} is a file; expected a folder", path=path)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(
+            f"{option}: cannot write in {parent} (read-only or no permission)", path=path
+        )
+
+
+def check_output_file(
+    path: str | os.PathLike,
+    force: bool = False,
+    option: str = "--out",
+    suffixes: tuple[str, ...] | None = None,
+) -> pathlib.Path:
+    """Refuses an output file path that cannot be written, before any work.
+
+    The one check of every command that writes one file (`training.evaluate
+    --out`, `training.visualize --out`, `python -m kerashg.data.synthetic
+    --format preview --out`).
+
+    Args:
+        path: the file to write.
+        force: replace an existing file (`--force`); without it an existing file
+            is refused.
+        option: the option's name, for the message.
+        suffixes: accepted suffixes (lower case), or None for any.
+
+    Raises:
+        InputError: a folder where a file is wanted, a wrong suffix, a folder
+            that cannot be written in. `OutputExistsError` for an existing file
+            without `force`.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        raise InputError(f"{option}: is a folder; expected a file name", path=path)
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise InputError(
+            f"{option}: expected a file name ending in {' or '.join(suffixes)}", path=path
+        )
+    if (path.exists() or path.is_symlink()) and not force:
+        raise OutputExistsError(
+            f"{option}: already exists; expected a new file name, or --force to replace it",
+            path=path,
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{option}: the file is read-only", path=path)
+    _writable_folder(path, option)
+    return path
+
+
+def check_output_folder(path: str | os.PathLike, option: str = "--out") -> pathlib.Path:
+    """Refuses an output folder path that is a file or cannot be written in, before any work.
+
+    Raises:
+        InputError: `path` is a file, or neither it nor its nearest existing
+            parent folder can be written in.
+    """
+    path = pathlib.Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option}: is a file; expected a folder", path=path)
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise InputError(
+                f"{option}: cannot write in it (read-only or no permission)", path=path
+            )
+        return path
+    _writable_folder(path, option)
+    return path
+
+
 def rounded(values) -> list:
     """Floats rounded to 3 decimals, as a JSON list."""
     return [round(float(v), 3) for v in values]

@@ -71,7 +71,7 @@ from kerashg.boxes import (  # noqa: F401  (the public names of earlier versions
 )
 from kerashg.draw import DEFAULT_SCORE_THRESHOLD
 from kerashg.errors import InputError
-from kerashg.images import IMAGE_SUFFIXES
+from kerashg.images import IMAGE_SUFFIXES, list_image_files
 from kerashg.keypoints import COCO, KEYPOINT_SETS, KeypointSet
 from kerashg.outputs import (  # noqa: F401
     COCO_RESULTS,
@@ -246,7 +246,7 @@ def predict(
     if kind == "image":
         files = [input_path]
     elif kind == "folder":
-        files = sorted(p for p in input_path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files, _ = list_image_files(input_path)  # FIFOs, symlink loops: a counted warning
         if not files:
             raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in the folder", input_path)
     if detections is not None and files is not None:

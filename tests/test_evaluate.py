@@ -377,7 +377,7 @@ def test_model_mode_lsp_matches_file_mode(tiny_lsp, tiny_models, tmp_path, capsy
     err = capsys.readouterr().err
     assert "names 4 images (37..40)" in err and "pass the --split" in err
     # The table, and the flip test, reproduce through the file mode too.
-    assert evaluate.main([*model_args, "--out", str(out), "--flip"]) == 0
+    assert evaluate.main([*model_args, "--out", str(out), "--flip", "--force"]) == 0
     captured = capsys.readouterr()
     assert captured.out.split()[:8] == ["Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank", "Total"]
     assert "note: " in captured.err and "flip test" in captured.err
@@ -447,7 +447,7 @@ def test_model_mode_coco_matches_file_mode(tiny_models, tmp_path, capsys, monkey
     # End to end with known answers: ground truth through the crops and back scores AP 1.
     oracle = OracleRunner(load_records("coco", root, "val"))
     monkeypatch.setattr(predict, "load_runner", lambda path: oracle)
-    scored, _ = _json_main(capsys, [*args, "--out", str(out), "--batch-size", "16"])
+    scored, _ = _json_main(capsys, [*args, "--out", str(out), "--batch-size", "16", "--force"])
     assert scored["AP"] == pytest.approx(1.0) and scored["AR"] == pytest.approx(1.0)
     assert _json_main(capsys, file_args)[0] == scored
 

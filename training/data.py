@@ -45,7 +45,6 @@ import dataclasses
 import logging
 import os
 import pathlib
-import stat
 import threading
 from collections.abc import Callable
 
@@ -56,7 +55,12 @@ import tensorflow as tf
 from kerashg.codec import HeatmapCodec
 from kerashg.data.records import Records
 from kerashg.errors import InputError
-from kerashg.images import ImageError, read_image_file, reduce_image  # noqa: F401 (API)
+from kerashg.images import (  # noqa: F401 (API)
+    ImageError,
+    image_file_problem,
+    read_image_file,
+    reduce_image,
+)
 from kerashg.transforms import (
     PIXEL_STD,
     affine_matrix_tf,
@@ -260,20 +264,11 @@ def check_image_files(records: Records, data_root: str | os.PathLike) -> dict[st
     problems: dict[str, str] = {}
     candidates = []
     for relative in paths:
-        try:
-            info = os.stat(root / relative)
-        except FileNotFoundError:
-            problems[relative] = "file not found"
-            continue
-        except OSError as error:
-            problems[relative] = f"cannot be read ({error.strerror})"
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            problems[relative] = "not a file"
-        elif info.st_size == 0:
-            problems[relative] = "empty file"
-        else:
+        problem = image_file_problem(root / relative)
+        if problem is None:
             candidates.append(relative)
+        else:
+            problems[relative] = problem
     for relative in candidates:
         try:
             read_image_file(root / relative, reduction=8)

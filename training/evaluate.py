@@ -81,6 +81,7 @@ import numpy as np
 
 from kerashg import cli
 from kerashg.errors import InputError
+from kerashg.outputs import check_output_file
 from training.eval_model import (
     MODEL_BATCH,
     Progress,
@@ -299,6 +300,16 @@ def _flip_setting(args: argparse.Namespace, runner) -> bool:
     return False
 
 
+def _check_predictions_out(out, dataset: str, split: str, force: bool) -> None:
+    """Refuses a predictions file that exists (without --force), is a folder, cannot be
+    written, or has a suffix the file mode cannot read (`kerashg.outputs.check_output_file`)."""
+    if split == "test":  # the evaluation server's `pred`
+        suffixes = (".mat",)
+    else:
+        suffixes = (".json",) if dataset == "coco" else (".mat", ".h5")
+    check_output_file(out, force, "--out", suffixes)
+
+
 def run_model(args: argparse.Namespace) -> str:
     """Runs `args.model` over a data set's split, writes the predictions file and
     returns the file mode's text for it (see the module docstring)."""
@@ -314,6 +325,8 @@ def run_model(args: argparse.Namespace) -> str:
     if not data_dir.is_dir():
         raise EvaluationInputError(f"{data_dir}: data folder not found (--data-dir)")
     split = args.split or DEFAULT_MODEL_SPLIT
+    if args.out is not None:  # before the model loads; the default name once it is known
+        _check_predictions_out(args.out, args.dataset, split, args.force)
     test = None
     if split == "test":
         test = mpii_files.read_test_people(mpii_files.official_mat(data_dir))
@@ -336,10 +349,7 @@ def run_model(args: argparse.Namespace) -> str:
     batch_size = batch_size_for(runner, args.batch_size, len(rows))
     check_num_keypoints(runner, records.keypoint_set, str(model), args.dataset, batch_size)
     out = pathlib.Path(args.out or default_predictions_path(args.model, args.dataset, split, flip))
-    if test is not None and out.suffix.lower() != ".mat":
-        raise EvaluationInputError(
-            f"{out}: the MPII test predictions are a .mat (the evaluation server's `pred`)"
-        )
+    _check_predictions_out(out, args.dataset, split, args.force)
     start = time.perf_counter()
     keypoints = np.zeros((len(records), records.keypoint_set.num_keypoints, 3))
     keypoints[rows] = predict_records(
@@ -485,6 +495,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="predictions file to write (default: a name in the current folder); mpii: "
         "preds (N, 16, 2) in valid.h5's rows, or for --split test the server's .mat",
     )
+    model.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --out file (default: refuse, before any work)",
+    )
     model.add_argument("--batch-size", type=int, default=MODEL_BATCH, help="crops per model call")
     parser.add_argument(
         "--split",
@@ -529,6 +544,7 @@ def _usage_error(args: argparse.Namespace) -> str | None:
         if missing:
             return f"{' and '.join(missing)} required (or --model with --data-dir)"
         given = [f"--{n}" for n in ("data_dir", "out") if getattr(args, n) is not None]
+        given += ["--force"] if args.force else []
         given += [] if args.flip is None else ["--flip" if args.flip else "--no-flip"]
         if given:
             return f"{', '.join(g.replace('_', '-') for g in given)} need --model"

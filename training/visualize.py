@@ -23,6 +23,7 @@ import numpy as np
 from kerashg import cli, draw
 from kerashg.errors import InputError
 from kerashg.keypoints import KeypointSet
+from kerashg.outputs import atomic_output, check_output_file
 from training.config import DATA_SETS  # no TensorFlow
 
 
@@ -144,8 +145,9 @@ def write_grid(
             records, root, images=images, input_size=input_size, batch_size=batch_size
         )
     grid = sample_grid(dataset, records.keypoint_set, num_samples)
-    if not cv2.imwrite(str(out), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
-        raise InputError(f"--out {out}: cannot be written (does its folder exist?)")
+    with atomic_output(out, force=True) as tmp:  # `run` refused an existing file already
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
+            raise InputError(f"--out {out}: cannot be written")
     return str(out)
 
 
@@ -160,14 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="augmentation and shuffle seed")
     parser.add_argument("--no-augment", action="store_true", help="plain evaluation crops")
     parser.add_argument("--out", required=True, help="PNG file to write")
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing --out file (default: refuse)"
+    )
     return parser
 
 
 def run(args: argparse.Namespace) -> None:
     """Writes the grid the parsed arguments describe and prints its path."""
     cli.check_positive(args, "input_size", "num_samples")
-    if os.path.splitext(args.out)[1].lower() not in (".png", ".jpg", ".jpeg"):
-        raise InputError(f"--out must name a .png (or .jpg) file. Received: {args.out!r}")
+    check_output_file(args.out, args.force, "--out", (".png", ".jpg", ".jpeg"))
     path = write_grid(
         args.data, args.out, args.data_dir, args.split, args.input_size, args.num_samples,
         args.seed, train=not args.no_augment,

@@ -8,7 +8,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import pathlib
 from collections.abc import Sequence
 
 import cv2
@@ -16,8 +15,15 @@ import cv2
 from kerashg import cli
 from kerashg.data.synthetic.difficulty import parse_difficulty, resolve_config
 from kerashg.data.synthetic.preview import preview_grid
-from kerashg.data.synthetic.writers import _SPLITS, write_coco_json, write_mpii_h5
+from kerashg.data.synthetic.render import _check_common
+from kerashg.data.synthetic.writers import (
+    _SPLITS,
+    annotation_path,
+    write_coco_json,
+    write_mpii_h5,
+)
 from kerashg.errors import InputError
+from kerashg.outputs import OutputExistsError, atomic_output, check_output_file, check_output_folder
 
 PROG = "python -m kerashg.data.synthetic"
 DESCRIPTION = "Embedded synthetic pose data: procedurally rendered people in the MPII layout."
@@ -35,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="mpii",
         help="mpii: images/ and annot/<split>.h5; coco: images/ and a keypoints JSON; "
         "preview: one PNG grid of the samples",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing preview file or the split's annotation file (default: refuse)",
     )
     parser.add_argument("--n", type=int, default=1000, help="number of samples")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the figures")
@@ -68,15 +79,23 @@ def run(args: argparse.Namespace) -> None:
     common = dict(
         seed=args.seed, image_size=args.image_size, difficulty=difficulty, start=args.start
     )
+    _check_common(args.start, args.seed, args.image_size)  # before any folder is made
     if args.format == "preview":
-        if pathlib.Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
-            raise InputError(f"--format preview writes a .png file. Received: --out {args.out}")
+        check_output_file(args.out, args.force, "--out", (".png", ".jpg", ".jpeg"))
         grid = preview_grid(args.n, **common)
-        pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(args.out, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
-            raise InputError(f"--out {args.out}: cannot be written as an image")
+        with atomic_output(args.out, force=True) as tmp:
+            if not cv2.imwrite(str(tmp), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
+                raise InputError(f"--out {args.out}: cannot be written as an image")
         print(f"wrote {args.out}")
         return
+    check_output_folder(args.out)
+    annotations = annotation_path(args.out, args.format, args.split or "train")
+    if annotations.exists() and not args.force:
+        raise OutputExistsError(
+            "--out: the folder already holds this split's annotations (a written data set); "
+            "expected another --out or --split, or --force to replace them",
+            path=annotations,
+        )
     writer = write_mpii_h5 if args.format == "mpii" else write_coco_json
     path = writer(args.out, args.n, split=args.split or "train", workers=args.workers, **common)
     print(f"wrote {args.n} samples: {path}")

@@ -16,6 +16,7 @@ from kerashg.data.synthetic.layout import (
 )
 from kerashg.data.synthetic.person import _annotate, _draw_figure, _place, _torso_angle
 from kerashg.data.synthetic.texture import _background, _photometric, _texture_bank
+from kerashg.errors import InputError
 from kerashg.keypoints import MPII, KeypointSet
 
 
@@ -47,13 +48,22 @@ class _Stream:
         return min(hi - 1, lo + int(self.random() * (hi - lo)))
 
 
+#: Image sides `render_sample` draws at: below 32 px a figure has no room for its
+#: joints; above 4096 px one image is 48 MiB and a data set of them fills memory.
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 4096
+
+
 def _check_common(index, seed, image_size):
+    """Refuses bad arguments with an `InputError` (a ValueError; `--image-size` at the CLI)."""
     if int(index) != index or index < 0:
-        raise ValueError(f"index must be an integer >= 0. Received: index={index}")
+        raise InputError(f"index must be an integer >= 0. Received: index={index}")
     if int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0. Received: seed={seed}")
-    if int(image_size) != image_size or image_size < 32:
-        raise ValueError(f"image_size must be an integer >= 32. Received: image_size={image_size}")
+        raise InputError(f"seed must be an integer >= 0. Received: seed={seed}")
+    if int(image_size) != image_size or not MIN_IMAGE_SIZE <= image_size <= MAX_IMAGE_SIZE:
+        raise InputError(
+            f"image_size (--image-size) must be an integer >= {MIN_IMAGE_SIZE} and <= "
+            f"{MAX_IMAGE_SIZE}. Received: image_size={image_size}"
+        )
 
 
 def render_sample(

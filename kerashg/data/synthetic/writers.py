@@ -29,6 +29,14 @@ COCO_JSON_KEYPOINT_NAMES = (
 _SPLITS = ("train", "valid", "val", "test")
 
 
+def annotation_path(out_dir: str | os.PathLike, data_format: str, split: str) -> pathlib.Path:
+    """The annotation file a writer writes: `annot/{split}.h5` (mpii) or
+    `annotations/person_keypoints_{split}2017.json` (coco)."""
+    if data_format == "mpii":
+        return pathlib.Path(out_dir) / "annot" / f"{split}.h5"
+    return pathlib.Path(out_dir) / "annotations" / f"person_keypoints_{split}2017.json"
+
+
 def _check_writer_args(n, split):
     if int(n) != n or n < 1:
         raise ValueError(f"n must be an integer >= 1. Received: n={n}")
@@ -137,7 +145,7 @@ def write_mpii_h5(
             rows["index"].append(float(sample["index"]))
             rows["person"].append(float(person))
             rows["torsoangle"].append(float(annotation["torso_angle"]))
-    path = out / "annot" / f"{split}.h5"
+    path = annotation_path(out, "mpii", split)
     with h5py.File(path, "w") as f:
         for key, values in rows.items():
             f[key] = np.array(values) if key == "imgname" else np.asarray(values, np.float64)
@@ -230,6 +238,6 @@ def write_coco_json(
         annotations=annotations,
         categories=[category],
     )
-    path = out / "annotations" / f"person_keypoints_{split}2017.json"
+    path = annotation_path(out, "coco", split)
     path.write_text(json.dumps(document))
     return path
