@@ -8,6 +8,7 @@ with `KeypointSet.custom`) and a reader; nothing else changes.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 
@@ -73,6 +74,15 @@ class KeypointSet:
                 f"expected one of {self.names}"
             ) from None
 
+    def has_joints(self, names) -> bool:
+        """Whether `names` are this set's joints in its order, up to case, separators
+        and the spelling of side words (`left_eye` is `l_eye`, `LeftEye` too)."""
+
+        def canonical(name):
+            return tuple(SIDE_ABBREVIATIONS.get(w, w) for w in _words(name))
+
+        return [canonical(n) for n in names] == [canonical(n) for n in self.names]
+
     @classmethod
     def custom(cls, name, names, flip_pairs=(), skeleton=()):
         """Builds a keypoint set for your own data from joint names and index pairs."""
@@ -82,6 +92,77 @@ class KeypointSet:
             flip_pairs=tuple((int(a), int(b)) for a, b in flip_pairs),
             skeleton=tuple((int(a), int(b)) for a, b in skeleton),
         )
+
+
+# A joint name's side words (lower case), each with its mirror: `left_paw` <->
+# `right_paw`, `l_hip` <-> `r_hip`, `paw-left` <-> `paw-right`, `LeftPaw` <-> `RightPaw`.
+SIDE_WORDS = {"left": "right", "right": "left", "l": "r", "r": "l"}
+SIDE_ABBREVIATIONS = {"left": "l", "right": "r"}
+
+
+def _words(name: str) -> list[str]:
+    """`name` split into lower-case words at `_`, `-`, `.`, spaces and camelCase humps."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(name))
+    return [w for w in re.split(r"[_\-.\s]+", spaced.lower()) if w]
+
+
+def infer_flip_pairs(names) -> tuple[tuple[int, int], ...]:
+    """The left/right pairs of `names`, read from their side words.
+
+    A joint whose words hold one side word (`left`, `right`, `l`, `r`, see
+    `SIDE_WORDS`) pairs with the joint whose words are the same but for that
+    word's mirror: `left_paw` with `right_paw`, `l_hip` with `r_hip`,
+    `tail_left` with `tail_right`, `LeftEar` with `RightEar`. Case and the
+    separator (`_`, `-`, `.`, space) do not matter. Joints without a mirror
+    (`nose_tip`, or a `left_x` without a `right_x`) are in no pair.
+
+    Args:
+        names: sequence of str, the joint names in channel order.
+
+    Returns:
+        tuple of (int, int) index pairs, the first-named joint of each first.
+    """
+    words = [tuple(_words(n)) for n in names]
+    index = {w: i for i, w in enumerate(words)}
+    pairs, seen = [], set()
+    for i, w in enumerate(words):
+        sides = [j for j, word in enumerate(w) if word in SIDE_WORDS]
+        if len(sides) != 1 or i in seen:
+            continue
+        j = sides[0]
+        mirror = (*w[:j], SIDE_WORDS[w[j]], *w[j + 1 :])
+        other = index.get(mirror)
+        if other is not None and other != i and other not in seen:
+            pairs.append((i, other))
+            seen.update((i, other))
+    return tuple(pairs)
+
+
+def parse_flip_pairs(pairs, names) -> tuple[tuple[int, int], ...]:
+    """Flip pairs given by joint names (or 0-based indices) as index pairs.
+
+    Args:
+        pairs: sequence of (a, b), each a joint name of `names` or an index,
+            e.g. `[("left_paw", "right_paw")]` (`--flip-pairs left_paw:right_paw`).
+        names: sequence of str, the joint names in channel order.
+
+    Raises:
+        ValueError: a name that is not one of `names`, or an index out of range.
+    """
+    names = [str(n) for n in names]
+
+    def joint(value) -> int:
+        if str(value) in names:
+            return names.index(str(value))
+        text = str(value).strip()
+        if text.isdigit() and int(text) < len(names):
+            return int(text)
+        raise ValueError(
+            f"Flip pairs must name joints of the keypoint set. Received: {value!r}; "
+            f"expected one of {names} (or an index below {len(names)})"
+        )
+
+    return tuple((joint(a), joint(b)) for a, b in pairs)
 
 
 # fmt: off

@@ -98,6 +98,18 @@ def _ints(text: str, flag: str) -> tuple[int, ...]:
     return tuple(int(v) for v in _numbers(text, flag))
 
 
+def _name_pairs(text: str, flag: str) -> tuple[tuple[str, str], ...]:
+    """`a:b,c:d` as `(("a", "b"), ("c", "d"))`; `none` (or nothing) as `()`."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    pairs = [p.split(":") for p in text.split(",")]
+    if any(len(p) != 2 or not all(n.strip() for n in p) for p in pairs):
+        raise InputError(
+            f"{flag} must be joint-name pairs A:B separated by commas (or none). Received: {text!r}"
+        )
+    return tuple((a.strip(), b.strip()) for a, b in pairs)
+
+
 def _phase_names(text: str, flag: str) -> tuple[str, ...] | None:
     del flag
     return tuple(p.strip().upper() for p in text.split(",")) if text else None
@@ -184,6 +196,20 @@ class TrainConfig:
     data: str = _option("data", "data set", "synthetic", choices=DATA_SETS)
     data_dir: str | None = _option(
         "data", "root folder of a real data set, in its usual layout (required unless synthetic)"
+    )
+    category: str | None = _option(
+        "data",
+        "COCO-format data: the category whose keypoints to train, by name (default: the "
+        "annotation file's one category with keypoints; several need one chosen)",
+        metavar="NAME",
+    )
+    flip_pairs: tuple[tuple[str, str], ...] | None = _option(
+        "data",
+        "COCO-format data: the joints that swap under a horizontal flip, as name pairs, "
+        "e.g. left_paw:right_paw,left_foot:right_foot; none: no pairs (default: read from "
+        "left/right, l/r words in the joint names: left_paw pairs with right_paw)",
+        parse=_name_pairs,
+        metavar="A:B,C:D",
     )
     val_images: int | None = _option(
         "data",
@@ -319,8 +345,9 @@ class TrainConfig:
         for key in ("phases", "phase_epochs", "lr", "stem_filters"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
-        if values.get("milestones") is not None:
-            values["milestones"] = tuple(tuple(m) for m in values["milestones"])
+        for key in ("milestones", "flip_pairs"):
+            if values.get(key) is not None:
+                values[key] = tuple(tuple(m) for m in values[key])
         values.setdefault("time_budget", 0.0)  # saved before the budget: run without one
         if isinstance(values.get("augment"), bool):  # configurations saved before the levels
             values["augment"] = "full" if values["augment"] else "none"
@@ -548,6 +575,12 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
         )
     if config.data != "synthetic" and not config.data_dir:
         raise InputError(f"--data {config.data} needs --data-dir (the data set's root folder)")
+    for key in ("category", "flip_pairs"):
+        if values[key] is not None and config.data != "coco":
+            raise InputError(
+                f"--{key.replace('_', '-')} is an option of COCO-format data (--data coco). "
+                f"Received: --data {config.data}"
+            )
     values.update(phases=tuple(phases), phase_epochs=epochs, lr=lr, milestones=milestones)
     if values["out"] is None:
         values["out"] = str(pathlib.Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}")

@@ -336,12 +336,21 @@ def make_source(config: TrainConfig) -> Source:
         root = pathlib.Path(config.data_dir)
         if not root.is_dir():
             raise FileNotFoundError(f"--data-dir {root} does not exist (--data {config.data})")
+        # COCO-format data: the category and flip pairs of --category / --flip-pairs.
+        options = {"category": config.category, "flip_pairs": config.flip_pairs}
+        options = options if config.data == "coco" else {}
         try:
-            train_records = load_records(config.data, root, "train")
-            val_records = load_records(config.data, root, "val")
+            train_records = load_records(config.data, root, "train", **options)
+            val_records = load_records(config.data, root, "val", **options)
         except (OSError, KeyError) as error:
             reason = error.args[0] if isinstance(error, KeyError) and error.args else error
             raise InputError(f"--data {config.data} --data-dir {root}: {reason}") from error
+        if val_records.keypoint_set != train_records.keypoint_set:
+            raise InputError(
+                f"--data {config.data} --data-dir {root}: the validation split's keypoint set "
+                f"({val_records.source}: {val_records.keypoint_set.names}) is not the "
+                f"training split's ({train_records.source}: {train_records.keypoint_set.names})"
+            )
         train_images = val_pixels = None
         data_root, split = root, f"{config.data} val"
         # No readable training image is an error now, not inside the first epoch

@@ -44,6 +44,8 @@ def load_records(
     split: str = "train",
     annotation: str | None = None,
     cache_dir: str | os.PathLike | None = None,
+    category: str | None = None,
+    flip_pairs=None,
 ) -> Records:
     """Reads the records of a data set from its usual folder layout.
 
@@ -63,12 +65,24 @@ def load_records(
             official split; see `kerashg.data.lsp`).
         annotation: optional explicit annotation file (relative to `data_dir`).
         cache_dir: optional folder for the `.npz` cache.
+        category: COCO only: the category to read (default: the file's one
+            category with keypoints; see `kerashg.data.coco.coco_keypoint_set`).
+        flip_pairs: COCO only: pairs of joint names, or None to infer them from
+            the names' left/right words (a built-in set keeps its own).
 
     Returns:
         `Records`.
     """
     name = str(name).lower()
     loader = _loader(name)
+    options = {}
+    if name == "coco":
+        options = {"category": category, "flip_pairs": flip_pairs}
+    elif category is not None or flip_pairs is not None:
+        raise ValueError(
+            f"category and flip_pairs are options of COCO-format data only. Received: "
+            f"name={name!r}, category={category!r}, flip_pairs={flip_pairs!r}"
+        )
     root = pathlib.Path(data_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"Data folder for {name!r} does not exist: {root}")
@@ -77,14 +91,16 @@ def load_records(
         for pattern in ("*.h5", "*.mat", "*.json", "annot/*", "annotations/*", "images/*.json")
         for p in root.glob(pattern)
     )
+    given = {k: v for k, v in options.items() if v is not None}  # none: the keys of before
     key = cache_key(name, str(root.resolve()), split, annotation, *annotation_files)
+    key = cache_key(key, given) if given else key
     cache_file = pathlib.Path(cache_dir) / f"{name}-{split}-{key}.npz" if cache_dir else None
     if key in _MEMORY_CACHE:
         records = _MEMORY_CACHE[key]
     elif cache_file is not None and cache_file.exists():
         records = Records.load(cache_file)
     else:
-        records = loader(root, split=split, annotation=annotation)
+        records = loader(root, split=split, annotation=annotation, **options)
     if len(records) == 0:
         skipped = {k: v for k, v in records.skipped.items() if v}
         why = f"; left out: {skipped}" if skipped else ""

@@ -8,6 +8,17 @@ padded × 1.25). COCO's visibility flags are already the project's (0 missing,
 integer pixel positions, 0-based). `head_size` is NaN (COCO has no head box).
 Crowd annotations, people without keypoints and boxes of zero area are skipped
 and counted in `records.skipped`.
+
+Your own keypoints: the keypoint set is the JSON's category with `keypoints`
+(`coco_keypoint_set`), as CVAT and Label Studio export it: its `keypoints`
+names the joints in channel order, its `skeleton` (1-based joint numbers, as
+COCO writes them) the edges drawn, and the flip pairs are read from the names'
+left/right words (`kerashg.keypoints.infer_flip_pairs`) unless given. A file
+whose one category names COCO's 17 joints (the official files) reads as
+`kerashg.keypoints.COCO`; a file without a category with keypoints is read as
+COCO persons (category `person`, else id 1). Several categories with keypoints
+need one chosen by name (`category=`, `--category`); only its annotations are
+read.
 """
 
 from __future__ import annotations
@@ -20,14 +31,101 @@ import numpy as np
 from kerashg.data.files import read_json
 from kerashg.data.records import Records, check_type, to_number, to_numbers
 from kerashg.errors import AnnotationError
-from kerashg.keypoints import COCO
+from kerashg.keypoints import COCO, KeypointSet, infer_flip_pairs, parse_flip_pairs
 from kerashg.transforms import box_to_center_scale
+
+
+def _category_skeleton(category: dict, num_keypoints: int, path, where) -> tuple:
+    """The category's `skeleton` (1-based joint numbers) as 0-based index pairs."""
+    edges = to_numbers(category.get("skeleton", []), path, where, "skeleton", dtype=np.float64)
+    edges = edges.reshape(-1, 2) if edges.size % 2 == 0 else edges
+    if edges.ndim != 2 or not np.isin(edges, np.arange(1, num_keypoints + 1)).all():
+        raise AnnotationError(
+            path, where, "skeleton",
+            f"must be pairs of joint numbers 1..{num_keypoints} (1-based, as COCO writes "
+            f"them). Received: {category.get('skeleton')}",
+        )  # fmt: skip
+    return tuple((int(a) - 1, int(b) - 1) for a, b in edges)
+
+
+def coco_keypoint_set(
+    data: dict, path, category: str | None = None, flip_pairs=None
+) -> tuple[KeypointSet, set, dict | None]:
+    """The keypoint set of a COCO keypoints JSON and the category ids to read.
+
+    Args:
+        data: the parsed JSON.
+        path: the file, for messages.
+        category: the name of the category to read, or None: the file's one
+            category with `keypoints` (an error where it has several).
+        flip_pairs: None (read from the names' left/right words,
+            `kerashg.keypoints.infer_flip_pairs`), or a sequence of (a, b) joint
+            names or 0-based indices (`kerashg.keypoints.parse_flip_pairs`);
+            `()` for none.
+
+    Returns:
+        (keypoint_set, category_ids, category): the set (`kerashg.keypoints.COCO`
+        for COCO's 17 joints, else a set named after the category), the ids of
+        the annotations to read, and the category's dict (None where the file
+        has no category with keypoints: COCO persons).
+
+    Raises:
+        AnnotationError: no such category, several without a choice, or a
+            category whose `keypoints` or `skeleton` is malformed.
+    """
+    categories = check_type(data.get("categories", []), list, path, None, "categories", "a list")
+    named = [c for c in categories if isinstance(c, dict) and c.get("keypoints")]
+    if category is not None:
+        named = [c for c in named if c.get("name") == category]
+        if not named:
+            choices = [c.get("name") for c in categories if isinstance(c, dict)]
+            raise AnnotationError(
+                path, None, "categories",
+                f"has no category {category!r} with keypoints. Received: categories "
+                f"{choices}",
+            )  # fmt: skip
+    if len(named) > 1:
+        raise AnnotationError(
+            path, None, "categories",
+            f"holds {len(named)} categories with keypoints "
+            f"({', '.join(repr(c.get('name')) for c in named)}); choose one by name "
+            "(category=NAME, --category NAME on the command line)",
+        )  # fmt: skip
+    if not named:  # COCO persons, as the official files without categories hold them
+        person = {
+            c.get("id") for c in categories if isinstance(c, dict) and c.get("name") == "person"
+        }
+        return COCO, person or {1}, None
+    found = named[0]
+    where = f"categories[{categories.index(found)}]"
+    names = check_type(found["keypoints"], list, path, where, "keypoints", "a list of names")
+    for name in names:
+        check_type(name, str, path, where, "keypoints", "a list of joint names")
+    if flip_pairs is None and COCO.has_joints(names):
+        return COCO, {found.get("id", 1)}, found
+    try:
+        pairs = (
+            infer_flip_pairs(names) if flip_pairs is None else parse_flip_pairs(flip_pairs, names)
+        )
+        keypoint_set = KeypointSet.custom(
+            found.get("name") or "custom",
+            names,
+            flip_pairs=pairs,
+            skeleton=_category_skeleton(found, len(names), path, where),
+        )
+    except ValueError as error:  # repeated names, a joint in two flip pairs, ...
+        if isinstance(error, AnnotationError):
+            raise
+        raise AnnotationError(path, where, "keypoints", str(error)) from None
+    return keypoint_set, {found.get("id", 1)}, found
 
 
 def read_coco(
     path: str | os.PathLike,
     image_dir: str,
     aspect_ratio: float = 1.0,
+    category: str | None = None,
+    flip_pairs=None,
 ) -> Records:
     """Reads a COCO keypoints JSON (`person_keypoints_{split}2017.json`).
 
@@ -37,9 +135,13 @@ def read_coco(
             (`val2017` or `images/val2017`).
         aspect_ratio: float, width / height of the model input the boxes are
             widened to. Default 1.0 (square inputs).
+        category: the category to read by name; default: the file's one
+            category with keypoints (see `coco_keypoint_set`).
+        flip_pairs: see `coco_keypoint_set` (default: inferred from the names).
 
     Returns:
-        `Records` in COCO joint order, `id` = annotation id.
+        `Records` in the category's joint order (COCO's for the official
+        files), `id` = annotation id.
 
     Raises:
         AnnotationError: naming the annotation index and the field.
@@ -51,7 +153,7 @@ def read_coco(
         if key not in data:
             raise AnnotationError(path, None, key, f"is missing; keys present: {sorted(data)}")
         check_type(data[key], list, path, None, key, "a list")
-    categories = check_type(data.get("categories", []), list, path, None, "categories", "a list")
+    keypoint_set, category_ids, _ = coco_keypoint_set(data, path, category, flip_pairs)
     files = {}
     for i, image in enumerate(data["images"]):
         where = f"images[{i}]"
@@ -62,15 +164,12 @@ def read_coco(
         check_type(image["id"], int, path, where, "id", "an integer")
         check_type(image["file_name"], str, path, where, "file_name", "a file name")
         files[image["id"]] = image["file_name"]
-    person_ids = {
-        c.get("id") for c in categories if isinstance(c, dict) and c.get("name") == "person"
-    } or {1}
-    k = COCO.num_keypoints
+    k = keypoint_set.num_keypoints
     items, skipped = [], {"crowd": 0, "no_keypoints": 0, "empty_box": 0}
     for i, ann in enumerate(data["annotations"]):
         where = f"annotations[{i}]"
         check_type(ann, dict, path, where, None, "an object")
-        if ann.get("category_id", 1) not in person_ids:
+        if ann.get("category_id", 1) not in category_ids:
             continue
         crowd = to_number(ann.get("iscrowd", 0), path, where, "iscrowd")
         if crowd:
@@ -114,7 +213,7 @@ def read_coco(
                 "id": ann.get("id", i),
             }
         )
-    return Records.from_dicts(items, COCO, source=str(path), skipped=skipped)
+    return Records.from_dicts(items, keypoint_set, source=str(path), skipped=skipped)
 
 
 def load_coco(
@@ -122,6 +221,8 @@ def load_coco(
     split: str = "train",
     annotation: str | None = None,
     aspect_ratio: float = 1.0,
+    category: str | None = None,
+    flip_pairs=None,
 ) -> Records:
     """COCO records from the usual layout.
 
@@ -132,7 +233,7 @@ def load_coco(
         data_dir: the COCO root.
         split: `"train"` or `"val"` (`"valid"` is accepted).
         annotation: an explicit JSON file (relative to `data_dir` or absolute).
-        aspect_ratio: see `read_coco`.
+        aspect_ratio, category, flip_pairs: see `read_coco`.
     """
     root = pathlib.Path(data_dir)
     split = "val" if split == "valid" else split
@@ -148,4 +249,6 @@ def load_coco(
             f"No COCO image folder for split {split!r} under {root}: looked for "
             f"{split}2017/ and images/{split}2017/"
         )
-    return read_coco(file, image_dir, aspect_ratio=aspect_ratio)
+    return read_coco(
+        file, image_dir, aspect_ratio=aspect_ratio, category=category, flip_pairs=flip_pairs
+    )
