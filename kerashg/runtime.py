@@ -3,7 +3,9 @@
 `load_runner(artifact)` opens a `.keras` file, a SavedModel folder, a `.tflite`
 or an `.onnx` file with its `Runner`; `predict_people(runner, frame, boxes)`
 crops every person box (or the whole frame), runs the crops as one batch and
-maps the keypoints back to frame pixels.
+maps the keypoints back to frame pixels. With no box, `kerashg.cropping`
+finds the person (`find_person`: the whole frame, then a crop around the
+joints found) and follows one through a video (`CropTracker`).
 
 What each artifact carries: its input size (the `images` input's shape) and its
 decoding (the `keypoints` signature / output takes uint8 images and decodes
@@ -13,9 +15,12 @@ in the artifact (`Runner.codec_config`, for code that decodes heatmaps itself,
 such as the flip test): in a `.keras` file's model config, a SavedModel's
 `assets.extra/kerashg_codec.json`, the `.tflite` metadata entry and the `.onnx`
 metadata property `kerashg_codec` (`HeatmapCodec.get_config()` as JSON; read
-here without TensorFlow). The keypoint set is not stored in a file: it is the one given (`--keypoint-set`) or
-the built-in set with the model's joint count (`guess_keypoint_set`: 14 LSP, 16
-MPII, 17 COCO).
+here without TensorFlow). The model's keypoint set (names, flip pairs, skeleton)
+is recorded beside it, as `kerashg_keypoints` (`KeypointSet.get_config()`; in a
+`.keras` file, the model config's `keypoint_set`), and read back as
+`Runner.keypoint_set`; only for a file that records none (saved before models
+recorded it) is it the built-in set with the model's joint count
+(`guess_keypoint_set`: 14 LSP, 16 MPII, 17 COCO).
 
 TensorFlow-free: this module imports NumPy only. Keras and TensorFlow load only
 for a `.keras` file or a SavedModel, LiteRT only for a `.tflite` file and
@@ -36,9 +41,12 @@ from kerashg.boxes import check_box
 from kerashg.errors import InputError
 from kerashg.keypoints import KEYPOINT_SETS, KeypointSet
 
-# The name under which an exported artifact records its codec (the same as
-# `kerashg.serving.CODEC_METADATA`, repeated here to import no TensorFlow).
+# The names under which an exported artifact records its codec and its keypoint
+# set, as JSON (`kerashg.serving.artifact_metadata` writes them): the TFLite
+# metadata entries, the ONNX metadata properties, a SavedModel's
+# `assets.extra/<name>.json` files.
 CODEC_METADATA = "kerashg_codec"
+KEYPOINTS_METADATA = "kerashg_keypoints"
 
 
 # ------------------------------------------------------------------- runners
@@ -53,6 +61,8 @@ class Runner:
             records it (sigma, refine, sizes: what `kerashg.decoding.decode`
             needs), or None for an artifact exported before artifacts recorded
             it (its in-graph decoding is the default codec's).
+        keypoint_set_config: the model's `KeypointSet.get_config()` as the
+            artifact records it, or None (see `keypoint_set`).
     """
 
     format = "base"
@@ -61,7 +71,26 @@ class Runner:
         self.input_size = None
         self.has_masks = False
         self.codec_config = None
+        self.keypoint_set_config = None
         self._codec = None
+        self._num_keypoints = None
+
+    @property
+    def num_keypoints(self) -> int:
+        """K, the model's joint count (runs one blank crop the first time)."""
+        if self._num_keypoints is None:
+            probe = np.zeros((1, self.input_size[1], self.input_size[0], 3), np.uint8)
+            self._num_keypoints = int(np.asarray(self.keypoints(probe)).shape[1])
+        return self._num_keypoints
+
+    @property
+    def keypoint_set(self) -> KeypointSet | None:
+        """The model's `KeypointSet`, as the artifact records it; for an artifact
+        that records none (saved before models recorded it, or a model built
+        without one), the built-in set with its joint count, or None."""
+        if self.keypoint_set_config is not None:
+            return KeypointSet.from_config(self.keypoint_set_config)
+        return guess_keypoint_set(self.num_keypoints)
 
     @property
     def codec(self):
@@ -117,6 +146,8 @@ class KerasRunner(Runner):
         self.input_size = (self.functions.width, self.functions.height)
         self._codec = self.functions.codec
         self.codec_config = self._codec.get_config()
+        if self.functions.keypoint_set is not None:
+            self.keypoint_set_config = self.functions.keypoint_set.get_config()
         self.has_masks = self.functions.has_masks
         self._compiled = {}
 
@@ -161,9 +192,9 @@ class SavedModelRunner(Runner):
         spec = self._heatmaps.structured_input_signature[1]["images"]
         self.input_size = (int(spec.shape[2]), int(spec.shape[1]))
         self.has_masks = "masks" in self._heatmaps.structured_outputs
-        codec_file = pathlib.Path(path) / "assets.extra" / f"{CODEC_METADATA}.json"
-        if codec_file.is_file():
-            self.codec_config = json.loads(codec_file.read_text())
+        extra = pathlib.Path(path) / "assets.extra"
+        metadata = {p.stem: p.read_bytes() for p in extra.glob("*.json")}
+        self.codec_config, self.keypoint_set_config = _recorded(metadata)
 
     def heatmaps(self, images):
         import tensorflow as tf
@@ -200,7 +231,7 @@ class TFLiteRunner(Runner):
         shape = self._heatmaps.get_input_details()["images"]["shape"]
         self.input_size = (int(shape[2]), int(shape[1]))
         self.has_masks = "masks" in signatures["heatmaps"]["outputs"]
-        self.codec_config = _tflite_codec_config(path)
+        self.codec_config, self.keypoint_set_config = _recorded(_tflite_metadata(path))
 
     def heatmaps(self, images):
         images = np.asarray(images, np.float32)
@@ -211,23 +242,32 @@ class TFLiteRunner(Runner):
         return _batched(lambda x: self._keypoints(images=x)["keypoints"], images)
 
 
-def _tflite_codec_config(path) -> dict | None:
-    """The codec a `.tflite` file records in its metadata (`CODEC_METADATA`), or None."""
+def _recorded(metadata: dict) -> tuple[dict | None, dict | None]:
+    """(codec config, keypoint set config) of an artifact's metadata {name: JSON}
+    (None for what it does not record)."""
+    codec, keypoints = metadata.get(CODEC_METADATA), metadata.get(KEYPOINTS_METADATA)
+    return (
+        None if codec is None else json.loads(codec),
+        None if keypoints is None else json.loads(keypoints),
+    )
+
+
+def _tflite_metadata(path) -> dict[str, bytes]:
+    """Every metadata entry of a `.tflite` file: {name: data}."""
     from ai_edge_litert import schema_py_generated as schema
 
     content = pathlib.Path(path).read_bytes()
     model = schema.Model.GetRootAs(content, 0)
+    metadata = {}
     for i in range(model.MetadataLength()):
         entry = model.Metadata(i)
-        if entry.Name() != CODEC_METADATA.encode():
-            continue
         buffer = model.Buffers(entry.Buffer())
         if buffer.Offset() > 1:  # data stored after the flatbuffer (models over 2 GB)
             data = content[buffer.Offset() : buffer.Offset() + buffer.Size()]
         else:
             data = buffer.DataAsNumpy().tobytes()
-        return json.loads(data)
-    return None
+        metadata[entry.Name().decode()] = data
+    return metadata
 
 
 class ONNXRunner(Runner):
@@ -257,8 +297,8 @@ class ONNXRunner(Runner):
         self.input_name = self.session.get_inputs()[0].name
         self.input_size = (int(shape[2]), int(shape[1]))
         self.has_masks = "masks" in self.outputs
-        codec = self.session.get_modelmeta().custom_metadata_map.get(CODEC_METADATA)
-        self.codec_config = json.loads(codec) if codec else None
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        self.codec_config, self.keypoint_set_config = _recorded(metadata)
 
     def _run(self, names, images):
         values = self.session.run(names, {self.input_name: np.asarray(images, np.uint8)})
@@ -424,14 +464,13 @@ def predict_people(runner: Runner, frame_rgb, boxes=None, with_masks=False) -> l
 
 
 def model_keypoint_set(runner: Runner, keypoint_set) -> KeypointSet | None:
-    """The keypoint set given (checked against the model), or the built-in one
-    with the model's joint count (None if there is none); runs one blank crop."""
+    """The keypoint set given (a name or a `KeypointSet`, checked against the
+    model's joint count), else the model's own (`Runner.keypoint_set`)."""
     from kerashg.keypoints import get_keypoint_set
 
-    probe = np.zeros((1, runner.input_size[1], runner.input_size[0], 3), np.uint8)
-    num_keypoints = len(runner.keypoints(probe)[0])
     if keypoint_set is None:
-        return guess_keypoint_set(num_keypoints)
+        return runner.keypoint_set
+    num_keypoints = runner.num_keypoints
     names = get_keypoint_set(keypoint_set) if isinstance(keypoint_set, str) else keypoint_set
     if names.num_keypoints != num_keypoints:
         raise InputError(
