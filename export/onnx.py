@@ -14,7 +14,8 @@ The graph is `kerashg.serving.ServingFunctions.serve`, the one serving function:
 An ONNX graph has one input for all its outputs, so the heatmaps too are of
 uint8 images (`kerashg.runtime.ONNXRunner.heatmaps` rounds float images to
 uint8, exact for images read from files). The codec's settings are in the
-model's metadata, property `kerashg_codec` (`HeatmapCodec.get_config()` as JSON).
+model's metadata, property `kerashg_codec` (`HeatmapCodec.get_config()` as JSON), and
+its keypoint set as property `kerashg_keypoints` (`KeypointSet.get_config()`).
 
 Opset 17 by default (tf2onnx 1.17 supports up to 18; TensorRT 10 parses 9–24).
 """
@@ -29,7 +30,7 @@ import tensorflow as tf
 
 from export._files import atomic_output, check_writable
 from export.exporter import Artifact, Exporter
-from kerashg.serving import CODEC_METADATA, ServingFunctions, codec_metadata
+from kerashg.serving import ServingFunctions, artifact_metadata
 
 DEFAULT_OPSET = 17
 SUPPORTED_OPSETS = (13, 14, 15, 16, 17, 18)
@@ -71,7 +72,7 @@ def to_onnx(
     graph, _ = tf2onnx.convert.from_function(
         function, input_signature=[functions.uint8_spec], opset=opset
     )
-    onnx.helper.set_model_props(graph, {CODEC_METADATA: codec_metadata(functions.codec)})
+    onnx.helper.set_model_props(graph, artifact_metadata(functions))
     with atomic_output(out, force=force) as tmp:
         onnx.save(graph, str(tmp))
         if verify_fn is not None:

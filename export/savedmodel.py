@@ -13,8 +13,9 @@ The functions are `kerashg.serving.ServingFunctions`, which also feed the TFLite
 and ONNX exporters and `KerasRunner`, so every format computes the same
 functions. The codec's settings are also written beside the graph, in
 `assets.extra/kerashg_codec.json` (`HeatmapCodec.get_config()`), where a runner
-that decodes heatmaps itself (the flip test) reads them; the TFLite converter
-copies them into the `.tflite` file's metadata.
+that decodes heatmaps itself (the flip test) reads them, and the model's keypoint
+set in `assets.extra/kerashg_keypoints.json` (`KeypointSet.get_config()`); the
+TFLite converter copies both into the `.tflite` file's metadata.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from kerashg.serving import (  # noqa: F401  (export.savedmodel's names since th
     IMAGE_INPUT,
     KEYPOINTS_SIGNATURE,
     ServingFunctions,
+    artifact_metadata,
     codec_metadata,
     model_codec,
     model_input_size,
@@ -41,18 +43,25 @@ from kerashg.serving import (  # noqa: F401  (export.savedmodel's names since th
 EXTRA_ASSETS = "assets.extra"
 
 
+def metadata_file(path: str | os.PathLike, name: str) -> pathlib.Path:
+    """Where the SavedModel at `path` records the metadata `name` (JSON), e.g.
+    `CODEC_METADATA` or `KEYPOINTS_METADATA`."""
+    return pathlib.Path(path) / EXTRA_ASSETS / f"{name}.json"
+
+
 def codec_file(path: str | os.PathLike) -> pathlib.Path:
     """Where the SavedModel at `path` records its codec (JSON)."""
-    return pathlib.Path(path) / EXTRA_ASSETS / f"{CODEC_METADATA}.json"
+    return metadata_file(path, CODEC_METADATA)
 
 
 def save_serving_model(model: keras.Model, path: str | os.PathLike, batch_size=None) -> None:
-    """Writes the SavedModel with both signatures and its codec file at `path`
-    (no atomicity: a helper)."""
+    """Writes the SavedModel with both signatures and its metadata files (codec,
+    keypoint set: `kerashg.serving.artifact_metadata`) at `path` (no atomicity: a helper)."""
     functions = ServingFunctions(model, batch_size)
     functions.archive().write_out(str(path), verbose=False)
-    codec_file(path).parent.mkdir(exist_ok=True)
-    codec_file(path).write_text(codec_metadata(functions.codec))
+    for name, text in artifact_metadata(functions).items():
+        metadata_file(path, name).parent.mkdir(exist_ok=True)
+        metadata_file(path, name).write_text(text)
 
 
 def to_savedmodel(

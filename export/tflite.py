@@ -85,9 +85,10 @@ from export.savedmodel import (
     HEATMAPS_SIGNATURE,
     IMAGE_INPUT,
     KEYPOINTS_SIGNATURE,
-    codec_file,
+    metadata_file,
     save_serving_model,
 )
+from kerashg.runtime import KEYPOINTS_METADATA
 
 QUANTIZATIONS = ("float32", "float16", "int8")
 # Int8 recipes (`INT8_PERCENTILE`, ...) and `DEFAULT_CALIBRATION_STEPS`: see
@@ -187,8 +188,9 @@ def convert_saved_model(
         compact: store identical vectors once and shorten tensor names
             (`_compact`: same outputs, bit-exact, fewer bytes). Default True.
 
-    The SavedModel's codec file (`export.savedmodel.codec_file`) becomes the
-    file's metadata entry `kerashg_codec`.
+    The SavedModel's metadata files (`export.savedmodel.metadata_file`: the
+    codec, the keypoint set) become the file's metadata entries `kerashg_codec`
+    and `kerashg_keypoints`.
 
     Returns:
         the `.tflite` flatbuffer.
@@ -226,8 +228,11 @@ def convert_saved_model(
         )
     else:
         flatbuffer = converter.convert()
-    codec = codec_file(saved_model_dir)
-    metadata = {CODEC_METADATA: codec.read_bytes()} if codec.is_file() else {}
+    metadata = {
+        name: metadata_file(saved_model_dir, name).read_bytes()
+        for name in (CODEC_METADATA, KEYPOINTS_METADATA)
+        if metadata_file(saved_model_dir, name).is_file()
+    }
     return _compact(flatbuffer, metadata) if compact else _with_metadata(flatbuffer, metadata)
 
 

@@ -93,6 +93,21 @@ class KeypointSet:
             skeleton=tuple((int(a), int(b)) for a, b in skeleton),
         )
 
+    def get_config(self) -> dict:
+        """The set as JSON-ready data: `name`, `names`, `flip_pairs`, `skeleton`
+        (lists), what a model's config and an artifact's metadata record."""
+        return {
+            "name": self.name,
+            "names": list(self.names),
+            "flip_pairs": [list(pair) for pair in self.flip_pairs],
+            "skeleton": [list(edge) for edge in self.skeleton],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> KeypointSet:
+        """The set of `get_config()`'s dict (checked as any new set is)."""
+        return cls.custom(**config)
+
 
 # A joint name's side words (lower case), each with its mirror: `left_paw` <->
 # `right_paw`, `l_hip` <-> `r_hip`, `paw-left` <-> `paw-right`, `LeftPaw` <-> `RightPaw`.

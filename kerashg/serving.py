@@ -15,6 +15,12 @@
 exports hold `heatmaps` and `keypoints` as signatures, and the ONNX graph is
 `serve`. So every format takes uint8 images for its keypoints and decodes with
 the codec the model was trained with, written once here.
+
+Every artifact also records, as JSON text (`artifact_metadata`), the codec
+(`CODEC_METADATA`) and the model's keypoint set (`KEYPOINTS_METADATA`: names,
+flip pairs, skeleton; absent for a model that has none): a SavedModel as
+`assets.extra/<name>.json`, a `.tflite` file as metadata entries, an `.onnx`
+file as metadata properties. `kerashg.runtime` reads them back.
 """
 
 from __future__ import annotations
@@ -26,14 +32,11 @@ import tensorflow as tf
 
 from kerashg.codec import HeatmapCodec
 from kerashg.models.heatmap_model import resolve_codec
+from kerashg.runtime import CODEC_METADATA, KEYPOINTS_METADATA
 
 HEATMAPS_SIGNATURE = "heatmaps"
 KEYPOINTS_SIGNATURE = "keypoints"
 IMAGE_INPUT = "images"
-# Where an exported artifact records its codec (`HeatmapCodec.get_config()` as
-# JSON): the name of the TFLite metadata entry and of the ONNX metadata property,
-# and the file in a SavedModel's `assets.extra/` folder.
-CODEC_METADATA = "kerashg_codec"
 # uint8 pixel → the model's [0, 1] input.
 PIXEL_MAX = 255.0
 
@@ -67,6 +70,15 @@ def codec_metadata(codec: HeatmapCodec) -> str:
     return json.dumps(codec.get_config(), sort_keys=True)
 
 
+def artifact_metadata(functions: ServingFunctions) -> dict[str, str]:
+    """What every artifact of `functions`' model records: {name: JSON text}, the
+    codec always, the keypoint set where the model has one."""
+    metadata = {CODEC_METADATA: codec_metadata(functions.codec)}
+    if functions.keypoint_set is not None:
+        metadata[KEYPOINTS_METADATA] = json.dumps(functions.keypoint_set.get_config())
+    return metadata
+
+
 class ServingFunctions:
     """The serving functions of a kerashg model (see the module docstring).
 
@@ -80,6 +92,7 @@ class ServingFunctions:
     def __init__(self, model: keras.Model, batch_size=None):
         self.model = model
         self.codec = model_codec(model)
+        self.keypoint_set = getattr(model, "keypoint_set", None)
         self.width, self.height = model_input_size(model)
         self.has_masks = "masks" in model.output
         shape = [batch_size, self.height, self.width, 3]

@@ -7,7 +7,7 @@ from kerashg.layers import AttentionMask
 from kerashg.layers._utils import check_positive_int
 from kerashg.layers.attention_mask import MASK_MODES
 from kerashg.layers.stem import STEM_FILTERS, check_stem_filters
-from kerashg.models.heatmap_model import HeatmapModel, resolve_codec
+from kerashg.models.heatmap_model import HeatmapModel, resolve_codec, resolve_keypoint_set
 from kerashg.models.presets import ACNN_PRESETS
 from kerashg.models.stacked_hourglass import build_stacks, check_model_args, stack_stages
 
@@ -69,6 +69,9 @@ class ACNN(HeatmapModel):
             everywhere: `model.codec`, saved with the model), or its config
             dict. Default: `HeatmapCodec(input_size=(W, H))` (sigma 1, DARK),
             heatmaps at input / 4.
+        keypoint_set: the `KeypointSet` of the K joints (names, flip pairs,
+            skeleton; saved with the model), its config dict or a built-in
+            set's name; None: none recorded. Default None.
         name: model name. Default "acnn".
         **kwargs: other `keras.Model` arguments.
     """
@@ -91,6 +94,7 @@ class ACNN(HeatmapModel):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         codec=None,
+        keypoint_set=None,
         name="acnn",
         **kwargs,
     ):
@@ -98,6 +102,7 @@ class ACNN(HeatmapModel):
         check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals)
         stem_filters = check_stem_filters(stem_filters)
         codec = resolve_codec(codec, input_shape)
+        keypoint_set = resolve_keypoint_set(keypoint_set, num_keypoints)
         if mask not in MASK_MODES:
             raise ValueError(f"`mask` must be one of {MASK_MODES}. Received: mask={mask!r}")
         if attention_filters is not None:
@@ -156,6 +161,7 @@ class ACNN(HeatmapModel):
             kernel_initializer=kernel_initializer,
             bias_initializer=bias_initializer,
             codec=codec,
+            keypoint_set=keypoint_set,
         )
 
     @property

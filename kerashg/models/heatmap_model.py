@@ -1,8 +1,9 @@
-"""What StackedHourglass and ACNN share: their codec, presets and configuration."""
+"""What StackedHourglass and ACNN share: their codec, keypoint set, presets and configuration."""
 
 import keras
 
 from kerashg.codec import HeatmapCodec
+from kerashg.keypoints import KeypointSet, get_keypoint_set
 from kerashg.layers._utils import serialize_dtype
 from kerashg.layers.initializers import serialize_initializer
 from kerashg.layers.stem import STEM_STRIDE
@@ -44,6 +45,37 @@ def resolve_codec(codec, input_shape):
     return codec
 
 
+def resolve_keypoint_set(keypoint_set, num_keypoints):
+    """The `KeypointSet` of a model of `num_keypoints` joints, or None.
+
+    Args:
+        keypoint_set: a `KeypointSet`, its `get_config()` dict, the name of a
+            built-in set ("mpii", "coco", "lsp"), or None (the model records no
+            set; a runner then takes the built-in set of its joint count).
+
+    Raises:
+        ValueError: `keypoint_set` is of another type, or has another number of
+            joints than the model.
+    """
+    if keypoint_set is None:
+        return None
+    if isinstance(keypoint_set, dict):
+        keypoint_set = KeypointSet.from_config(keypoint_set)
+    elif isinstance(keypoint_set, str):
+        keypoint_set = get_keypoint_set(keypoint_set)
+    if not isinstance(keypoint_set, KeypointSet):
+        raise ValueError(
+            "`keypoint_set` must be a KeypointSet, its config dict, a built-in set's name or "
+            f"None. Received: keypoint_set={keypoint_set!r}"
+        )
+    if keypoint_set.num_keypoints != num_keypoints:
+        raise ValueError(
+            f"`keypoint_set` must name the model's {num_keypoints} joints. Received: "
+            f"keypoint_set {keypoint_set.name!r} with {keypoint_set.num_keypoints} joints"
+        )
+    return keypoint_set
+
+
 class HeatmapModel(keras.Model):
     """Base of `StackedHourglass` and `ACNN`: a functional model that owns its codec.
 
@@ -53,6 +85,11 @@ class HeatmapModel(keras.Model):
     every export format (`kerashg.serving`) and by `KerasRunner`, as mmpose's
     head owns its decoder. A `.keras` file saved before models had a codec
     loads with the default codec of its input size.
+
+    The keypoint set (`model.keypoint_set`: joint names, flip pairs, skeleton)
+    is saved the same way, as mmpose's `dataset_meta`, so that a saved model
+    (and every export of it, `kerashg.serving`) draws and flips without its
+    data set. A model built without one records None.
 
     Subclasses build their graph, call `super().__init__(inputs, outputs, ...)`,
     then `_store_arguments(...)`; `get_config` returns the shared arguments
@@ -76,6 +113,7 @@ class HeatmapModel(keras.Model):
         kernel_initializer,
         bias_initializer,
         codec,
+        keypoint_set=None,
     ):
         """One attribute per shared constructor argument (`codec` already resolved)."""
         self.num_stacks = num_stacks
@@ -90,6 +128,7 @@ class HeatmapModel(keras.Model):
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
         self.codec = codec
+        self.keypoint_set = keypoint_set
 
     @property
     def codec(self):
@@ -100,6 +139,16 @@ class HeatmapModel(keras.Model):
     @codec.setter
     def codec(self, codec):
         self._codec = resolve_codec(codec, self.model_input_shape)
+
+    @property
+    def keypoint_set(self):
+        """The model's `KeypointSet` (names, flip pairs, skeleton), or None. Assigning
+        one (a set, its config dict or a built-in name) checks its joint count."""
+        return self._keypoint_set
+
+    @keypoint_set.setter
+    def keypoint_set(self, keypoint_set):
+        self._keypoint_set = resolve_keypoint_set(keypoint_set, self.num_keypoints)
 
     @classmethod
     def from_preset(cls, preset, weights=False, **kwargs):
@@ -130,6 +179,7 @@ class HeatmapModel(keras.Model):
             "kernel_initializer": serialize_initializer(self.kernel_initializer),
             "bias_initializer": serialize_initializer(self.bias_initializer),
             "codec": self.codec.get_config(),
+            "keypoint_set": None if self.keypoint_set is None else self.keypoint_set.get_config(),
         }
 
     @classmethod

@@ -6,7 +6,7 @@ from keras import ops
 from kerashg.layers import Hourglass, StackHead, StackMerge, Stem
 from kerashg.layers._utils import check_positive_int
 from kerashg.layers.stem import STEM_FILTERS, STEM_STRIDE, check_stem_filters
-from kerashg.models.heatmap_model import HeatmapModel, resolve_codec
+from kerashg.models.heatmap_model import HeatmapModel, resolve_codec, resolve_keypoint_set
 from kerashg.models.presets import STACKED_HOURGLASS_PRESETS
 
 
@@ -138,6 +138,9 @@ class StackedHourglass(HeatmapModel):
             everywhere: `model.codec`, saved with the model), or its config
             dict. Default: `HeatmapCodec(input_size=(W, H))` (sigma 1, DARK),
             heatmaps at input / 4.
+        keypoint_set: the `KeypointSet` of the K joints (names, flip pairs,
+            skeleton; saved with the model), its config dict or a built-in
+            set's name; None: none recorded. Default None.
         name: model name. Default "stacked_hourglass".
         **kwargs: other `keras.Model` arguments (e.g. `trainable`).
     """
@@ -158,6 +161,7 @@ class StackedHourglass(HeatmapModel):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         codec=None,
+        keypoint_set=None,
         name="stacked_hourglass",
         **kwargs,
     ):
@@ -165,6 +169,7 @@ class StackedHourglass(HeatmapModel):
         check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals)
         stem_filters = check_stem_filters(stem_filters)
         codec = resolve_codec(codec, input_shape)
+        keypoint_set = resolve_keypoint_set(keypoint_set, num_keypoints)
         images = keras.Input(shape=input_shape, name="images")
         heatmaps, _ = build_stacks(
             images,
@@ -198,4 +203,5 @@ class StackedHourglass(HeatmapModel):
             kernel_initializer=kernel_initializer,
             bias_initializer=bias_initializer,
             codec=codec,
+            keypoint_set=keypoint_set,
         )
