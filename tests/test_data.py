@@ -382,3 +382,51 @@ def test_synthetic_dataset_and_its_held_out_split():
     valid, valid_images = synthetic_source(4, seed=2, split="valid", image_size=64)
     assert train.keypoint_set.num_keypoints == 16 and len(valid) == 4
     assert not np.array_equal(train_images, valid_images)
+
+
+def test_loose_crops_keep_the_earlier_presets_random_stream():
+    # The columns added for zoom-out and shift come from a second stream: the
+    # first seven (scale, rotation, flip, colour) are what they were, so runs
+    # made with the earlier presets augment exactly as before.
+    uniforms = augment.epoch_uniforms(seed=3, epoch=5, num_samples=16).numpy()
+    key = tf.random.experimental.stateless_fold_in(
+        tf.constant([3, augment._AUGMENT_STREAM], tf.int64), tf.constant(5, tf.int64)
+    )
+    before = tf.random.stateless_uniform([16, 7], seed=key).numpy()
+    np.testing.assert_array_equal(uniforms[:, :7], before)
+    assert uniforms.shape == (16, augment.NUM_UNIFORMS)
+    light = augment.sample_params(uniforms, augment.LIGHT_AUGMENT)
+    assert np.all(light["shift"].numpy() == 0)
+    np.testing.assert_allclose(light["scale_factor"], 1 + 0.1 * (2 * uniforms[:, 0] - 1), 1e-6)
+
+
+def test_loose_crops_widen_up_to_three_times_and_move_the_centre():
+    u = np.random.default_rng(0).random((4000, augment.NUM_UNIFORMS)).astype(np.float32)
+    params = augment.sample_params(u, augment.LOOSE_AUGMENT)
+    factor, shift = params["scale_factor"].numpy(), params["shift"].numpy()
+    # Box × [0.8, 1.2] × zoom in [1, 3]: the person fills a third of the crop to all of it.
+    assert 0.8 <= factor.min() < 0.9 and 3.3 < factor.max() <= 3.6
+    assert np.median(factor) > 1.5
+    # The centre moves within the room the wider crop leaves (plus a tenth of the box).
+    room = (np.maximum(factor - 1, 0) + 0.1) / 2
+    assert np.all(np.abs(shift) <= 0.8 * room[:, None] + 1e-6)
+    assert np.abs(shift).max() > 0.5
+    with pytest.raises(ValueError, match="zoom_out must be >= 1"):
+        augment.AugmentConfig(zoom_out=0.5)
+
+
+def test_shifted_crops_keep_keypoints_on_the_dots():
+    # The shift is folded into the crop's matrix: the joints' targets move with the pixels.
+    points = [(40.0, 50.0), (80.0, 60.0), (60.0, 90.0)]
+    image = _dot_image((128, 128), points)
+    records = _dot_records(points, center=(60.0, 70.0), scale=0.4, n=8)
+    config = augment.AugmentConfig(scale=0.0, rotation=0.0, flip_prob=0.0, color=0.0, zoom_out=2.0,
+                                   shift=0.8)  # fmt: skip
+    ds = make_train_dataset(
+        records, images=np.stack([image] * 8), input_size=64, batch_size=8, seed=1,
+        augment=config,
+    )  # fmt: skip
+    images, _, meta = next(iter(ds))
+    for crop, keypoints in zip(images.numpy(), meta["keypoints"].numpy(), strict=True):
+        visible = keypoints[:, 2] > 0
+        np.testing.assert_allclose(_centroids(crop)[visible], keypoints[visible, :2], atol=0.6)
