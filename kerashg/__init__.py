@@ -2,7 +2,8 @@
 
 Public names: the models (`StackedHourglass`, `ACNN`), the `HeatmapCodec`, the
 keypoint sets (`MPII`, `COCO`, `LSP`, `KeypointSet`), the crop transform and the
-metrics, and `load_model`.
+metrics, `load_model`, and the named models (`list_presets()`,
+`ACNN.from_preset("acnn4_lsp_128")`).
 
 `import kerashg` itself imports no TensorFlow: the names that need Keras load
 on first use (PEP 562), so that the TensorFlow-free runtime (`kerashg.predict`
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 from kerashg import transforms  # noqa: E402  (NumPy only)
 from kerashg.cli import lazy_attributes as _lazy_attributes  # noqa: E402  (standard library)
 from kerashg.keypoints import COCO, LSP, MPII, KeypointSet, get_keypoint_set  # noqa: E402
+from kerashg.presets import list_presets  # noqa: E402  (data, standard library)
 
 # Names that import Keras / TensorFlow, loaded on first access.
 _LAZY = {

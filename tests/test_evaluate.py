@@ -635,7 +635,7 @@ SHIPPED_LSP_PCK = {"acnn4_lsp_128.keras": 50.04, "acnn4_lsp_128_int8.tflite": 49
 @pytest.mark.slow
 @pytest.mark.data
 def test_shipped_model_scores_its_readme_figures_on_lsp_extended(tmp_path, capsys):
-    from kerashg.models.presets import WEIGHTS_DIR
+    from kerashg.presets import WEIGHTS_DIR
 
     lspet = data_path("lspet", "joints.mat").parent
     scored = {}

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 from conftest import TINY
 
+import kerashg
 from kerashg import ACNN, StackedHourglass
 from kerashg.layers import AttentionMask
 
@@ -244,9 +245,37 @@ def test_unknown_preset_lists_known_ones(model_class):
 
 
 def test_preset_overrides():
-    model = StackedHourglass.from_preset("hg2_mobile_128", **{**TINY, "num_keypoints": 14})
+    overrides = {**TINY, "num_keypoints": 14}
+    model = StackedHourglass.from_preset("hg2_mobile_128", load_weights=False, **overrides)
     assert model.get_config()["num_keypoints"] == 14
+    assert model.keypoint_set is None  # the preset's MPII set goes with its 16 joints
     assert model.output["heatmaps"].shape == (None, 2, 16, 16, 14)
+    kept = StackedHourglass.from_preset("hg2_mobile_128", load_weights=False, **TINY)
+    assert kept.keypoint_set.name == "mpii"
+
+
+def test_architecture_preset_with_load_weights_is_a_clear_error():
+    # keras-hub's default: from_preset loads weights; an architecture has none.
+    with pytest.raises(ValueError, match=r"'hg8_mpii_256' is an architecture only.*load_weights"):
+        StackedHourglass.from_preset("hg8_mpii_256")
+    with pytest.raises(ValueError, match="acnn4_lsp_128"):  # names the trained presets
+        ACNN.from_preset("acnn4_mpii_256", load_weights=True)
+
+
+def test_list_presets_gives_each_preset_its_metadata():
+    import sys
+
+    presets = kerashg.list_presets()
+    assert set(presets) == set(StackedHourglass.presets) | set(ACNN.presets)
+    for name, meta in presets.items():
+        assert meta["description"] and meta["parameters"] > 0, name
+        assert len(meta["input_size"]) == 2 and meta["num_keypoints"] > 0, name
+        assert meta["trained"] == (meta["data"] is not None) == (meta["metric"] is not None)
+    trained = [name for name, meta in presets.items() if meta["trained"]]
+    assert trained == ["acnn4_lsp_128"]
+    assert presets["acnn4_lsp_128"]["input_size"] == (128, 128)
+    assert "PCK@0.2" in presets["acnn4_lsp_128"]["metric"]
+    assert "kerashg.presets" in sys.modules  # data: the listing needs no model code
 
 
 PRESETS = [(StackedHourglass, name) for name in StackedHourglass.presets] + [
@@ -257,12 +286,14 @@ PRESETS = [(StackedHourglass, name) for name in StackedHourglass.presets] + [
 @pytest.mark.slow
 @pytest.mark.parametrize("model_class, preset", PRESETS, ids=[name for _, name in PRESETS])
 def test_every_preset_builds(model_class, preset):
-    model = model_class.from_preset(preset)
+    model = model_class.from_preset(preset, load_weights=False)
     config = model_class.presets[preset]
     height, width, _ = config["input_shape"]
     expected = (None, config["num_stacks"], height // 4, width // 4, config["num_keypoints"])
     assert model.output["heatmaps"].shape == expected
     assert model.get_config()["num_stacks"] == config["num_stacks"]
+    # The listing's parameter count is the model's.
+    assert model.count_params() == kerashg.list_presets()[preset]["parameters"]
 
 
 @pytest.mark.parametrize("model_class", [StackedHourglass, ACNN])
@@ -279,26 +310,28 @@ def test_stem_filters_narrow_only_the_stem_and_round_trip(model_class):
 
 
 def test_shipped_model_loads_by_name_and_matches_its_preset():
-    from kerashg.models.presets import SHIPPED_WEIGHTS, weights_path
+    from kerashg.keypoints import LSP
+    from kerashg.presets import weights_path
 
-    assert set(SHIPPED_WEIGHTS) <= set(ACNN.presets)
     path = weights_path("acnn4_lsp_128")
     assert path.stat().st_size <= 10 * 2**20  # the one shipped artifact stays small
-    model = ACNN.from_preset("acnn4_lsp_128", weights=True)
+    model = ACNN.from_preset("acnn4_lsp_128")  # load_weights=True, keras-hub's default
+    assert model.keypoint_set == LSP  # the file predates recorded sets: the preset's
     built = {k: v for k, v in model.get_config().items() if k in ACNN.presets["acnn4_lsp_128"]}
     expected = dict(ACNN.presets["acnn4_lsp_128"])
     expected["input_shape"] = tuple(expected["input_shape"])
     expected["stem_filters"] = list(expected["stem_filters"])
+    expected["keypoint_set"] = LSP.get_config()
     built["input_shape"] = tuple(built["input_shape"])
     assert built == expected
-    fresh = ACNN.from_preset("acnn4_lsp_128")  # random weights: differs from the trained one
+    fresh = ACNN.from_preset("acnn4_lsp_128", load_weights=False)  # random weights
     assert not np.array_equal(
         fresh.get_layer("stem").weights[0], model.get_layer("stem").weights[0]
     )
     with pytest.raises(ValueError, match="no constructor arguments"):
-        ACNN.from_preset("acnn4_lsp_128", weights=True, filters=32)
-    with pytest.raises(ValueError, match="No trained weights .* acnn4_lsp_128"):
-        StackedHourglass.from_preset("hg2_mpii_256", weights=True)
+        ACNN.from_preset("acnn4_lsp_128", filters=32)
+    with pytest.raises(ValueError, match="no trained weights.*acnn4_lsp_128"):
+        StackedHourglass.from_preset("hg2_mpii_256", load_weights=True)
 
 
 # ------------------------------------------------------------------- codec

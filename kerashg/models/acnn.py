@@ -8,8 +8,8 @@ from kerashg.layers._utils import check_positive_int
 from kerashg.layers.attention_mask import MASK_MODES
 from kerashg.layers.stem import STEM_FILTERS, check_stem_filters
 from kerashg.models.heatmap_model import HeatmapModel, resolve_codec, resolve_keypoint_set
-from kerashg.models.presets import ACNN_PRESETS
 from kerashg.models.stacked_hourglass import build_stacks, check_model_args, stack_stages
+from kerashg.presets import ACNN_PRESETS
 
 
 @keras.saving.register_keras_serializable(package="kerashg")

@@ -7,7 +7,7 @@ from kerashg.keypoints import KeypointSet, get_keypoint_set
 from kerashg.layers._utils import serialize_dtype
 from kerashg.layers.initializers import serialize_initializer
 from kerashg.layers.stem import STEM_STRIDE
-from kerashg.models.presets import build_from_preset
+from kerashg.presets import build_from_preset
 
 
 def resolve_codec(codec, input_shape):
@@ -151,17 +151,20 @@ class HeatmapModel(keras.Model):
         self._keypoint_set = resolve_keypoint_set(keypoint_set, self.num_keypoints)
 
     @classmethod
-    def from_preset(cls, preset, weights=False, **kwargs):
-        """Build a named architecture; `weights=True` loads its shipped trained model.
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """A named model (`kerashg.list_presets()`), as keras-hub's `from_preset`.
 
         Args:
-            preset: a key of `cls.presets`, e.g. "hg8_mpii_256" or "acnn4_mpii_256".
-            weights: load the trained weights shipped in the package (only
-                presets in `kerashg.models.presets.SHIPPED_WEIGHTS`, e.g.
-                "acnn4_lsp_128"); otherwise the weights are random.
-            **kwargs: constructor arguments overriding the preset's (without weights).
+            preset: a key of `cls.presets`, e.g. "acnn4_lsp_128" (trained) or
+                "hg8_mpii_256" (an architecture).
+            load_weights: load the preset's trained model, shipped in
+                `kerashg/weights/` (nothing is downloaded); an architecture-only
+                preset raises ValueError. False: the architecture, random weights.
+                Default True.
+            **kwargs: constructor arguments overriding the preset's (with
+                `load_weights=False` only).
         """
-        return build_from_preset(cls, preset, weights, **kwargs)
+        return build_from_preset(cls, preset, load_weights, **kwargs)
 
     def get_config(self):
         return {

@@ -7,7 +7,7 @@ from kerashg.layers import Hourglass, StackHead, StackMerge, Stem
 from kerashg.layers._utils import check_positive_int
 from kerashg.layers.stem import STEM_FILTERS, STEM_STRIDE, check_stem_filters
 from kerashg.models.heatmap_model import HeatmapModel, resolve_codec, resolve_keypoint_set
-from kerashg.models.presets import STACKED_HOURGLASS_PRESETS
+from kerashg.presets import STACKED_HOURGLASS_PRESETS
 
 
 def check_model_args(num_stacks, num_keypoints, filters, depth, input_shape, num_residuals):
