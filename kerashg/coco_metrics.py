@@ -9,6 +9,7 @@ inside `coco_keypoint_ap`); `kerashg.metrics` re-exports every public name.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 
 import numpy as np
@@ -17,6 +18,81 @@ import numpy as np
 # image edge (COCO writes x = width for a joint on the last column).
 COCO_EDGE_TOLERANCE = 1.0
 COCO_STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+# OKS falloff of every joint of a keypoint category that gives no `sigmas` of
+# its own: COCO's per-joint sigmas run from 0.025 (eyes) to 0.107 (hips), 0.05 is
+# about their median at the head and arms; an OKS of 0.5 then needs a joint
+# within ~1.2 × 0.05 × sqrt(area) px. Give the category a `sigmas` list (K
+# numbers, as mmpose's dataset metadata does) to score your joints as you mean.
+DEFAULT_OKS_SIGMA = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class KeypointCategory:
+    """The keypoint category that COCO AP scores in an annotation file.
+
+    `keypoint_set` (names, flip pairs, skeleton: `kerashg.data.coco.coco_keypoint_set`),
+    `category_ids` (the annotations scored), `sigmas`: float (K,) OKS sigmas, or
+    None for COCO's 17 joints (pycocotools' own), and `sigma_source` saying where
+    they come from ("COCO", "the category's sigmas", or the default's value).
+    """
+
+    keypoint_set: object
+    category_ids: tuple[int, ...]
+    sigmas: np.ndarray | None
+    sigma_source: str
+
+    @property
+    def num_keypoints(self) -> int:
+        return self.keypoint_set.num_keypoints
+
+
+def keypoint_category(
+    dataset: dict, source: str = "ground truth", category: str | None = None
+) -> KeypointCategory:
+    """The keypoint category of `dataset` that COCO AP scores, with its OKS sigmas.
+
+    Args:
+        dataset: the parsed annotation dict.
+        source: str, named in messages (the file).
+        category: the category's name, or None: the file's one category with
+            keypoints (COCO persons where it has none).
+
+    Returns:
+        `KeypointCategory`. Sigmas: the category's own `sigmas` (K positive
+        numbers) where it gives them, pycocotools' COCO sigmas for COCO's 17
+        joints, else `DEFAULT_OKS_SIGMA` for every joint.
+
+    Raises:
+        ValueError (`kerashg.errors.AnnotationError`): no such category, several
+            without a choice, or malformed `keypoints`, `skeleton` or `sigmas`.
+    """
+    from kerashg.data.coco import coco_keypoint_set
+    from kerashg.errors import AnnotationError
+    from kerashg.keypoints import COCO
+
+    keypoint_set, ids, found = coco_keypoint_set(dataset, source, category)
+    k = keypoint_set.num_keypoints
+    given = None if found is None else found.get("sigmas")
+    if given is not None:
+        sigmas = np.asarray(given, dtype=object).ravel()
+        ok = sigmas.shape == (k,) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in sigmas
+        )
+        if not ok or not np.isfinite(sigmas.astype(np.float64)).all():
+            raise AnnotationError(
+                source, None, "sigmas",
+                f"must be {k} positive numbers, one per joint of category "
+                f"{keypoint_set.name!r}. Received: {given!r}",
+            )  # fmt: skip
+        return KeypointCategory(
+            keypoint_set, tuple(sorted(ids)), sigmas.astype(np.float64), "the category's sigmas"
+        )
+    if keypoint_set is COCO:
+        return KeypointCategory(keypoint_set, tuple(sorted(ids)), None, "COCO")
+    sigmas = np.full(k, DEFAULT_OKS_SIGMA)
+    return KeypointCategory(
+        keypoint_set, tuple(sorted(ids)), sigmas, f"default {DEFAULT_OKS_SIGMA:g} per joint"
+    )
 
 
 def keypoints_to_coco_results(image_ids, keypoints, scores, category_id=1):
@@ -101,6 +177,7 @@ def check_coco_ground_truth(
     source: str = "ground truth",
     num_keypoints: int = 17,
     tolerance: float = COCO_EDGE_TOLERANCE,
+    category_ids=None,
 ) -> None:
     """Refuses COCO ground truth that pycocotools would score silently wrong.
 
@@ -116,6 +193,8 @@ def check_coco_ground_truth(
         source: str, named first in the message (the file).
         num_keypoints: int, K. Default 17.
         tolerance: float, pixels a joint may lie past the right or bottom edge.
+        category_ids: the ids of the scored category (`keypoint_category`), or
+            None: every category of `categories`.
 
     Raises:
         ValueError: `"{source}: annotation {i}: field {name!r}: ..."` for the first
@@ -134,6 +213,8 @@ def check_coco_ground_truth(
                 "integer 'id'"
             )
         scored.add(category["id"])
+    if category_ids is not None:
+        scored &= set(category_ids)
     sizes = {}
     for i, image in enumerate(dataset.get("images") or []):
         if not isinstance(image, dict) or not _is_int(image.get("id")):
@@ -244,8 +325,12 @@ def check_coco_results(
             )
 
 
-def coco_keypoint_ap(ground_truth, results, image_ids=None, verbose=False):
+def coco_keypoint_ap(ground_truth, results, image_ids=None, verbose=False, category=None):
     """COCO keypoint AP/AR through pycocotools (`COCOeval(iouType="keypoints")`).
+
+    Scores the file's keypoint category (`keypoint_category`): COCO persons with
+    pycocotools' sigmas, or your own category with its `sigmas` or
+    `DEFAULT_OKS_SIGMA` for every joint.
 
     Args:
         ground_truth: a `pycocotools.coco.COCO` or the annotation dict (the parsed
@@ -254,6 +339,8 @@ def coco_keypoint_ap(ground_truth, results, image_ids=None, verbose=False):
         image_ids: optional int sequence, restrict the evaluation to these images.
             Default: every image of the ground truth.
         verbose: bool, let pycocotools print its summary. Default False.
+        category: the keypoint category's name (needed where the file has
+            several). Default None.
 
     Returns:
         dict of floats: AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl (fractions in
@@ -272,8 +359,10 @@ def coco_keypoint_ap(ground_truth, results, image_ids=None, verbose=False):
     results = list(results)
     if not results:
         raise ValueError("results is empty: COCO AP needs at least one detection")
-    check_coco_ground_truth(coco_gt.dataset)
-    check_coco_results(results, coco_gt.getCatIds())
+    scored = keypoint_category(coco_gt.dataset, category=category)
+    k = scored.num_keypoints
+    check_coco_ground_truth(coco_gt.dataset, num_keypoints=k, category_ids=scored.category_ids)
+    check_coco_results(results, scored.category_ids, num_keypoints=k)
     unknown = {r["image_id"] for r in results} - set(coco_gt.getImgIds())
     if unknown:
         raise ValueError(
@@ -284,6 +373,9 @@ def coco_keypoint_ap(ground_truth, results, image_ids=None, verbose=False):
     with sink:
         coco_dt = coco_gt.loadRes(results)
         evaluator = COCOeval(coco_gt, coco_dt, iouType="keypoints")
+        evaluator.params.catIds = list(scored.category_ids)
+        if scored.sigmas is not None:
+            evaluator.params.kpt_oks_sigmas = scored.sigmas
         if image_ids is not None:
             evaluator.params.imgIds = [int(i) for i in image_ids]
         evaluator.evaluate()

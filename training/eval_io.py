@@ -25,6 +25,7 @@ import numpy as np
 import scipy.io
 
 from kerashg import metrics
+from kerashg.coco_metrics import keypoint_category
 from kerashg.data import lsp as lsp_reader
 from kerashg.data import mpii as mpii_reader
 from kerashg.data.files import read_arrays, read_json
@@ -258,8 +259,15 @@ def load_json(path):
     return read_json(_existing(path))
 
 
-def load_coco_annotations(path) -> dict:
-    """COCO keypoint annotation JSON (`person_keypoints_*.json`), checked."""
+def load_coco_annotations(path, category: str | None = None) -> dict:
+    """COCO keypoint annotation JSON (`person_keypoints_*.json`), checked.
+
+    Args:
+        path: the JSON file.
+        category: the keypoint category to score by name (default: the file's
+            one category with keypoints, or COCO persons;
+            `kerashg.coco_metrics.keypoint_category`); its annotations are checked.
+    """
     data = load_json(path)
     if not isinstance(data, dict) or not all(k in data for k in ("images", "annotations")):
         found = sorted(data) if isinstance(data, dict) else type(data).__name__
@@ -274,7 +282,10 @@ def load_coco_annotations(path) -> dict:
                 f"{path}: field {key!r}: is a {type(data[key]).__name__}; expected a list"
             )
     try:  # non-finite, misplaced or incomplete ground truth: pycocotools would score it
-        metrics.check_coco_ground_truth(data, str(path))
+        scored = keypoint_category(data, str(path), category)
+        metrics.check_coco_ground_truth(
+            data, str(path), scored.num_keypoints, category_ids=scored.category_ids
+        )
     except ValueError as error:
         raise EvaluationInputError(str(error)) from None
     return data
@@ -337,9 +348,9 @@ def write_coco_results(path, image_ids, keypoints, scores, category_id: int = 1)
     Args:
         path: str or Path of the JSON to write.
         image_ids: int (N,).
-        keypoints: float (N, 17, 2|3) in original-image pixels.
+        keypoints: float (N, K, 2|3) in original-image pixels.
         scores: float (N,), person scores.
-        category_id: int, default 1.
+        category_id: int, the scored category's id (default 1, COCO's person).
 
     Returns:
         The path written.

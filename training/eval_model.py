@@ -201,11 +201,11 @@ def predict_records(
     return keypoints
 
 
-def _coco_image_ids(annotations, records) -> np.ndarray:
+def _coco_image_ids(annotations, records, category: str | None = None) -> np.ndarray:
     """The COCO image id of each record (records' `id` is the annotation id)."""
     from training import eval_io
 
-    data = eval_io.load_coco_annotations(annotations)
+    data = eval_io.load_coco_annotations(annotations, category)
     # `kerashg.data.coco` uses the annotation's position when it has no id.
     image_of = {int(a.get("id", i)): a["image_id"] for i, a in enumerate(data["annotations"])}
     missing = [int(i) for i in records.id if int(i) not in image_of]
@@ -224,6 +224,7 @@ def write_model_predictions(
     out: pathlib.Path,
     data_dir,
     predicted: np.ndarray | None = None,
+    category: str | None = None,
 ) -> tuple[pathlib.Path, str | None]:
     """Writes a model's keypoints as the file mode's predictions file.
 
@@ -236,6 +237,8 @@ def write_model_predictions(
         data_dir: the data set root.
         predicted: MPII: optional bool (N,), False for people without an image
             (written as `training.mpii_files.MISSING_PREDICTION`).
+        category: COCO: the keypoint category scored, by name (default: the
+            file's one category with keypoints); its id is the results'.
 
     Returns:
         (annotations, split): the ground-truth file and the file mode's
@@ -244,9 +247,13 @@ def write_model_predictions(
     from training import eval_io
 
     if dataset == "coco":
+        from kerashg.coco_metrics import keypoint_category
+
         annotations = pathlib.Path(records.source)
-        image_ids = _coco_image_ids(annotations, records)
-        eval_io.write_coco_results(out, image_ids, keypoints, keypoints[..., 2].mean(axis=1))
+        image_ids = _coco_image_ids(annotations, records, category)
+        scored = keypoint_category(eval_io.load_json(annotations), str(annotations), category)
+        scores = keypoints[..., 2].mean(axis=1)
+        eval_io.write_coco_results(out, image_ids, keypoints, scores, scored.category_ids[0])
         return annotations, None
     if dataset == "mpii":
         from training import mpii_files

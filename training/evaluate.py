@@ -236,24 +236,34 @@ def evaluate_lsp(
     return dataclasses.replace(result, notes=gt.notes)
 
 
-def evaluate_coco(annotations: str | pathlib.Path, predictions: str | pathlib.Path) -> dict:
+def evaluate_coco(
+    annotations: str | pathlib.Path,
+    predictions: str | pathlib.Path,
+    category: str | None = None,
+) -> dict:
     """COCO keypoint AP of a results JSON through pycocotools.
 
     Args:
-        annotations: COCO `person_keypoints_*.json`.
+        annotations: COCO `person_keypoints_*.json`, or a COCO-format file of
+            your own keypoint category.
         predictions: results JSON (list of `image_id`, `category_id`, `keypoints`,
             `score`), e.g. written by `training.eval_io.write_coco_results`. Scored
             on the images of the annotation file.
+        category: the keypoint category to score, by name (default: the file's
+            one category with keypoints). Its OKS sigmas are its own `sigmas`,
+            COCO's for COCO's 17 joints, else
+            `kerashg.coco_metrics.DEFAULT_OKS_SIGMA` (0.05) for every joint.
 
     Returns:
         dict: AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl (fractions).
     """
-    from kerashg import metrics
+    from kerashg.coco_metrics import coco_keypoint_ap, keypoint_category
     from training import eval_io
 
-    gt = eval_io.load_coco_annotations(annotations)
-    results = eval_io.load_coco_results(predictions, gt)
-    return metrics.coco_keypoint_ap(gt, results)
+    gt = eval_io.load_coco_annotations(annotations, category)
+    k = keypoint_category(gt, str(annotations), category).num_keypoints
+    results = eval_io.load_coco_results(predictions, gt, k)
+    return coco_keypoint_ap(gt, results, category=category)
 
 
 def score_coco_keypoints(
@@ -262,24 +272,32 @@ def score_coco_keypoints(
     keypoints,
     scores,
     results_path: str | pathlib.Path,
+    category: str | None = None,
 ) -> dict:
     """Writes a model's COCO keypoints as the results JSON, then scores it.
 
     Args:
         annotations: COCO `person_keypoints_*.json`.
         image_ids: int (N,), the image of each detected person.
-        keypoints: float (N, 17, 2|3), x, y (and keypoint score) in original-image
+        keypoints: float (N, K, 2|3), x, y (and keypoint score) in original-image
             pixels.
         scores: float (N,), person scores.
         results_path: where the results JSON is written (kept for the record).
+        category: see `evaluate_coco`.
 
     Returns:
         dict: AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl.
     """
+    from kerashg.coco_metrics import keypoint_category
     from training import eval_io
 
-    path = eval_io.write_coco_results(results_path, image_ids, keypoints, scores)
-    return evaluate_coco(annotations, path)
+    scored = keypoint_category(
+        eval_io.load_coco_annotations(annotations, category), category=category
+    )
+    path = eval_io.write_coco_results(
+        results_path, image_ids, keypoints, scores, scored.category_ids[0]
+    )
+    return evaluate_coco(annotations, path, category)
 
 
 # ------------------------------------------------------------------ model mode
@@ -332,7 +350,8 @@ def run_model(args: argparse.Namespace) -> str:
         test = mpii_files.read_test_people(mpii_files.official_mat(data_dir))
         records = test.records
     else:
-        records = load_records(args.dataset, data_dir, split)
+        category = {"category": args.category} if args.dataset == "coco" else {}
+        records = load_records(args.dataset, data_dir, split, **category)
     # MPII validation: a row for every person of the annotation file; people whose
     # image is not in the folder get `MISSING_PREDICTION` (misses when scored).
     predicted = None
@@ -387,9 +406,11 @@ def run_model(args: argparse.Namespace) -> str:
             file=sys.stderr,
         )
     annotations, file_split = write_model_predictions(
-        args.dataset, records, split, keypoints, out, data_dir, predicted
+        args.dataset, records, split, keypoints, out, data_dir, predicted, args.category
     )
     again = f"--dataset {args.dataset} --annotations {annotations} --predictions {out}"
+    if args.category is not None:
+        again += f" --category {args.category}"
     if file_split is not None:
         again += f" --split {file_split}"
     if args.threshold is not None:
@@ -418,7 +439,7 @@ def score_file(args: argparse.Namespace) -> str:
 
     dataset = args.dataset
     if dataset == "coco":
-        stats = evaluate_coco(args.annotations, args.predictions)
+        stats = evaluate_coco(args.annotations, args.predictions, args.category)
         if args.json:
             return json.dumps(stats)
         names = ("AP", "AP50", "AP75", "APm", "APl", "AR")
@@ -477,6 +498,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="mpii/lsp: .h5 or .mat with `preds` (N, K, 2) or (2, K, N); coco: results JSON",
     )
     files.add_argument("--key", default="preds", help="field of the predictions file")
+    parser.add_argument(
+        "--category",
+        metavar="NAME",
+        default=None,
+        help="coco: the keypoint category to score, by name (default: the annotation file's "
+        "one category with keypoints, or COCO persons). Its OKS sigmas are the category's "
+        "`sigmas` where given, COCO's for COCO's 17 joints, else "
+        "0.05 for every joint (kerashg.coco_metrics.DEFAULT_OKS_SIGMA)",
+    )
     model = parser.add_argument_group("model mode")
     model.add_argument("--model", default=None, help=".keras, SavedModel folder, .tflite or .onnx")
     model.add_argument("--data-dir", default=None, help="the data set root in its usual layout")
@@ -552,6 +582,8 @@ def _usage_error(args: argparse.Namespace) -> str | None:
             return "--split in file mode is for --dataset lsp (the other files hold one split)"
     if args.curve and args.dataset != "mpii":
         return "--curve is for --dataset mpii"
+    if args.category is not None and args.dataset != "coco":
+        return "--category is for --dataset coco (a COCO-format file's keypoint category)"
     if args.threshold is not None and args.dataset == "coco":
         return "--threshold is for --dataset mpii or lsp (COCO AP uses OKS)"
     return None

@@ -188,7 +188,7 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
         atomic_write_text(out / "config.json", config.to_json())
 
     with strategy.scope():
-        model = build_model(config, data.num_keypoints, data.codec)
+        model = build_model(config, data.num_keypoints, data.codec, data.keypoint_set)
         optimizer = build_optimizer(config.optimizer, config.lr[0], policy)
         if config.init_from and not config.resume:  # a resumed run restores its checkpoint
             from training.transfer import init_from
@@ -278,7 +278,7 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
     return metrics
 
 
-def build_model(config: TrainConfig, num_keypoints: int, codec=None):
+def build_model(config: TrainConfig, num_keypoints: int, codec=None, keypoint_set=None):
     """The Keras model of `config` (call inside the strategy's scope).
 
     Args:
@@ -286,13 +286,21 @@ def build_model(config: TrainConfig, num_keypoints: int, codec=None):
             targets); default `training.sources.make_codec(config)`. It becomes
             `model.codec`, saved with the model, so an export or a prediction
             decodes as validation did (`--sigma`, `--refine`).
+        keypoint_set: the data set's `KeypointSet` (`Source.keypoint_set`: the
+            names, flip pairs and skeleton of a COCO file's own category, or a
+            built-in set); saved with the model as `model.keypoint_set`.
     """
     import kerashg
     from training.sources import make_codec
 
     model_class = kerashg.ACNN if config.model == "acnn" else kerashg.StackedHourglass
     codec = codec or make_codec(config)
-    return model_class(num_keypoints=num_keypoints, codec=codec, **model_kwargs(config))
+    return model_class(
+        num_keypoints=num_keypoints,
+        codec=codec,
+        keypoint_set=keypoint_set,
+        **model_kwargs(config),
+    )
 
 
 def model_kwargs(config: TrainConfig) -> dict:
