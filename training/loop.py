@@ -513,12 +513,16 @@ class Trainer:
         stopping = self._stop_signum
         if stopping is not None:  # asked during validation: this checkpoint is the stop's
             self._command["ended"] = signal.Signals(stopping).name
-        if improved:  # before the epoch's checkpoint, which keeps a plan decided here
+        # The epoch's checkpoint first: a full disk while `best/` or model.keras is
+        # written leaves a checkpoint that --resume continues from.
+        self._save(self._manager)
+        if improved:
             self._save(self._best_manager, meter)
             self._write_best_model()
-        if meter is not None:
+        if meter is not None and not self.plan.decided:
             self._decide_plan(meter, global_epoch + 1)
-        self._save(self._manager)
+            if self.plan.decided:  # once a run: the checkpoint again, holding the plan
+                self._save(self._manager)
         if stopping is not None:
             self._stop(f"phase {phase.name} after epoch {epoch + 1}", saved=True)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from kerashg import cli
 from kerashg.errors import InputError
-from kerashg.outputs import atomic_output, atomic_write_text
+from kerashg.outputs import atomic_output, atomic_write_text, claimed_folder
 from training.config import (
     CPU_DEFAULTS,
     GPU_DEFAULTS,
@@ -113,8 +113,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(3) from None
 
 
+# Options a resumed run may take other than its saved ones: where and how it runs,
+# not what it trains.
+RESUME_MAY_CHANGE = ("out", "resume", "strategy", "tensorboard", "checkpoint_every")
+
+
 def load_resume_config(config: TrainConfig) -> TrainConfig:
-    """The saved `<out>/config.json` of the run `config.out` to resume."""
+    """The saved `<out>/config.json` of the run `config.out` to resume.
+
+    Raises:
+        InputError: the run is complete (nothing to continue, nothing rewritten),
+            or `config` sets options the saved run contradicts (`--model`,
+            `--filters`, `--input-size`, `--data`, `--data-dir`, ...: all but
+            `RESUME_MAY_CHANGE`), named in one line.
+    """
     if not config.out:
         raise InputError("--resume needs --out, the folder of the run to continue")
     path = pathlib.Path(config.out) / "config.json"
@@ -124,7 +136,63 @@ def load_resume_config(config: TrainConfig) -> TrainConfig:
         saved = TrainConfig.from_json(path.read_text())
     except json.JSONDecodeError as error:
         raise InputError(f"not a training configuration: {error}", path=path) from None
-    return dataclasses.replace(saved, resume=True, out=config.out)
+    metrics = pathlib.Path(config.out) / "metrics.json"
+    try:
+        complete = json.loads(metrics.read_text()).get("complete") is True
+    except (OSError, ValueError, AttributeError):
+        complete = False
+    if complete:
+        raise InputError(
+            "--resume: the run is complete (metrics.json says so); nothing to continue, and "
+            "its model.keras and metrics.json are kept; expected a stopped run, or a new "
+            "--out for a new one",
+            path=metrics,
+        )
+    contradicting = _contradicting_options(config, saved)
+    if contradicting:
+        raise InputError(
+            f"--resume continues the run with its saved settings; these options contradict "
+            f"them: {', '.join(contradicting)}; expected no such options (or a new --out)",
+            path=path,
+        )
+    return dataclasses.replace(
+        saved, resume=True, out=config.out, strategy=config.strategy,
+        tensorboard=config.tensorboard, checkpoint_every=config.checkpoint_every,
+    )  # fmt: skip
+
+
+def _contradicting_options(given: TrainConfig, saved: TrainConfig) -> list[str]:
+    """`--option VALUE (the run's: SAVED)` for each option given (not its default)
+    whose value differs from the saved, resolved run's."""
+    found = []
+    for field in dataclasses.fields(TrainConfig):
+        value = getattr(given, field.name)
+        if field.name in RESUME_MAY_CHANGE or value == field.default:
+            continue  # not given (an option given at its default cannot be told apart)
+        held = getattr(saved, field.name)
+        if field.name in ("data_dir", "init_from") and value and held:
+            same = pathlib.Path(value).resolve() == pathlib.Path(held).resolve()
+        elif isinstance(value, tuple) and isinstance(held, (tuple, list)):
+            same = list(map(str, value)) == list(map(str, held))  # a short list is not expanded
+            same = same or _flat(value) == _flat(held)
+        else:
+            same = value == held
+        if not same:
+            flag = "--" + field.name.replace("_", "-")
+            found.append(f"{flag} {_shown(value)} (the run's: {_shown(held)})")
+    return found
+
+
+def _flat(value) -> list[str]:
+    if isinstance(value, (tuple, list)):
+        return [x for v in value for x in _flat(v)]
+    return [repr(float(value)) if isinstance(value, (int, float)) else str(value)]
+
+
+def _shown(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(_shown(v) for v in value)
+    return str(value)
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
@@ -155,10 +223,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     config = resolve_config(config)
     print(f"Recipe {describe_recipe(config.recipe)} (options given explicitly win)")
     out = pathlib.Path(config.out)
-    if not config.resume and (out / "ckpt").exists():
-        raise InputError(
-            f"{out} already holds a run; pass --resume to continue it or choose another --out"
-        )
+    _check_new_run(config, out)  # at once; again once the folder is claimed
     # The strategy before any tensor: MultiWorkerMirroredStrategy must configure
     # collective ops before TensorFlow's context starts (the data sources make tensors).
     strategy = loop.make_strategy(config.strategy)
@@ -170,8 +235,21 @@ def train(config: TrainConfig) -> dict[str, Any]:
     # The dtype policy, op determinism and (on a CPU, where it only slows the first
     # step of each phase) Grappler off, for this run only: restored on return.
     switches = dict(deterministic=config.deterministic, graph_optimization=has_gpu())
-    with runtime_settings(policy=policy, **switches):
-        return _train(config, strategy, data, policy, started)
+    # One command per run folder: a second one given the same --out is refused here,
+    # before it writes anything (two at once used to both run, the later one's files
+    # replacing the earlier one's).
+    with claimed_folder(loop.worker_out_dir(strategy, out)):
+        _check_new_run(config, out)
+        with runtime_settings(policy=policy, **switches):
+            return _train(config, strategy, data, policy, started)
+
+
+def _check_new_run(config: TrainConfig, out: pathlib.Path) -> None:
+    """Refuses a new run (no --resume) in a folder that holds a run's checkpoints."""
+    if not config.resume and (out / "ckpt").exists():
+        raise InputError(
+            f"{out} already holds a run; pass --resume to continue it or choose another --out"
+        )
 
 
 def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> dict[str, Any]:
@@ -446,9 +524,24 @@ def _save_stopped_run(out, model, trainer, stop, settings, config) -> None:
 
 
 def save_model_atomic(model, path: pathlib.Path) -> None:
-    """`model.save(path)` through a temporary file and a rename (no half-written file)."""
-    with atomic_output(path, force=True) as tmp:  # tmp ends in `path`'s name: `.keras`
-        model.save(tmp)
+    """`model.save(path)` through a temporary file and a rename (no half-written file).
+
+    Raises:
+        InputError: the disk is full (or read-only, or over quota): one line naming
+            `path`; the epoch's checkpoint is written before it, so `--resume`
+            continues once there is room.
+    """
+    try:
+        with atomic_output(path, force=True) as tmp:  # tmp ends in `path`'s name: `.keras`
+            model.save(tmp)
+    except OSError as error:
+        if error.errno not in cli.DISK_ERRNOS:
+            raise
+        raise InputError(
+            f"cannot be written: {error.strerror or 'no space left on device'}; the run's "
+            f"latest checkpoint is kept: make room, then --resume --out {path.parent} continues",
+            path=path,
+        ) from None
 
 
 if __name__ == "__main__":
