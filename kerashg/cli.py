@@ -27,7 +27,7 @@ What `cli.run` does, in order:
 2. Builds the parser and parses the arguments; `--help` and argument errors
    answer before any TensorFlow import (well under a second).
 3. Calls `run(args)`. An `InputError` (the project's error for bad user input,
-   `kerashg.errors`), a missing file or a permission error becomes one line
+   `kerashg.errors`), a missing file, a permission error or a full disk becomes one line
    `error: ...` on stderr and exit status 2; `KeyboardInterrupt` exits 130
    quietly. Any other exception is a bug of ours and keeps its traceback.
 
@@ -37,6 +37,7 @@ This module imports only the standard library.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.abc
 import importlib.util
 import os
@@ -221,7 +222,15 @@ def parser(prog: str, description: str | None = None, **kwargs: Any) -> argparse
         **kwargs: passed to `argparse.ArgumentParser` (e.g. `epilog`).
     """
     kwargs.setdefault("formatter_class", HelpFormatter)
-    return argparse.ArgumentParser(prog=prog, description=description, **kwargs)
+    result = argparse.ArgumentParser(prog=prog, description=description, **kwargs)
+    # argparse takes "-10,-10,50,50" (a --box at the image's corner) for an option and
+    # answers "expected one argument"; numbers and comma-separated numbers are values.
+    result._negative_number_matcher = _NEGATIVE_NUMBERS
+    return result
+
+
+_NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NEGATIVE_NUMBERS = re.compile(rf"^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:,{_NUMBER})*$")
 
 
 def check_positive(args: argparse.Namespace, *names: str) -> None:
@@ -236,10 +245,18 @@ def check_positive(args: argparse.Namespace, *names: str) -> None:
             raise InputError(f"--{name.replace('_', '-')} must be >= 1. Received: {value}")
 
 
+# An `OSError` a user fixes (the disk full, over quota, or mounted read-only): one
+# `error:` line, not a traceback.
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
 def error_line(error: BaseException) -> str:
     """The one line printed for a user error."""
-    if isinstance(
-        error, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+    if (
+        isinstance(
+            error, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+        )
+        or (isinstance(error, OSError) and error.errno in DISK_ERRNOS)
     ) and getattr(error, "filename", None):
         reason = error.strerror or type(error).__name__
         return f"error: {error.filename}: {reason}"
@@ -273,6 +290,11 @@ def run(
     try:
         return command(args)
     except user_errors() as error:
+        print(error_line(error), file=sys.stderr)
+        raise SystemExit(USAGE_EXIT) from None
+    except OSError as error:
+        if error.errno not in DISK_ERRNOS:
+            raise
         print(error_line(error), file=sys.stderr)
         raise SystemExit(USAGE_EXIT) from None
     except KeyboardInterrupt:

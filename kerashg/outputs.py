@@ -35,6 +35,10 @@ VIDEO_CODECS = {
 }
 
 
+# The file `claimed_folder` locks inside the folder it holds.
+LOCK_FILE = ".kerashg.lock"
+
+
 class OutputExistsError(InputError, FileExistsError):
     """An output would replace a file it must not (one the run did not write, or an
     existing artifact without `force`)."""
@@ -83,6 +87,42 @@ def atomic_output(out: str | os.PathLike, *, force: bool = False, directory: boo
         os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def claimed_folder(folder: str | os.PathLike, option: str = "--out"):
+    """Holds `folder` for this process alone while the block runs (an advisory lock).
+
+    Creates `folder` and locks its `LOCK_FILE` with `fcntl.flock`: a second
+    command given the same folder is refused at once instead of writing over
+    the first one's files. The lock goes with the process (a killed command
+    leaves the file, not the lock), so nothing needs cleaning up.
+
+    Raises:
+        InputError: another process holds the folder (its pid is named).
+    """
+    import fcntl
+
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK_FILE
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(descriptor, 32).decode("ascii", "replace").strip() or "?"
+        os.close(descriptor)
+        raise InputError(
+            f"{option}: another command (pid {holder}) is writing in this folder; expected "
+            f"a folder no other command uses (the lock is {lock.name})",
+            path=folder,
+        ) from None
+    try:
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        yield folder
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
