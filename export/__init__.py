@@ -54,10 +54,10 @@ from export.verify import (
     KerasReference,
     format_report,
     keras_entry,
-    load_keras_model,
     verify,
 )
 from kerashg.cli import lazy_attributes
+from kerashg.model_file import load_keras_model
 
 # Names that import TensorFlow, loaded on first access (PEP 562).
 _LAZY = {
