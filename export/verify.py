@@ -17,15 +17,10 @@ import os
 import pathlib
 import statistics
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from export._files import path_size
-from kerashg.errors import InputError
-
-if TYPE_CHECKING:
-    import keras
 
 # Per precision: maximum heatmap difference (None: not judged) and minimum share
 # of joints within one heatmap pixel of Keras's.
@@ -251,54 +246,3 @@ def format_report(entries) -> str:
             f"{number('joint_agreement', '11.3f'):>11}  {status}"
         )
     return "\n".join(lines)
-
-
-def load_keras_model(path) -> keras.Model:
-    """Loads a `.keras` file with the kerashg layers registered."""
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Keras model not found: {path}")
-    check_keras_file(path)
-    import keras
-
-    import kerashg.models  # noqa: F401  (registers kerashg's layers)
-
-    try:
-        return keras.saving.load_model(str(path), compile=False)
-    except ValueError as error:  # Keras' answer to a file it cannot make a model of
-        reason = " ".join(str(error).split())[:300]
-        raise InputError(f"cannot be loaded as a Keras model ({reason})", path=path) from None
-
-
-def check_keras_file(path) -> None:
-    """Refuses a `.keras` file that is not a whole Keras zip archive, naming what is wrong.
-
-    Raises:
-        InputError: empty, not a zip archive (a text file, a truncated download),
-            a damaged member, or no `config.json` inside.
-    """
-    import zipfile
-
-    path = pathlib.Path(path)
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError("is empty (0 bytes); expected a .keras model (a zip archive)", path=path)
-    if not zipfile.is_zipfile(path):
-        raise InputError(
-            f"is not a .keras model: not a zip archive ({size} bytes; truncated, or another "
-            "kind of file)",
-            path=path,
-        )
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            damaged = archive.testzip()
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
-        raise InputError(f"is a damaged zip archive ({error})", path=path) from None
-    if damaged is not None:
-        raise InputError(f"is a damaged .keras archive (bad CRC in {damaged!r})", path=path)
-    if "config.json" not in names:
-        raise InputError(
-            f"is a zip archive but not a .keras model (no config.json; holds {names[:5]})",
-            path=path,
-        )

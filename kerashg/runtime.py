@@ -136,11 +136,11 @@ class KerasRunner(Runner):
         super().__init__()
         import keras
 
-        import kerashg
+        from kerashg.model_file import load_keras_model
         from kerashg.serving import ServingFunctions
 
         if not isinstance(model, keras.Model):
-            model = kerashg.load_model(str(model), compile=False)
+            model = load_keras_model(model)  # one error line for each way a file is wrong
         self.model = model
         self.functions = ServingFunctions(model)
         self.input_size = (self.functions.width, self.functions.height)
@@ -337,10 +337,19 @@ def load_runner(artifact, num_threads=None) -> Runner:
     suffix = path.suffix.lower()
     if suffix == ".keras":
         return KerasRunner(path)
-    if suffix == ".tflite":
-        return TFLiteRunner(path, num_threads)
-    if suffix == ".onnx":
-        return ONNXRunner(path, num_threads)
+    if suffix in (".tflite", ".onnx"):
+        runner = TFLiteRunner if suffix == ".tflite" else ONNXRunner
+        try:
+            return runner(path, num_threads)
+        except InputError:
+            raise
+        except Exception as error:  # noqa: BLE001  LiteRT and onnxruntime raise their own types
+            reason = " ".join(str(error).split())[:300] or type(error).__name__
+            raise InputError(
+                f"cannot be opened as a {suffix} model ({type(error).__name__}: {reason})",
+                path=path,
+                field="--model",
+            ) from None
     raise InputError(
         f"Unknown model artifact format. Received: model={str(path)!r}; expected a .keras, "
         ".tflite or .onnx file or a SavedModel folder"

@@ -77,7 +77,7 @@ def test_init_from_hourglass_keeps_attention_fresh_and_rejects_other_sizes(tmp_p
     with pytest.raises(FileNotFoundError, match="no such file"):
         init_from(target, tmp_path / "missing.keras", LSP)
     (tmp_path / "bad.keras").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="cannot be loaded"):
+    with pytest.raises(ValueError, match="is not a .keras model: not a zip archive"):
         init_from(target, tmp_path / "bad.keras", LSP)
 
 

@@ -93,18 +93,13 @@ def init_from(
     """
     import keras
 
-    import kerashg
-    from kerashg.predict import guess_keypoint_set
+    from kerashg.model_file import load_keras_model
+    from kerashg.runtime import guess_keypoint_set
 
     path = pathlib.Path(path)
     if not path.exists():
         raise FileNotFoundError(f"--init-from {path}: no such file")
-    try:
-        saved = kerashg.load_model(path, compile=False)
-    except Exception as error:  # Keras raises several types for a bad archive
-        raise InputError(
-            f"--init-from {path}: cannot be loaded as a Keras model: {error}"
-        ) from None
+    saved = load_keras_model(path)  # one error line naming the file for a bad one
     num_keypoints = getattr(saved, "num_keypoints", None)
     if source is None:
         source = guess_keypoint_set(num_keypoints) if num_keypoints else None
