@@ -34,6 +34,30 @@ def check_box(box, where: str) -> tuple[float, float, float, float]:
     return values
 
 
+#: How many times the image's larger side a person box may span (a person cut by the
+#: frame's edge is larger than the frame; a box of 1e308 pixels is no person).
+MAX_BOX_IMAGE_SIZES = 4.0
+
+
+def check_box_in_image(box, width: int, height: int, where: str = "--box"):
+    """`box` (x, y, w, h, checked by `check_box`) if it overlaps the `width` × `height`
+    image and spans at most `MAX_BOX_IMAGE_SIZES` times its larger side.
+
+    Raises:
+        BoxError: a box beside the image (it would crop black pixels and still
+            report joints) or absurdly large (its crop transform is singular).
+    """
+    x, y, w, h = check_box(box, where)
+    limit = MAX_BOX_IMAGE_SIZES * max(width, height)
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0 or w > limit or h > limit:
+        shown = ",".join(f"{v:g}" for v in (x, y, w, h))
+        raise BoxError(
+            f"{where} {shown} lies outside the {width}x{height} image; expected a box x,y,w,h "
+            f"that overlaps it, at most {MAX_BOX_IMAGE_SIZES:g} times its size"
+        )
+    return x, y, w, h
+
+
 def parse_box(text: str) -> tuple[float, float, float, float]:
     """A `--box` value "x,y,w,h" (pixels of the original image) → 4 floats."""
     try:

@@ -37,7 +37,7 @@ import sys
 import numpy as np
 
 from kerashg import transforms
-from kerashg.boxes import check_box
+from kerashg.boxes import check_box_in_image
 from kerashg.errors import InputError
 from kerashg.keypoints import KEYPOINT_SETS, KeypointSet
 
@@ -459,7 +459,8 @@ def predict_people(runner: Runner, frame_rgb, boxes=None, with_masks=False) -> l
         centers_scales = [whole_frame_box(frame_rgb.shape[1], frame_rgb.shape[0])]
         boxes = [None]
     else:
-        boxes = [check_box(box, "box") for box in boxes]
+        height, width = frame_rgb.shape[:2]
+        boxes = [check_box_in_image(box, width, height, "box") for box in boxes]
         if not boxes:
             return []
         width, height = runner.input_size
