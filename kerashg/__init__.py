@@ -2,8 +2,9 @@
 
 Public names: the models (`StackedHourglass`, `ACNN`), the `HeatmapCodec`, the
 keypoint sets (`MPII`, `COCO`, `LSP`, `KeypointSet`), the crop transform and the
-metrics, `load_model`, and the named models (`list_presets()`,
-`ACNN.from_preset("acnn4_lsp_128")`).
+metrics, `load_model`, the named models (`list_presets()`,
+`ACNN.from_preset("acnn4_lsp_128")`), and prediction: `PoseEstimator(model)(image)`
+returns `Person`s, from a `.keras`, SavedModel, `.tflite` or `.onnx` artifact.
 
 `import kerashg` itself imports no TensorFlow: the names that need Keras load
 on first use (PEP 562), so that the TensorFlow-free runtime (`kerashg.predict`
@@ -22,6 +23,8 @@ __version__ = "0.1.0"
 from kerashg import transforms  # noqa: E402  (NumPy only)
 from kerashg.cli import lazy_attributes as _lazy_attributes  # noqa: E402  (standard library)
 from kerashg.keypoints import COCO, LSP, MPII, KeypointSet, get_keypoint_set  # noqa: E402
+from kerashg.person import Person  # noqa: E402  (NumPy only)
+from kerashg.pose_estimator import PoseEstimator  # noqa: E402  (NumPy only; TensorFlow on use)
 from kerashg.presets import list_presets  # noqa: E402  (data, standard library)
 
 # Names that import Keras / TensorFlow, loaded on first access.

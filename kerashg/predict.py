@@ -1,23 +1,28 @@
 """Pose keypoints of an image, a folder of images or a video, from any exported model.
 
     python -m kerashg.predict INPUT [--model ARTIFACT] [--out DIR [--force]]
-        [--box X,Y,W,H ... | --boxes FILE [--box-score-threshold S]]
+        [--box X,Y,W,H ... | --boxes FILE [--box-score-threshold S]] [--passes N]
         [--format {kerashg,coco}] [--score-threshold T] [--video-masks]
         [--smooth [--smooth-min-cutoff HZ] [--smooth-beta B] [--smooth-d-cutoff HZ]]
 
-ARTIFACT is a `.keras` file, a SavedModel folder (from `python -m export`), a
-`.tflite` or an `.onnx` file (default: the shipped acnn4_lsp_128.keras). A
-`.tflite` file runs with ai-edge-litert and NumPy only, an `.onnx` file with
-onnxruntime only: TensorFlow and Keras are not imported (`kerashg.runtime`).
+The command over `kerashg.PoseEstimator` (what it finds, as Python, is
+`kerashg.PoseEstimator(ARTIFACT)(image, boxes)`): ARTIFACT is a `.keras` file, a
+SavedModel folder (from `python -m export`), a `.tflite` or an `.onnx` file, or a
+trained preset's name (default: the shipped acnn4_lsp_128.keras). A `.tflite`
+file runs with ai-edge-litert and NumPy only, an `.onnx` file with onnxruntime
+only: TensorFlow and Keras are not imported (`kerashg.runtime`).
 
-People: without a box the whole frame is one person (letterboxed into the
-model input). `--box x,y,w,h` (repeatable) gives person boxes in pixels of the
+People: without a box one person is found in the whole frame (letterboxed into
+the model input), then in crops around the joints found (`--passes` in all,
+`kerashg.cropping`; on video the crop follows the person from frame to frame).
+`--box x,y,w,h` (repeatable) gives person boxes in pixels of the
 original image for every image and frame; `--boxes FILE` reads a COCO
 detection-results JSON, matched to images by file name or by the image id in
 the file name, to video frames by `image_id` = 0-based frame index.
 
 Video: `--smooth` runs a One Euro filter on every joint of each person track
-(the i-th person with the whole frame or --box; greedy IoU >= 0.3 with --boxes).
+(the one person without a box, the i-th with --box; greedy IoU >= 0.3 with
+--boxes; `kerashg.PoseTracker`).
 
 Outputs in --out (none is overwritten without --force, and an input never):
 `keypoints.json`; per image `<name>_<ext>_pose.jpg` (skeletons: the person's
@@ -31,14 +36,15 @@ unreadable image of a folder is skipped with a warning and listed under
 "skipped". The layout of `keypoints.json`:
 
     {"model", "format", "keypoint_set", "joint_names", "coordinates",
-     "boxes": "whole frame" | "--box" | the --boxes file,
+     "boxes": "whole frame" | "--box" | the --boxes file, "passes": --passes,
      "smoothed": bool, "smoothing": null | {"filter", "fps", "min_cutoff", "beta", "d_cutoff"},
      "score_threshold": the drawing's threshold, "coco_results": file name or null,
      "skipped": [{"image", "reason"}, ...],
      "results": [  # one per image or video frame
        {"image": file name, "frame": video frame index or null,
         "image_id": COCO image id (from --boxes or the file name) or null,
-        "people": [{"box": [x, y, w, h] or null (whole frame),
+        "people": [{"box": [x, y, w, h] (given, or found around the joints)
+                              or null (the whole frame),
                     "box_score": detector score or null,
                     "track": id (video only), "keypoints": K × [x, y, score],
                     "score": mean joint score × box_score}, ...],
@@ -52,28 +58,21 @@ results, `{"image_id", "category_id": 1, "keypoints": [x, y, score] * 17,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pathlib
 import sys
 import time
 
-import numpy as np
-
 from kerashg import cli
-from kerashg.boxes import (  # noqa: F401  (the public names of earlier versions)
-    BoxError,
-    PersonBoxes,
-    check_box,
-    image_id_from_name,
-    match_tracks,
-    parse_box,
-)
+from kerashg.boxes import BoxError, PersonBoxes, check_box, image_id_from_name, parse_box
+from kerashg.cropping import DEFAULT_PASSES
 from kerashg.draw import DEFAULT_SCORE_THRESHOLD
 from kerashg.errors import InputError
 from kerashg.images import IMAGE_SUFFIXES, list_image_files
 from kerashg.keypoints import COCO, KEYPOINT_SETS, KeypointSet
-from kerashg.outputs import (  # noqa: F401
+from kerashg.outputs import (
     COCO_RESULTS,
     OutputExistsError,
     check_outputs,
@@ -82,35 +81,21 @@ from kerashg.outputs import (  # noqa: F401
     masks_on_video_frame,
     output_name,
     planned_outputs,
-    rounded,
     video_container,
 )
-from kerashg.runtime import (  # noqa: F401
-    KerasRunner,
-    ONNXRunner,
-    Runner,
-    SavedModelRunner,
-    TFLiteRunner,
-    guess_keypoint_set,
-    load_runner,
-    model_keypoint_set,
-    predict_frame,
-    predict_people,
-    whole_frame_box,
-)
+from kerashg.pose_estimator import PoseEstimator, as_rgb_image, resolve_model
+from kerashg.pose_tracker import DEFAULT_SMOOTH_BETA
+from kerashg.presets import DEFAULT_MODEL
+from kerashg.smoothing import OneEuroFilter
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
-# The model used when none is given (shipped with the package).
-DEFAULT_MODEL = pathlib.Path(__file__).parent / "weights" / "acnn4_lsp_128.keras"
-# One Euro speed coefficient for keypoints in pixels: on a 30 fps track it keeps
-# about 1/3 of a still joint's jitter (0.30 with beta 0) while following a
-# 100 px jump within 1 px in 6 frames instead of 24 (tests/test_smoothing.py).
-DEFAULT_SMOOTH_BETA = 0.007
 # What `--format` writes: kerashg's keypoints.json only, or also COCO results.
 OUTPUT_FORMATS = ("kerashg", "coco")
 
 
 def _input_kind(path: pathlib.Path) -> str:
+    if not path.exists():
+        raise FileNotFoundError(f"input not found: {path}")
     if path.is_dir():
         return "folder"
     suffix = path.suffix.lower()
@@ -124,27 +109,6 @@ def _input_kind(path: pathlib.Path) -> str:
     )
 
 
-def _read_rgb(path: pathlib.Path):
-    from kerashg.images import ImageError, read_image_file  # refuses truncated files
-
-    try:
-        return read_image_file(path)
-    except ImageError as error:
-        raise InputError(f"could not read the image ({error})", path=path) from None
-
-
-def resolve_model(model):
-    """`model`, or `DEFAULT_MODEL` when None (a `FileNotFoundError` if it is missing)."""
-    if model is not None:
-        return model
-    if not DEFAULT_MODEL.exists():
-        raise FileNotFoundError(
-            f"no --model was given and the shipped model is missing: {DEFAULT_MODEL} "
-            "(pass --model with a .keras, SavedModel folder, .tflite or .onnx artifact)"
-        )
-    return DEFAULT_MODEL
-
-
 def _check_coco(names: KeypointSet | None, kind: str) -> None:
     if kind == "video":
         raise InputError("COCO results score images; the input is a video", field="--format coco")
@@ -154,6 +118,240 @@ def _check_coco(names: KeypointSet | None, kind: str) -> None:
             f"COCO results need a model of the 17 COCO keypoints; this one predicts {found}",
             field="--format coco",
         )
+
+
+def _check_smoothing(smooth: bool, kind: str, input_path, smoothing: dict) -> None:
+    """--smooth is for videos, with filter parameters `OneEuroFilter` accepts."""
+    if not smooth:
+        return
+    if kind != "video":
+        raise InputError(
+            f"--smooth filters keypoints over consecutive video frames; {input_path} is "
+            f"{'a folder' if kind == 'folder' else 'an image'}, not a video"
+        )
+    try:
+        OneEuroFilter(25.0, **smoothing)
+    except ValueError as error:
+        raise InputError(str(error), field="--smooth-*") from None
+
+
+def _image_files(input_path: pathlib.Path, kind: str) -> list[pathlib.Path] | None:
+    """The images to read (None for a video)."""
+    if kind == "image":
+        return [input_path]
+    if kind == "video":
+        return None
+    files, _ = list_image_files(input_path)  # FIFOs, symlink loops: a counted warning
+    if not files:
+        raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in the folder", input_path)
+    return files
+
+
+def _detections(boxes_file, score_threshold: float, files) -> PersonBoxes | None:
+    """The --boxes file, refused when no box matches any input image."""
+    if boxes_file is None:
+        return None
+    detections = PersonBoxes(boxes_file, score_threshold)
+    if files is not None and not any(detections.for_image(p.name) for p in files):
+        raise BoxError(
+            f"--boxes file {detections.path}: no box matches an input image by file_name "
+            f"or image_id (e.g. {files[0].name} → image_id "
+            f"{image_id_from_name(files[0].name)}; {sum(detections.dropped.values())} "
+            f"boxes dropped by score or category)"
+        )
+    return detections
+
+
+@dataclasses.dataclass
+class _Run:
+    """One run of the command: its inputs, person boxes, outputs and drawing."""
+
+    input_path: pathlib.Path
+    kind: str
+    files: list[pathlib.Path] | None
+    boxes: list | None
+    detections: PersonBoxes | None
+    out: pathlib.Path | None
+    coco: bool
+    score_threshold: float
+    video_masks: bool
+    video_suffix: str | None = None
+    fourcc: str | None = None
+    results: list = dataclasses.field(default_factory=list)
+    skipped: list = dataclasses.field(default_factory=list)
+
+    @property
+    def inputs(self) -> list[pathlib.Path]:
+        return self.files if self.files is not None else [self.input_path]
+
+    def check_outputs(self, model, force: bool, masks: bool) -> None:
+        """Refuses outputs that exist (without `force`) or would replace an input."""
+        if self.out is None:
+            return
+        if self.out.exists() and not self.out.is_dir():
+            raise OutputExistsError(f"{self.out}: --out: is a file; expected a folder")
+        protected = [*self.inputs]
+        if self.detections is not None:
+            protected.append(self.detections.path)
+        if isinstance(model, pathlib.Path):
+            protected.append(model)
+        planned = planned_outputs(self.out, self.inputs, self.video_suffix, masks, self.coco)
+        check_outputs(planned, protected, force)
+
+    def frame_boxes(self, name: str, frame_index: int | None):
+        """(boxes or None, box scores or None, COCO image id or None) of a frame."""
+        if self.detections is None:
+            image_id = image_id_from_name(name) if frame_index is None else None
+            return self.boxes, None, image_id
+        found = (
+            self.detections.for_image(name)
+            if frame_index is None
+            else self.detections.for_frame(frame_index)
+        )
+        image_id = next((d["image_id"] for d in found if d["image_id"] is not None), None)
+        if frame_index is None and image_id is None:
+            image_id = image_id_from_name(name)
+        return [d["box"] for d in found], [d["score"] for d in found], image_id
+
+    def add_result(self, people, name: str, frame_index: int | None, image_id) -> None:
+        entries = [person.to_dict() for person in people]
+        self.results.append(
+            {
+                "image": name,
+                "frame": frame_index,
+                "image_id": image_id,
+                "people": entries,
+                "keypoints": entries[0]["keypoints"] if entries else None,
+            }
+        )
+
+    def drawing(self, frame_rgb, people, estimator: PoseEstimator, video: bool):
+        """The frame (BGR) with every person's skeleton, box and the legend."""
+        import cv2
+
+        from kerashg import draw
+
+        bgr = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
+        if video and self.video_masks:
+            bgr = masks_on_video_frame(bgr, [p.details for p in people], estimator.input_size)
+        return draw.draw_people(
+            bgr,
+            [p.keypoints for p in people],
+            [p.box for p in people],
+            estimator.keypoint_set,
+            self.score_threshold,
+            legend=True,
+        )
+
+
+def _predict_image(run: _Run, estimator: PoseEstimator, frame_rgb, name: str) -> None:
+    import cv2
+
+    boxes, box_scores, image_id = run.frame_boxes(name, None)
+    with_masks = run.out is not None
+    people = estimator(frame_rgb, boxes, box_scores=box_scores, with_masks=with_masks)
+    run.add_result(people, name, None, image_id)
+    if run.out is None:
+        return
+    drawn = run.drawing(frame_rgb, people, estimator, video=False)
+    cv2.imwrite(str(run.out / output_name(name, "pose", ".jpg")), drawn)
+    panels = mask_panels([p.details for p in people])
+    if panels is not None:
+        cv2.imwrite(str(run.out / output_name(name, "masks", ".jpg")), panels)
+
+
+def _predict_images(run: _Run, estimator: PoseEstimator) -> None:
+    """Every image of the run; an unreadable one of several is skipped with a warning."""
+    for number, path in enumerate(run.files, start=1):
+        try:
+            frame_rgb = as_rgb_image(path)
+        except InputError as error:
+            if len(run.files) == 1:
+                raise
+            run.skipped.append({"image": path.name, "reason": error.reason})
+            print(
+                f"warning: skipped {path} ({error.reason}); image {number} of "
+                f"{len(run.files)}, {len(run.skipped)} skipped so far",
+                file=sys.stderr,
+            )
+            continue
+        _predict_image(run, estimator, frame_rgb, path.name)
+    if not run.results:
+        raise InputError(f"none of its {len(run.files)} images could be read", run.input_path)
+    if run.skipped:
+        print(
+            f"warning: skipped {len(run.skipped)} of {len(run.files)} images that could not "
+            'be read (listed under "skipped" in keypoints.json)',
+            file=sys.stderr,
+        )
+
+
+def _predict_video(run: _Run, estimator: PoseEstimator, smooth: bool, smoothing: dict) -> float:
+    """Every frame of the video, people followed by a `PoseTracker`; returns its fps."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(run.input_path))
+    if not capture.isOpened():
+        raise InputError("could not open the video", run.input_path)
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    tracker = estimator.stream(
+        fps, smooth=smooth, match_boxes=run.detections is not None, **smoothing
+    )
+    writer = None
+    try:
+        while True:
+            ok, frame_bgr = capture.read()
+            if not ok:
+                break
+            frame_rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+            index = tracker.frame_index
+            boxes, box_scores, image_id = run.frame_boxes(run.input_path.name, index)
+            with_masks = run.out is not None and run.video_masks
+            people = tracker(frame_rgb, boxes, box_scores=box_scores, with_masks=with_masks)
+            run.add_result(people, run.input_path.name, index, image_id)
+            if run.out is not None:
+                if writer is None:
+                    writer = _video_writer(run, fps, frame_bgr.shape)
+                writer.write(run.drawing(frame_rgb, people, estimator, video=True))
+    finally:
+        capture.release()
+        if writer is not None:
+            writer.release()
+    if not run.results:
+        raise InputError("the video has no readable frame", run.input_path)
+    return fps
+
+
+def _video_writer(run: _Run, fps: float, shape):
+    import cv2
+
+    path = run.out / output_name(run.input_path.name, "pose", run.video_suffix)
+    height, width = shape[:2]
+    return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*run.fourcc), fps, (width, height))
+
+
+def _report(run: _Run, estimator: PoseEstimator, smoothing: dict | None) -> dict:
+    """The `keypoints.json` layout of the module docstring."""
+    names = estimator.keypoint_set
+    box_source = "whole frame" if run.boxes is None else "--box"
+    if run.detections is not None:
+        box_source = str(run.detections.path)
+    source = estimator.model_path
+    return {
+        "model": str(source) if source is not None else estimator.format,
+        "format": estimator.format,
+        "keypoint_set": names.name if names is not None else None,
+        "joint_names": list(names.names) if names is not None else None,
+        "coordinates": "x, y in pixels of the input image (0-based), score = heatmap peak",
+        "boxes": box_source,
+        "passes": estimator.passes,
+        "smoothed": smoothing is not None,
+        "smoothing": smoothing,
+        "score_threshold": run.score_threshold,
+        "coco_results": COCO_RESULTS if run.coco else None,
+        "skipped": run.skipped,
+        "results": run.results,
+    }
 
 
 def predict(
@@ -167,6 +365,7 @@ def predict(
     boxes=None,
     boxes_file: str | os.PathLike | None = None,
     box_score_threshold: float = 0.0,
+    passes: int = DEFAULT_PASSES,
     smooth: bool = False,
     smooth_min_cutoff: float = 1.0,
     smooth_beta: float = DEFAULT_SMOOTH_BETA,
@@ -179,19 +378,21 @@ def predict(
 
     Args:
         input_path: image file, folder of images, or video file (cv2.VideoCapture).
-        model: artifact path (`.keras`, SavedModel folder, `.tflite`, `.onnx`)
-            or a `Runner`; None: `DEFAULT_MODEL`.
+        model: what `kerashg.PoseEstimator` takes (an artifact path, a trained
+            preset's name, a `Runner`), or a `PoseEstimator`; None: `DEFAULT_MODEL`.
         out_dir: where to write `keypoints.json` and the drawings; None writes
             nothing and only returns the results.
-        keypoint_set: name or `KeypointSet`; default the built-in set with the
-            model's joint count.
+        keypoint_set: name or `KeypointSet`; default the model's own.
         score_threshold: joints scoring at or below it are not drawn. Default 0.3.
         num_threads: CPU threads for LiteRT / onnxruntime.
         boxes: `[x, y, w, h]` person boxes (original-image pixels) used for
-            every image and frame; None (and no `boxes_file`): the whole frame.
+            every image and frame; None (and no `boxes_file`): one person found
+            in the whole frame.
         boxes_file: COCO detection-results JSON (see `PersonBoxes`); an input
             with no box in it has no person.
         box_score_threshold: boxes of `boxes_file` scoring below it are dropped.
+        passes: passes of the search for a person without a box (the whole
+            frame, then crops around the joints found; `kerashg.cropping`).
         smooth: One Euro filter the keypoints over consecutive video frames,
             per person track (video only).
         smooth_min_cutoff, smooth_beta, smooth_d_cutoff: the filter's
@@ -211,248 +412,60 @@ def predict(
         InputError: an input, option or output the run cannot use, before any
             work where it can be known then.
     """
-    import cv2
-
-    from kerashg import draw
-    from kerashg.smoothing import OneEuroFilter
-
     input_path = pathlib.Path(input_path)
-    if not input_path.exists():
-        raise FileNotFoundError(f"input not found: {input_path}")
     kind = _input_kind(input_path)
     if output_format not in OUTPUT_FORMATS:
         raise InputError(f"expected one of {OUTPUT_FORMATS}. Received: {output_format!r}")
     coco = output_format == "coco"
     if coco and kind == "video":
         _check_coco(None, kind)
-    if smooth and kind != "video":
-        raise InputError(
-            f"--smooth filters keypoints over consecutive video frames; {input_path} is "
-            f"{'a folder' if kind == 'folder' else 'an image'}, not a video"
-        )
-    if smooth:  # checks the parameters before any work
-        try:
-            OneEuroFilter(25.0, smooth_min_cutoff, smooth_beta, smooth_d_cutoff)
-        except ValueError as error:
-            raise InputError(str(error), field="--smooth-*") from None
+    smoothing = dict(min_cutoff=smooth_min_cutoff, beta=smooth_beta, d_cutoff=smooth_d_cutoff)
+    _check_smoothing(smooth, kind, input_path, smoothing)
     if boxes is not None and boxes_file is not None:
         raise InputError("give person boxes either as `boxes` (--box) or `boxes_file` (--boxes)")
-    if boxes is not None:
-        boxes = [check_box(box, "--box") for box in boxes]
-    detections = None
-    if boxes_file is not None:
-        detections = PersonBoxes(boxes_file, box_score_threshold)
-    files = None
-    if kind == "image":
-        files = [input_path]
-    elif kind == "folder":
-        files, _ = list_image_files(input_path)  # FIFOs, symlink loops: a counted warning
-        if not files:
-            raise InputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in the folder", input_path)
-    if detections is not None and files is not None:
-        if not any(detections.for_image(p.name) for p in files):
-            raise BoxError(
-                f"--boxes file {detections.path}: no box matches an input image by file_name "
-                f"or image_id (e.g. {files[0].name} → image_id "
-                f"{image_id_from_name(files[0].name)}; {sum(detections.dropped.values())} "
-                f"boxes dropped by score or category)"
-            )
-    model = resolve_model(model)
-    out = pathlib.Path(out_dir) if out_dir is not None else None
-    inputs = files if files is not None else [input_path]
-    video_suffix, fourcc = None, None
-    if files is None and out is not None:
-        video_suffix, fourcc, note = video_container(input_path.suffix)
+    files = _image_files(input_path, kind)
+    run = _Run(
+        input_path=input_path,
+        kind=kind,
+        files=files,
+        boxes=None if boxes is None else [check_box(box, "--box") for box in boxes],
+        detections=_detections(boxes_file, box_score_threshold, files),
+        out=None if out_dir is None else pathlib.Path(out_dir),
+        coco=coco,
+        score_threshold=score_threshold,
+        video_masks=video_masks,
+    )
+    if not isinstance(model, PoseEstimator):
+        model = resolve_model(model)
+    if kind == "video" and run.out is not None:
+        run.video_suffix, run.fourcc, note = video_container(input_path.suffix)
         if note:
             print(f"note: {note}", file=sys.stderr)
-    protected = [*inputs, *([detections.path] if detections is not None else [])]
-    if not isinstance(model, Runner):
-        protected.append(pathlib.Path(model))
-    if out is not None:
-        if out.exists() and not out.is_dir():
-            raise OutputExistsError(f"{out}: --out: is a file; expected a folder")
-        # The outputs every run writes, before the model is loaded...
-        check_outputs(planned_outputs(out, inputs, video_suffix, False, coco), protected, force)
-    runner = model if isinstance(model, Runner) else load_runner(model, num_threads)
-    names = model_keypoint_set(runner, keypoint_set)
+    run.check_outputs(model, force, masks=False)  # before the model is loaded...
+    estimator = (
+        model
+        if isinstance(model, PoseEstimator)
+        else PoseEstimator(model, keypoint_set=keypoint_set, num_threads=num_threads, passes=passes)
+    )
     if coco:
-        _check_coco(names, kind)
-    if out is not None:
-        # ... and with the mask panels of a model that has masks, before any image.
-        masks = files is not None and runner.has_masks
-        planned = planned_outputs(out, inputs, video_suffix, masks, coco)
-        check_outputs(planned, protected, force)
-        out.mkdir(parents=True, exist_ok=True)
-    results, skipped = [], []
-    # Video person tracks: {track: box} of the last frame, the filters, the next id.
-    tracking = {"previous": {}, "filters": {}, "next": 0}
+        _check_coco(estimator.keypoint_set, kind)
+    # ... and with the mask panels of a model that has masks, before any image.
+    run.check_outputs(model, force, masks=files is not None and estimator.runner.has_masks)
+    if run.out is not None:
+        run.out.mkdir(parents=True, exist_ok=True)
     fps = None
-
-    def track_ids(people):
-        if detections is None:  # whole frame or --box: the i-th person is track i
-            return list(range(len(people)))
-        ids, tracking["next"] = match_tracks(
-            tracking["previous"], [p["box"] for p in people], tracking["next"]
-        )
-        return ids
-
-    def handle(frame_rgb, name, frame_index, writer=None):
-        image_id = None
-        if detections is None:
-            frame_boxes, box_scores = boxes, None
-        else:
-            found = (
-                detections.for_image(name)
-                if frame_index is None
-                else detections.for_frame(frame_index)
-            )
-            frame_boxes, box_scores = [d["box"] for d in found], [d["score"] for d in found]
-            image_id = next((d["image_id"] for d in found if d["image_id"] is not None), None)
-        if frame_index is None and image_id is None:
-            image_id = image_id_from_name(name)
-        with_masks = out is not None and (writer is None or video_masks)
-        people = predict_people(runner, frame_rgb, frame_boxes, with_masks=with_masks)
-        tracks = track_ids(people) if frame_index is not None else None
-        if smooth:
-            filters = tracking["filters"]
-            tracking["filters"] = {}
-            for person, track in zip(people, tracks, strict=True):
-                one_euro = filters.get(track) or OneEuroFilter(
-                    fps, smooth_min_cutoff, smooth_beta, smooth_d_cutoff
-                )
-                person["keypoints"][:, :2] = one_euro(
-                    person["keypoints"][:, :2], t=frame_index / fps
-                )
-                tracking["filters"][track] = one_euro
-        if tracks is not None:
-            tracking["previous"] = {t: p["box"] for t, p in zip(tracks, people, strict=True)}
-        entries = []
-        for i, person in enumerate(people):
-            entry = {
-                "box": None if person["box"] is None else rounded(person["box"]),
-                "box_score": None if box_scores is None else round(box_scores[i], 4),
-            }
-            if tracks is not None:
-                entry["track"] = tracks[i]
-            entry["keypoints"] = [rounded(joint) for joint in person["keypoints"]]
-            score = float(np.mean(person["keypoints"][:, 2])) * (entry["box_score"] or 1.0)
-            entry["score"] = round(score, 4)
-            entries.append(entry)
-        results.append(
-            {
-                "image": name,
-                "frame": frame_index,
-                "image_id": image_id,
-                "people": entries,
-                "keypoints": entries[0]["keypoints"] if entries else None,
-            }
-        )
-        if out is None:
-            return
-        bgr = cv2.cvtColor(np.asarray(frame_rgb, np.uint8), cv2.COLOR_RGB2BGR)
-        if writer is not None and video_masks:
-            bgr = masks_on_video_frame(bgr, people, runner.input_size)
-        drawn = draw.draw_people(
-            bgr,
-            [p["keypoints"] for p in people],
-            [p["box"] for p in people],
-            names,
-            score_threshold,
-            legend=True,
-        )
-        if writer is not None:
-            writer.write(drawn)
-            return
-        cv2.imwrite(str(out / output_name(name, "pose", ".jpg")), drawn)
-        panels = mask_panels(people)
-        if panels is not None:
-            cv2.imwrite(str(out / output_name(name, "masks", ".jpg")), panels)
-
     if files is not None:
-        for number, path in enumerate(files, start=1):
-            try:
-                frame_rgb = _read_rgb(path)
-            except InputError as error:
-                if len(files) == 1:
-                    raise
-                skipped.append({"image": path.name, "reason": error.reason})
-                print(
-                    f"warning: skipped {path} ({error.reason}); image {number} of "
-                    f"{len(files)}, {len(skipped)} skipped so far",
-                    file=sys.stderr,
-                )
-                continue
-            handle(frame_rgb, path.name, None)
-        if not results:
-            raise InputError(f"none of its {len(files)} images could be read", input_path)
+        _predict_images(run, estimator)
     else:
-        capture = cv2.VideoCapture(str(input_path))
-        if not capture.isOpened():
-            raise InputError("could not open the video", input_path)
-        fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
-        writer = None
-        try:
-            index = 0
-            while True:
-                ok, frame_bgr = capture.read()
-                if not ok:
-                    break
-                if out is not None and writer is None:
-                    height, width = frame_bgr.shape[:2]
-                    writer = cv2.VideoWriter(
-                        str(out / output_name(input_path.name, "pose", video_suffix)),
-                        cv2.VideoWriter_fourcc(*fourcc),
-                        fps,
-                        (width, height),
-                    )
-                frame_rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
-                handle(frame_rgb, input_path.name, index, writer)
-                index += 1
-        finally:
-            capture.release()
-            if writer is not None:
-                writer.release()
-        if not results:
-            raise InputError("the video has no readable frame", input_path)
-    if skipped:
-        print(
-            f"warning: skipped {len(skipped)} of {len(files)} images that could not be read "
-            '(listed under "skipped" in keypoints.json)',
-            file=sys.stderr,
-        )
-    box_source = "whole frame" if boxes is None else "--box"
-    if detections is not None:
-        box_source = str(detections.path)
-    report = {
-        "model": str(model) if not isinstance(model, Runner) else runner.format,
-        "format": runner.format,
-        "keypoint_set": names.name if names is not None else None,
-        "joint_names": list(names.names) if names is not None else None,
-        "coordinates": "x, y in pixels of the input image (0-based), score = heatmap peak",
-        "boxes": box_source,
-        "smoothed": bool(smooth),
-        "smoothing": (
-            {
-                "filter": "one euro",
-                "fps": round(float(fps), 3),
-                "min_cutoff": smooth_min_cutoff,
-                "beta": smooth_beta,
-                "d_cutoff": smooth_d_cutoff,
-            }
-            if smooth
-            else None
-        ),
-        "score_threshold": score_threshold,
-        "coco_results": COCO_RESULTS if coco else None,
-        "skipped": skipped,
-        "results": results,
-    }
+        fps = _predict_video(run, estimator, smooth, smoothing)
+    filtered = {"filter": "one euro", "fps": round(float(fps), 3), **smoothing} if smooth else None
+    report = _report(run, estimator, filtered)
     if coco:
-        entries = coco_results(results)  # checks every image has an id before writing
-        if out is not None:
-            (out / COCO_RESULTS).write_text(json.dumps(entries))
-    if out is not None:
-        (out / "keypoints.json").write_text(json.dumps(report, indent=1))
+        entries = coco_results(run.results)  # checks every image has an id before writing
+        if run.out is not None:
+            (run.out / COCO_RESULTS).write_text(json.dumps(entries))
+    if run.out is not None:
+        (run.out / "keypoints.json").write_text(json.dumps(report, indent=1))
     return report
 
 
@@ -463,8 +476,9 @@ def build_parser():
     parser.add_argument(
         "--model",
         default=None,
-        help=".keras, SavedModel folder, .tflite or .onnx (default: the shipped "
-        f"{DEFAULT_MODEL.name}); .tflite and .onnx run without TensorFlow",
+        help=".keras, SavedModel folder, .tflite or .onnx, or a trained preset's name "
+        f"(default: the shipped {DEFAULT_MODEL.name}); .tflite and .onnx run without "
+        "TensorFlow",
     )
     parser.add_argument(
         "--out", default=None, help="output folder (default: print the JSON, write nothing)"
@@ -489,7 +503,8 @@ def build_parser():
         default=None,
         choices=tuple(KEYPOINT_SETS),
         help="the model's joints, for the skeleton and the JSON names (default: the set "
-        "with the model's joint count: 14 lsp, 16 mpii, 17 coco)",
+        "the model records; for a file saved before models recorded it, the set with its "
+        "joint count: 14 lsp, 16 mpii, 17 coco)",
     )
     parser.add_argument(
         "--score-threshold",
@@ -526,6 +541,14 @@ def build_parser():
         help="drop --boxes entries scoring below it",
     )
     parser.add_argument(
+        "--passes",
+        type=int,
+        default=DEFAULT_PASSES,
+        help="without a box: passes of the search for the person, the whole frame first, "
+        "then each a crop around the joints the last found (as training crops: their box "
+        "padded 1.25x); 1 = the whole frame only",
+    )
+    parser.add_argument(
         "--video-masks",
         action="store_true",
         help="ACNN on video: blend each person's attention mask (the last stage that "
@@ -555,6 +578,7 @@ def build_parser():
 def run(args) -> int:
     """Runs the parsed command; prints a summary (or the JSON without --out)."""
     start = time.perf_counter()
+    cli.check_positive(args, "passes")
     box_list = None if args.box is None else [parse_box(text) for text in args.box]
     report = predict(  # resolves a missing --model to DEFAULT_MODEL
         args.input,
@@ -566,6 +590,7 @@ def run(args) -> int:
         boxes=box_list,
         boxes_file=args.boxes,
         box_score_threshold=args.box_score_threshold,
+        passes=args.passes,
         smooth=args.smooth,
         smooth_min_cutoff=args.smooth_min_cutoff,
         smooth_beta=args.smooth_beta,

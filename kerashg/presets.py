@@ -115,6 +115,11 @@ PRESETS = {
 # fmt: on
 
 
+# The model `kerashg.PoseEstimator()` and `python -m kerashg.predict` use when given none.
+DEFAULT_PRESET = "acnn4_lsp_128"
+DEFAULT_MODEL = WEIGHTS_DIR / PRESETS[DEFAULT_PRESET].weights
+
+
 def _class_presets(class_name: str) -> dict:
     return {name: p.config for name, p in PRESETS.items() if p.class_name == class_name}
 

@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 import kerashg
-from kerashg import draw, predict, transforms
+from kerashg import (
+    draw,
+    errors,
+    outputs,
+    pose_tracker,
+    predict,
+    presets,
+    runtime,
+    transforms,
+)
+from kerashg.boxes import BoxError, image_id_from_name, match_tracks
 from kerashg.keypoints import MPII
 from kerashg.smoothing import OneEuroFilter
 from tests.conftest import DATA_ROOT, TINY, data_path
@@ -22,7 +32,7 @@ def _main(argv) -> int:
         return exit_.code
 
 
-class FixedRunner(predict.Runner):
+class FixedRunner(runtime.Runner):
     """Returns the same crop keypoints for every image: isolates the geometry."""
 
     format = "fixed"
@@ -44,8 +54,8 @@ def test_whole_frame_crop_maps_keypoints_back_to_the_frame():
     crop = [[32.0, 32.0, 0.9], [0.0, 32.0, 0.5], [64.0, 32.0, 0.1]]
     frame = np.zeros((100, 200, 3), np.uint8)
     runner = FixedRunner(crop)
-    result = predict.predict_frame(runner, frame)
-    center, scale = predict.whole_frame_box(200, 100)
+    result = runtime.predict_frame(runner, frame)
+    center, scale = runtime.whole_frame_box(200, 100)
     np.testing.assert_allclose(center, [99.5, 49.5])
     assert scale == pytest.approx(1.0)
     np.testing.assert_allclose(
@@ -59,11 +69,11 @@ def test_predict_frame_inverse_matches_the_crop_of_a_drawn_dot():
     # inverse takes that crop position back onto the dot.
     frame = np.zeros((120, 90, 3), np.uint8)
     cv2.circle(frame, (30, 80), 3, (255, 255, 255), -1)
-    center, scale = predict.whole_frame_box(90, 120)
+    center, scale = runtime.whole_frame_box(90, 120)
     matrix = transforms.get_affine_transform(center, scale, 0.0, (64, 64))
     dot = transforms.transform_points([[30.0, 80.0]], matrix)[0]
     runner = FixedRunner([[dot[0], dot[1], 1.0]])
-    result = predict.predict_frame(runner, frame)
+    result = runtime.predict_frame(runner, frame)
     np.testing.assert_allclose(result["keypoints"][0, :2], [30.0, 80.0], atol=1e-4)
     crop = result["crop"]
     ys, xs = np.nonzero(crop[..., 0] > 128)
@@ -89,7 +99,7 @@ def test_predict_image_and_folder_write_json_and_drawings(acnn_file, tmp_path):
     _write_image(folder / "a.png", 0)
     _write_image(folder / "b.jpg", 1, (100, 60, 3))
     out = tmp_path / "out"
-    report = predict.predict(folder, acnn_file, out)
+    report = predict.predict(folder, acnn_file, out, passes=1)  # the whole frame only
     saved = json.loads((out / "keypoints.json").read_text())
     assert saved == report
     assert [r["image"] for r in saved["results"]] == ["a.png", "b.jpg"]
@@ -105,14 +115,14 @@ def test_predict_image_and_folder_write_json_and_drawings(acnn_file, tmp_path):
         # away: a 120×80 image fills 64×43 of the 64×64 crop, a 60×100 one 39×64.
         assert masks.shape == ((43, 128, 3) if stem == "a_png" else (64, 2 * 39, 3))
     # Keras runner agrees with the model's own decoding on the crop.
-    runner = predict.load_runner(acnn_file)
+    runner = runtime.load_runner(acnn_file)
     image = cv2.cvtColor(cv2.imread(str(folder / "a.png")), cv2.COLOR_BGR2RGB)
-    result = predict.predict_frame(runner, image)
+    result = runtime.predict_frame(runner, image)
     expected = runner.model.codec.decode_numpy(
         runner.model(result["crop"][None] / np.float32(255.0))["heatmaps"][:, -1]
     )[0]
     inverse = transforms.get_affine_transform(
-        *predict.whole_frame_box(120, 80), 0.0, (64, 64), inverse=True
+        *runtime.whole_frame_box(120, 80), 0.0, (64, 64), inverse=True
     )
     np.testing.assert_allclose(
         result["keypoints"][:, :2], transforms.transform_points(expected[:, :2], inverse), atol=1e-3
@@ -144,7 +154,7 @@ def test_predict_errors_name_the_input(tmp_path, acnn_file):
         predict.predict(tmp_path / "notes.txt", acnn_file)
     with pytest.raises(ValueError, match="model.bin"):
         (tmp_path / "model.bin").write_bytes(b"0")
-        predict.load_runner(tmp_path / "model.bin")
+        runtime.load_runner(tmp_path / "model.bin")
 
 
 def test_draw_skeleton_and_masks():
@@ -216,15 +226,15 @@ def test_two_boxes_on_a_coco_photo_give_two_people(coco_acnn_file, tmp_path, cap
     assert result["image"] == image.name and len(result["people"]) == 2
     _assert_inside_crops(result["people"], boxes)
     assert result["keypoints"] == result["people"][0]["keypoints"]  # one-person alias
-    drawn = cv2.imread(str(out / predict.output_name(image.name, "pose", ".jpg")))
+    drawn = cv2.imread(str(out / outputs.output_name(image.name, "pose", ".jpg")))
     assert drawn is not None and drawn.shape == cv2.imread(str(image)).shape
-    masks = cv2.imread(str(out / predict.output_name(image.name, "masks", ".jpg")))
+    masks = cv2.imread(str(out / outputs.output_name(image.name, "masks", ".jpg")))
     # One row per person, one panel per stage, each cut to the part of the crop
     # the photo covers.
     regions = [
         p["region"]
-        for p in predict.predict_people(
-            predict.load_runner(coco_acnn_file), cv2.imread(str(image))[..., ::-1], boxes
+        for p in runtime.predict_people(
+            runtime.load_runner(coco_acnn_file), cv2.imread(str(image))[..., ::-1], boxes
         )
     ]
     heights = [y1 - y0 for _, y0, _, y1 in regions]
@@ -250,7 +260,7 @@ def test_two_boxes_on_a_coco_photo_give_two_people(coco_acnn_file, tmp_path, cap
     people = from_file["results"][0]["people"]
     assert [p["box_score"] for p in people] == [0.9, 0.8]
     assert [p["keypoints"] for p in people] == [p["keypoints"] for p in result["people"]]
-    assert (out_file / predict.output_name(image.name, "pose", ".jpg")).is_file()
+    assert (out_file / outputs.output_name(image.name, "pose", ".jpg")).is_file()
 
 
 def test_boxes_file_matches_by_file_name_and_leaves_unmatched_images_empty(tmp_path):
@@ -272,19 +282,19 @@ def test_boxes_file_matches_by_file_name_and_leaves_unmatched_images_empty(tmp_p
     assert people["other.png"] == [] and report["results"][2]["keypoints"] is None
     # A crop centre maps back to the box centre.
     np.testing.assert_allclose(people["holiday.png"][0]["keypoints"][0][:2], [15.0, 20.0])
-    assert predict.image_id_from_name("COCO_val2014_000000000139.jpg") == 139
-    assert predict.image_id_from_name("photo.jpg") is None
+    assert image_id_from_name("COCO_val2014_000000000139.jpg") == 139
+    assert image_id_from_name("photo.jpg") is None
 
 
 def test_match_tracks_follows_boxes_by_overlap():
     previous = {0: (0, 0, 10, 10), 1: (50, 50, 10, 10)}
-    tracks, next_track = predict.match_tracks(
+    tracks, next_track = match_tracks(
         previous, [(51, 50, 10, 10), (100, 0, 5, 5), (1, 0, 10, 10)], 2
     )
     assert tracks == [1, 2, 0] and next_track == 3
 
 
-class JitterRunner(predict.Runner):
+class JitterRunner(runtime.Runner):
     """Crop keypoints = centre + noise seeded by the crop: the same crops give the
     same noise, so a smoothed and an unsmoothed run see the same raw keypoints."""
 
@@ -316,10 +326,10 @@ def test_smooth_filters_each_person_track_of_a_video(tmp_path):
     smoothed = predict.predict(video, JitterRunner(), out, boxes=boxes, smooth=True)
     assert raw["smoothed"] is False and smoothed["smoothed"] is True
     assert smoothed["smoothing"]["fps"] == 5.0
-    assert smoothed["smoothing"]["beta"] == predict.DEFAULT_SMOOTH_BETA
+    assert smoothed["smoothing"]["beta"] == pose_tracker.DEFAULT_SMOOTH_BETA
     assert json.loads((out / "keypoints.json").read_text()) == smoothed
     for track in range(2):
-        one_euro = OneEuroFilter(5.0, 1.0, predict.DEFAULT_SMOOTH_BETA, 1.0)
+        one_euro = OneEuroFilter(5.0, 1.0, pose_tracker.DEFAULT_SMOOTH_BETA, 1.0)
         for before, after in zip(raw["results"], smoothed["results"], strict=True):
             assert after["people"][track]["track"] == track
             keypoints = np.asarray(before["people"][track]["keypoints"])
@@ -363,17 +373,17 @@ def _error_line(capsys):
 def test_missing_default_model_is_one_error_line(tmp_path, monkeypatch, capsys):
     _write_image(tmp_path / "a.png")
     missing = tmp_path / "weights" / "acnn4_lsp_128.keras"
-    monkeypatch.setattr(predict, "DEFAULT_MODEL", missing)
+    monkeypatch.setattr(presets, "DEFAULT_MODEL", missing)
     assert _main([str(tmp_path / "a.png")]) == 2
     line = _error_line(capsys)
-    assert "no --model was given" in line and str(missing) in line
+    assert "no model was given" in line and str(missing) in line
     with pytest.raises(FileNotFoundError, match="acnn4_lsp_128.keras"):
         predict.predict(tmp_path / "a.png")
 
 
 def test_default_model_is_used_without_model(acnn_file, tmp_path, monkeypatch):
     _write_image(tmp_path / "a.png")
-    monkeypatch.setattr(predict, "DEFAULT_MODEL", acnn_file)
+    monkeypatch.setattr(presets, "DEFAULT_MODEL", acnn_file)
     report = predict.predict(tmp_path / "a.png")
     assert report["model"] == str(acnn_file) and len(report["results"][0]["people"]) == 1
 
@@ -437,10 +447,10 @@ def _snapshot(folder):
 
 
 def test_output_names_keep_the_whole_input_name():
-    assert predict.output_name("a.jpg", "pose", ".jpg") == "a_jpg_pose.jpg"
-    assert predict.output_name("a.png", "pose", ".jpg") == "a_png_pose.jpg"
-    assert predict.output_name("x.y.JPEG", "masks", ".jpg") == "x.y_JPEG_masks.jpg"
-    assert predict.output_name("clip.mp4", "pose", ".mp4") == "clip_mp4_pose.mp4"
+    assert outputs.output_name("a.jpg", "pose", ".jpg") == "a_jpg_pose.jpg"
+    assert outputs.output_name("a.png", "pose", ".jpg") == "a_png_pose.jpg"
+    assert outputs.output_name("x.y.JPEG", "masks", ".jpg") == "x.y_JPEG_masks.jpg"
+    assert outputs.output_name("clip.mp4", "pose", ".mp4") == "clip_mp4_pose.mp4"
 
 
 def test_same_stem_images_get_their_own_outputs(tmp_path):
@@ -478,7 +488,7 @@ def test_existing_outputs_are_refused_without_force(tmp_path, capsys):
     # An earlier run's results are refused too; --force replaces them.
     (out / "b_png_pose.jpg").unlink()
     predict.predict(folder, JitterRunner(), out)
-    with pytest.raises(predict.OutputExistsError, match="keypoints.json: --out: already exists"):
+    with pytest.raises(outputs.OutputExistsError, match="keypoints.json: --out: already exists"):
         predict.predict(folder, JitterRunner(), out)
     (out / "a_jpg_pose.jpg").write_bytes(b"stale")
     predict.predict(folder, JitterRunner(), out, force=True)
@@ -507,7 +517,7 @@ def test_out_in_the_input_folder_never_replaces_an_input(tmp_path, capsys):
     boxes = tmp_path / "out" / "keypoints.json"
     boxes.parent.mkdir()
     boxes.write_text(json.dumps([{"file_name": "a.jpg", "bbox": [0, 0, 20, 20], "score": 1.0}]))
-    with pytest.raises(predict.OutputExistsError, match="would replace an input"):
+    with pytest.raises(outputs.OutputExistsError, match="would replace an input"):
         predict.predict(
             folder / "a.jpg", JitterRunner(), boxes.parent, boxes_file=boxes, force=True
         )
@@ -515,7 +525,7 @@ def test_out_in_the_input_folder_never_replaces_an_input(tmp_path, capsys):
 
 
 # ------------------------------------------------ TensorFlow-free runtime (LiteRT)
-SHIPPED_TFLITE = predict.DEFAULT_MODEL.parent / "acnn4_lsp_128_int8.tflite"
+SHIPPED_TFLITE = presets.DEFAULT_MODEL.parent / "acnn4_lsp_128_int8.tflite"
 # Run in a fresh interpreter where `import tensorflow` / `import keras` fail.
 _WITHOUT_TF = """
 import importlib.abc, sys
@@ -543,7 +553,7 @@ def _run_without_tf(*args):
     import subprocess
     import sys
 
-    root = str(predict.DEFAULT_MODEL.parents[2])
+    root = str(presets.DEFAULT_MODEL.parents[2])
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run(
         [sys.executable, "-c", _WITHOUT_TF, *map(str, args)],
@@ -588,12 +598,12 @@ def test_default_keras_model_predicts_in_a_fresh_process(tmp_path):
     import subprocess
     import sys
 
-    if not predict.DEFAULT_MODEL.is_file():
-        pytest.skip(f"shipped model missing: {predict.DEFAULT_MODEL}")
+    if not presets.DEFAULT_MODEL.is_file():
+        pytest.skip(f"shipped model missing: {presets.DEFAULT_MODEL}")
     image = tmp_path / "person.jpg"
     _write_image(image, 3, (150, 100, 3))
     out = tmp_path / "out"
-    root = str(predict.DEFAULT_MODEL.parents[2])
+    root = str(presets.DEFAULT_MODEL.parents[2])
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env["PYTHONPATH"] = root + os.pathsep + os.environ.get("PYTHONPATH", "")
     done = subprocess.run(
@@ -623,8 +633,8 @@ def test_help_imports_no_tensorflow():
 def test_user_errors_are_input_errors():
     from kerashg.errors import InputError
 
-    assert issubclass(predict.BoxError, InputError)
-    assert issubclass(predict.OutputExistsError, InputError)
+    assert issubclass(BoxError, InputError)
+    assert issubclass(outputs.OutputExistsError, InputError)
 
 
 # ------------------------------------------------------------- COCO results
@@ -656,13 +666,13 @@ def test_format_coco_writes_results_that_evaluate_scores(coco_acnn_file, tmp_pat
     out = tmp_path / "out"
     args = [str(folder), "--model", str(coco_acnn_file), "--out", str(out), "--format", "coco"]
     assert _main(args) == 0
-    results = json.loads((out / predict.COCO_RESULTS).read_text())
+    results = json.loads((out / outputs.COCO_RESULTS).read_text())
     assert [r["image_id"] for r in results] == [int(p.stem) for p in sorted(images)]
     for result in results:
         assert result["category_id"] == 1 and len(result["keypoints"]) == 3 * 17
         assert 0.0 <= result["score"] <= 1.5
     report = json.loads((out / "keypoints.json").read_text())
-    assert report["coco_results"] == predict.COCO_RESULTS
+    assert report["coco_results"] == outputs.COCO_RESULTS
     assert [r["image_id"] for r in report["results"]] == [r["image_id"] for r in results]
     people = [person for r in report["results"] for person in r["people"]]
     assert [p["score"] for p in people] == pytest.approx([r["score"] for r in results])
@@ -670,7 +680,7 @@ def test_format_coco_writes_results_that_evaluate_scores(coco_acnn_file, tmp_pat
     annotations = data_path(*COCO_ANNOTATIONS)
     code = evaluate.main(
         ["--dataset", "coco", "--annotations", str(annotations), "--predictions",
-         str(out / predict.COCO_RESULTS)]
+         str(out / outputs.COCO_RESULTS)]
     )  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -697,7 +707,7 @@ def test_format_coco_needs_coco_keypoints_and_image_ids(acnn_file, tmp_path, cap
         tmp_path / "holiday.jpg", coco_runner, boxes_file=tmp_path / "det.json",
         output_format="coco",
     )  # fmt: skip
-    [entry] = predict.coco_results(report["results"])
+    [entry] = outputs.coco_results(report["results"])
     assert entry["image_id"] == 42 and entry["score"] == pytest.approx(0.9)
 
 
@@ -718,7 +728,7 @@ def test_a_bad_image_in_a_folder_is_skipped_and_counted(tmp_path, capsys):
     assert "skipped 1 of 3 images" in err
     (folder / "a.png").write_text("broken too")
     (folder / "c.png").write_text("and this")
-    with pytest.raises(predict.InputError, match="none of its 3 images could be read"):
+    with pytest.raises(errors.InputError, match="none of its 3 images could be read"):
         predict.predict(folder, JitterRunner())
 
 

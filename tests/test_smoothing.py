@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from kerashg.predict import DEFAULT_SMOOTH_BETA
+from kerashg.pose_tracker import DEFAULT_SMOOTH_BETA
 from kerashg.smoothing import OneEuroFilter
 
 FPS = 30.0
