@@ -57,7 +57,7 @@ import kerashg
 from export.verify import format_report, median_latency_ms
 from kerashg import cli
 from kerashg.errors import InputError
-from kerashg.predict import KerasRunner, load_runner
+from kerashg.runtime import KerasRunner, load_runner
 
 
 def _threads(n: int) -> None:

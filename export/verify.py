@@ -88,7 +88,7 @@ class KerasReference:
     """
 
     def __init__(self, model, images):
-        from kerashg.predict import KerasRunner
+        from kerashg.runtime import KerasRunner
 
         self.runner = KerasRunner(model)
         self.codec = self.runner.codec
@@ -138,7 +138,7 @@ def verify(
         `median_latency_ms`, `threads`, `num_images`, `tolerance`, `passed`,
         `failures`.
     """
-    from kerashg.predict import load_runner
+    from kerashg.runtime import load_runner
 
     if precision not in TOLERANCES:
         raise ValueError(f"precision must be one of {tuple(TOLERANCES)}. Received: {precision!r}")

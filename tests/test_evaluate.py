@@ -388,17 +388,18 @@ def test_model_mode_lsp_matches_file_mode(tiny_lsp, tiny_models, tmp_path, capsy
 def test_model_mode_crops_like_predict_frame(tiny_lsp, tiny_models):
     # The validation pipeline's crop, the model and the inverse map give what
     # kerashg.predict gives for the same person box.
-    from kerashg import predict
+    from kerashg import runtime
     from kerashg.data import load_records
+    from kerashg.images import read_image_file
 
     records = load_records("lsp", tiny_lsp, "val")
-    runner = predict.load_runner(tiny_models(14))
+    runner = runtime.load_runner(tiny_models(14))
     keypoints = evaluate.predict_records(runner, records, tiny_lsp, batch_size=4)
     assert keypoints.shape == (4, 14, 3)
     for i, points in enumerate(keypoints):
         record = records[i]
-        frame = predict._read_rgb(tiny_lsp / record["image_path"])
-        expected = predict.predict_frame(runner, frame, record["center"], record["scale"])
+        frame = read_image_file(tiny_lsp / record["image_path"])
+        expected = runtime.predict_frame(runner, frame, record["center"], record["scale"])
         close = np.abs(points - expected["keypoints"]).max(axis=-1) < 1e-2
         assert close.mean() > 0.9  # an argmax may tie differently on a flat random heatmap
 
@@ -431,7 +432,7 @@ class OracleRunner:
 
 @pytest.mark.data
 def test_model_mode_coco_matches_file_mode(tiny_models, tmp_path, capsys, monkeypatch):
-    from kerashg import predict
+    from kerashg import runtime
     from kerashg.data import load_records
 
     root = data_path("coco-mini")
@@ -446,7 +447,7 @@ def test_model_mode_coco_matches_file_mode(tiny_models, tmp_path, capsys, monkey
     assert again == pytest.approx(scored, abs=1e-12)
     # End to end with known answers: ground truth through the crops and back scores AP 1.
     oracle = OracleRunner(load_records("coco", root, "val"))
-    monkeypatch.setattr(predict, "load_runner", lambda path: oracle)
+    monkeypatch.setattr(runtime, "load_runner", lambda path: oracle)
     scored, _ = _json_main(capsys, [*args, "--out", str(out), "--batch-size", "16", "--force"])
     assert scored["AP"] == pytest.approx(1.0) and scored["AR"] == pytest.approx(1.0)
     assert _json_main(capsys, file_args)[0] == scored

@@ -12,7 +12,7 @@ import export
 import kerashg
 from export import tensorrt as trt_check
 from export.verify import joint_agreement, to_uint8
-from kerashg.predict import load_runner
+from kerashg.runtime import load_runner
 from tests.conftest import TINY
 
 FLOAT32_TOLERANCE = 1e-4

@@ -137,7 +137,7 @@ def _main(capsys, args):
 
 def test_valid_predictions_file_scores_as_model_mode_printed(tmp_path, tiny_model, capsys):
     from kerashg.data import load_records
-    from kerashg.predict import load_runner
+    from kerashg.runtime import load_runner
 
     root = _mpii_folder(tmp_path / "mpii")
     out = tmp_path / "preds.h5"
@@ -234,7 +234,7 @@ def _release(root, rng):
 
 
 def test_test_split_writes_the_server_pred_struct(tmp_path, tiny_model, capsys):
-    from kerashg.predict import load_runner
+    from kerashg.runtime import load_runner
 
     root = tmp_path / "mpii"
     mat = _release(root, np.random.default_rng(1))

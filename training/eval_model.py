@@ -3,7 +3,7 @@ of a data set's split, in original-image pixels.
 
 Each person is cropped from its record's center and scale by the validation
 pipeline (`training.data.make_eval_dataset`, as training validation
-does), the crops run through a `kerashg.predict.Runner` in batches (optionally
+does), the crops run through a `kerashg.runtime.Runner` in batches (optionally
 with the flip test, `HeatmapCodec.decode_flip`), and the crop keypoints mapped
 back with the inverse of each crop's transform. Imports no TensorFlow until a
 function needs it.
@@ -66,7 +66,7 @@ class Progress:
 
 def has_heatmaps(runner) -> bool:
     """Whether `runner` gives heatmaps (the flip test needs them)."""
-    from kerashg.predict import Runner
+    from kerashg.runtime import Runner
 
     return getattr(type(runner), "heatmaps", Runner.heatmaps) is not Runner.heatmaps
 
@@ -74,7 +74,7 @@ def has_heatmaps(runner) -> bool:
 def batch_size_for(runner, requested: int, num_people: int) -> int:
     """Crops per model call: `requested`, at most `num_people`, or the fixed batch
     dimension of a SavedModel's signatures."""
-    from kerashg.predict import SavedModelRunner
+    from kerashg.runtime import SavedModelRunner
 
     if isinstance(runner, SavedModelRunner):
         spec = runner.loaded.signatures["heatmaps"].structured_input_signature[1]["images"]
@@ -91,7 +91,7 @@ def check_num_keypoints(
     Runs one batch of blank crops (of the size `predict_records` will use, so a
     traced model is traced once).
     """
-    from kerashg.predict import guess_keypoint_set
+    from kerashg.runtime import guess_keypoint_set
     from training.eval_io import EvaluationInputError
 
     width, height = runner.input_size
@@ -139,7 +139,7 @@ def predict_records(
     the crop keypoints mapped back with the inverse of each crop's transform.
 
     Args:
-        runner: a `kerashg.predict.Runner`.
+        runner: a `kerashg.runtime.Runner`.
         records: `kerashg.data.Records`, image paths relative to `data_dir`.
         data_dir: the data set root.
         flip: bool, flip test (average of the heatmaps of each crop and of its

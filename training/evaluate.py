@@ -9,7 +9,7 @@ From a predictions file:
     python -m training.evaluate --dataset coco --annotations person_keypoints_val2017.json \
         --predictions results.json
 
-From a model (anything `kerashg.predict.load_runner` opens: `.keras`, SavedModel
+From a model (anything `kerashg.runtime.load_runner` opens: `.keras`, SavedModel
 folder, `.tflite`, `.onnx`) on one split of a data set in its usual layout
 (`kerashg.data.load_records`; `--data` is another name for `--dataset`):
 
@@ -332,7 +332,7 @@ def run_model(args: argparse.Namespace) -> str:
     """Runs `args.model` over a data set's split, writes the predictions file and
     returns the file mode's text for it (see the module docstring)."""
     from kerashg.data import load_records
-    from kerashg.predict import load_runner
+    from kerashg.runtime import load_runner
     from training import mpii_files
     from training.eval_io import EvaluationInputError
 
