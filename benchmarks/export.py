@@ -54,6 +54,7 @@ import numpy as np
 
 import export  # these four import TensorFlow only when a model is built or converted
 import kerashg
+from export import options
 from export.verify import format_report, median_latency_ms
 from kerashg import cli
 from kerashg.errors import InputError
@@ -100,7 +101,7 @@ def latency_part(threads: int, runs: int, work: pathlib.Path, log=print) -> list
         stem="hg2_256",
         log=log,
         verify_gate=False,
-        int8_recipes=(export.tflite.DEFAULT_INT8_RECIPE,),
+        int8_recipes=(options.DEFAULT_INT8_RECIPE,),
     )
     entries = report["artifacts"]
     entries[0]["size_bytes"] = keras_path.stat().st_size
@@ -111,8 +112,8 @@ def latency_part(threads: int, runs: int, work: pathlib.Path, log=print) -> list
     }
     # The other int8 recipes: size and latency only (random weights).
     one = images[:1]
-    for recipe in export.tflite.INT8_RECIPES:
-        if recipe == export.tflite.DEFAULT_INT8_RECIPE:
+    for recipe in options.INT8_RECIPES:
+        if recipe == options.DEFAULT_INT8_RECIPE:
             continue
         path = work / f"hg2_256_int8_{recipe}.tflite"
         export.to_tflite(model, path, quantize="int8", calibration=images, int8_recipe=recipe)
@@ -312,7 +313,7 @@ def accuracy_part(
     serving = work / "serving_accuracy"
     save_serving_model(model, serving, batch_size=1)
     variants = [("float32", None), ("float16", None)]
-    variants += [("int8", recipe) for recipe in export.tflite.INT8_RECIPES]
+    variants += [("int8", recipe) for recipe in options.INT8_RECIPES]
     runners = {}
     for precision, recipe in variants:
         name = f"tflite_{precision}" + (f"_{recipe}" if recipe else "")
@@ -324,7 +325,7 @@ def accuracy_part(
                 path,
                 quantize=precision,
                 calibration=task["calibration"],
-                int8_recipe=recipe or export.tflite.DEFAULT_INT8_RECIPE,
+                int8_recipe=recipe or options.DEFAULT_INT8_RECIPE,
                 saved_model_dir=serving,
                 force=True,
             )

@@ -43,11 +43,11 @@ from export.options import (
 from export.tensorrt import (
     TensorRTExporter,
     TensorRTUnavailableError,
-    check_onnx_for_tensorrt,
     tensorrt_status,
     tftrt_status,
     to_tensorrt,
 )
+from export.tensorrt_check import check_onnx_for_tensorrt
 from export.verify import (
     DEFAULT_THREADS,
     ExportVerificationError,
@@ -139,7 +139,7 @@ def export_model(
         verify_gate: reject artifacts outside tolerance (default). False keeps
             them and only records the figures (benchmarks on random weights).
         int8_recipes: int8 recipes tried in order until one passes verification
-            (default `export.tflite.INT8_RECIPES`: the percentile recipe first);
+            (default `export.options.INT8_RECIPES`: the percentile recipe first);
             the report lists every attempt.
 
     Returns:
@@ -175,8 +175,9 @@ def export_model(
 
     # The exporters import TensorFlow: only now that the input is known good.
     from export.onnx import ONNXExporter
-    from export.savedmodel import SavedModelExporter, model_input_size
+    from export.savedmodel import SavedModelExporter
     from export.tflite import TFLiteExporter
+    from kerashg.serving import model_input_size
 
     exporters = {
         e.format: e for e in (SavedModelExporter, TFLiteExporter, ONNXExporter, TensorRTExporter)

@@ -1,7 +1,7 @@
 """The names of `python -m export`'s choices, importable without TensorFlow.
 
-`export.tflite` documents the int8 recipes (and re-exports these names); they
-live here so that `python -m export --help` answers before TensorFlow loads.
+`export.tflite` documents the int8 recipes; their names live here so that
+`python -m export --help` answers before TensorFlow loads.
 """
 
 FORMATS = ("savedmodel", "tflite", "onnx", "tensorrt")

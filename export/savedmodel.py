@@ -27,17 +27,8 @@ import keras
 
 from export._files import atomic_output, check_writable
 from export.exporter import Artifact, Exporter
-from kerashg.serving import (  # noqa: F401  (export.savedmodel's names since the first version)
-    CODEC_METADATA,
-    HEATMAPS_SIGNATURE,
-    IMAGE_INPUT,
-    KEYPOINTS_SIGNATURE,
-    ServingFunctions,
-    artifact_metadata,
-    codec_metadata,
-    model_codec,
-    model_input_size,
-)
+from kerashg.runtime import CODEC_METADATA
+from kerashg.serving import ServingFunctions, artifact_metadata
 
 # A SavedModel's folder for files TensorFlow does not load (TF Serving's convention).
 EXTRA_ASSETS = "assets.extra"

@@ -9,7 +9,7 @@ engine (`tensorrt`, `cuda-python`), so `export.verify` judges it as it judges
 the other files. `to_tftrt` keeps the TF-TRT route for TensorFlow builds that
 have it.
 
-`check_onnx_for_tensorrt` (`export.tensorrt_check`, re-exported here) runs
+`check_onnx_for_tensorrt` (`export.tensorrt_check`) runs
 anywhere: an export that TensorRT's parser would refuse fails on a machine
 without a GPU. Where TensorRT or a GPU is missing, `TensorRTExporter` records
 each engine as skipped with one line saying what is missing (`tensorrt_status`).
@@ -25,16 +25,7 @@ import numpy as np
 
 from export._files import atomic_output, check_writable
 from export.exporter import TENSORRT_PRECISION, Artifact, Exporter
-from export.tensorrt_check import (  # noqa: F401  (export.tensorrt's names since the first version)
-    CONSTANT_INPUTS,
-    RESIZE_COORDINATE_MODES,
-    RESIZE_DEFAULTS,
-    RESIZE_MODES,
-    RESIZE_NEAREST_MODES,
-    TENSORRT_OPSET_RANGE,
-    TENSORRT_SUPPORTED_OPS,
-    TENSORRT_TYPES,
-    TENSORRT_VERSION_CHECKED,
+from export.tensorrt_check import (
     Incompatibility,
     TensorRTCompatibilityError,
     assert_tensorrt_compatible,

@@ -5,7 +5,7 @@ every node of an ONNX graph (operator, opset and the attributes TensorRT
 restricts, e.g. Resize's `coordinate_transformation_mode` and `nearest_mode`)
 with the support matrix of TensorRT's ONNX parser (onnx-tensorrt
 `docs/operators.md`, TensorRT 10.15), so an export that TensorRT would refuse
-fails here, on a machine without a GPU. `export.tensorrt` re-exports these names.
+fails here, on a machine without a GPU.
 """
 
 from __future__ import annotations

@@ -70,25 +70,18 @@ import tensorflow as tf
 
 from export._files import atomic_output, check_writable
 from export.exporter import Artifact, Exporter
-from export.options import (  # noqa: F401  (export.tflite's names since the first version)
+from export.options import (
     DEFAULT_CALIBRATION_STEPS,
     DEFAULT_INT8_RECIPE,
     INT8_FLOAT_HEADS,
     INT8_FLOAT_LAST_STAGE,
-    INT8_FULL,
     INT8_PERCENTILE,
     INT8_PERCENTILE_LAST_STAGE,
     INT8_RECIPES,
 )
-from export.savedmodel import (
-    CODEC_METADATA,
-    HEATMAPS_SIGNATURE,
-    IMAGE_INPUT,
-    KEYPOINTS_SIGNATURE,
-    metadata_file,
-    save_serving_model,
-)
-from kerashg.runtime import KEYPOINTS_METADATA
+from export.savedmodel import metadata_file, save_serving_model
+from kerashg.runtime import CODEC_METADATA, KEYPOINTS_METADATA
+from kerashg.serving import HEATMAPS_SIGNATURE, IMAGE_INPUT, KEYPOINTS_SIGNATURE
 
 QUANTIZATIONS = ("float32", "float16", "int8")
 # Int8 recipes (`INT8_PERCENTILE`, ...) and `DEFAULT_CALIBRATION_STEPS`: see

@@ -3,7 +3,7 @@
 `keypoints_to_coco_results` writes result records from arrays, `check_coco_ground_truth`
 and `check_coco_results` refuse input pycocotools would score silently wrong, and
 `coco_keypoint_ap` runs `COCOeval(iouType="keypoints")`. NumPy only (pycocotools
-inside `coco_keypoint_ap`); `kerashg.metrics` re-exports every public name.
+inside `coco_keypoint_ap`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Functions: `mpii_pckh` / `mpii_pckh_curve` (official MPII rules), `lsp_pck` and
 `flic_pck` (torso-normalised PCK@0.2), `pck_table` (any keypoint set and groups),
-`pck` (one pooled number), `coco_keypoint_ap` (pycocotools; defined with the COCO
-checks in `kerashg.coco_metrics`, re-exported here). Class: `PCKMetric`.
+`pck` (one pooled number). Class: `PCKMetric`. COCO keypoint AP (pycocotools)
+and its input checks are `kerashg.coco_metrics`.
 
 Pure NumPy functions compute the official numbers from arrays; they read no files
 (`training/evaluate.py` loads annotation and prediction files and calls them).
@@ -34,14 +34,6 @@ import dataclasses
 import keras
 import numpy as np
 
-from kerashg.coco_metrics import (
-    COCO_EDGE_TOLERANCE,
-    COCO_STAT_NAMES,
-    check_coco_ground_truth,
-    check_coco_results,
-    coco_keypoint_ap,
-    keypoints_to_coco_results,
-)
 from kerashg.data.mpii import head_size as mpii_head_size  # SC_BIAS 0.6 × diagonal
 from kerashg.keypoints import LSP, MPII, get_keypoint_set
 
@@ -511,19 +503,13 @@ class PCKMetric(keras.metrics.Metric):
 
 
 __all__ = [
-    "COCO_EDGE_TOLERANCE",
-    "COCO_STAT_NAMES",
     "MPII_CURVE_THRESHOLDS",
     "MPII_GROUPS",
     "LSP_GROUPS",
     "PCKMetric",
     "PCKResult",
-    "check_coco_ground_truth",
-    "check_coco_results",
-    "coco_keypoint_ap",
     "flic_pck",
     "head_size_from_boxes",
-    "keypoints_to_coco_results",
     "lsp_pck",
     "mpii_pckh",
     "mpii_pckh_curve",

@@ -14,9 +14,11 @@ import tensorflow as tf
 
 from training.budget import BudgetMeter, Plan, fit_steps, mid_epoch_checkpoints
 from training.config import TrainConfig
-from training.loop import Schedule, Trainer, TrainingInterrupted
+from training.loop import Trainer
 from training.phases import Phase
 from training.runtime_settings import runtime_settings
+from training.schedule import Schedule
+from training.stopping import TrainingInterrupted
 from training.train import _run_record
 
 STEPS = 8  # the recipe's steps per epoch

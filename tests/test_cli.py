@@ -100,14 +100,11 @@ def test_every_parser_is_named_as_typed_documented_and_free_of_tensorflow():
 
 
 def test_option_names_without_tensorflow_agree_with_their_sources():
-    import export.tflite
-    from export import options
     from kerashg.layers import attention_mask
     from training import augment, config
 
     assert config.AUGMENT_LEVELS == tuple(augment.AUGMENT_PRESETS)
     assert config.MASK_MODES == attention_mask.MASK_MODES
-    assert export.tflite.INT8_RECIPES == options.INT8_RECIPES
 
 
 def _broken_coco(root: pathlib.Path) -> pathlib.Path:

@@ -159,8 +159,8 @@ def test_coco_ap_of_an_own_category_uses_its_sigmas_or_the_default(tmp_path):
 
 
 def test_flip_pairs_and_category_options():
-    from training.config import TrainConfig, resolve_config
-    from training.train import build_parser, config_from_args
+    from training.config import TrainConfig, config_from_args, resolve_config
+    from training.train import build_parser
 
     args = build_parser().parse_args(
         ["--data", "coco", "--data-dir", "D", "--flip-pairs", "left_paw:right_paw, a:b"]

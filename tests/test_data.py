@@ -10,6 +10,7 @@ import tensorflow as tf
 from kerashg import transforms
 from kerashg.data import load_records
 from kerashg.data.records import Records
+from kerashg.images import read_image_file
 from kerashg.keypoints import LSP, KeypointSet
 from tests.conftest import data_path
 from training import augment
@@ -19,7 +20,6 @@ from training.data import (
     make_dataset_fn,
     make_eval_dataset,
     make_train_dataset,
-    read_image_file,
 )
 
 # Two joints that swap under a flip, one that does not.

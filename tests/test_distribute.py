@@ -37,7 +37,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = r"""
 import json, sys, tempfile
 import tensorflow as tf
-from training.loop import Trainer, make_strategy
+from training.distribution import make_strategy
+from training.loop import Trainer
 MODE, OUT = sys.argv[1], sys.argv[2]
 if MODE == "multi_worker":
     # This process is one worker of TF_CONFIG's cluster. As in training.train,
@@ -221,7 +222,7 @@ def test_multi_worker_two_processes_match_one_device(tmp_path):
 def test_worker_out_dir_keeps_the_chiefs_folder_to_the_chief(tmp_path):
     import tensorflow as tf
 
-    from training.loop import worker_out_dir
+    from training.distribution import worker_out_dir
 
     def strategy(cluster, task_type, index):
         resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(

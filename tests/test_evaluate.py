@@ -612,7 +612,7 @@ def test_coco_bad_results_are_one_error_line(tmp_path, capsys, edit, expected):
 
 
 def test_coco_keypoint_ap_refuses_bad_input_without_files(tmp_path):
-    from kerashg import metrics
+    from kerashg import coco_metrics
 
     _coco_files(tmp_path, edit_gt=_set_keypoint(0, 1, [float("nan")]))
     gt = json.loads((tmp_path / "gt.json").read_text())
@@ -620,11 +620,11 @@ def test_coco_keypoint_ap_refuses_bad_input_without_files(tmp_path):
     with pytest.raises(
         ValueError, match=r"ground truth: annotation 0 \(id 10\): field 'keypoints'"
     ):
-        metrics.coco_keypoint_ap(gt, results)
+        coco_metrics.coco_keypoint_ap(gt, results)
     gt["annotations"][0]["keypoints"][3] = 5.0
     results[0]["category_id"] = 3
     with pytest.raises(ValueError, match="results: entry 0: field 'category_id': is 3"):
-        metrics.coco_keypoint_ap(gt, results)
+        coco_metrics.coco_keypoint_ap(gt, results)
 
 
 # ------------------------------------------ the shipped model on held-out real people

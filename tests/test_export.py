@@ -10,7 +10,7 @@ from onnx import TensorProto, helper
 
 import export
 import kerashg
-from export import tensorrt as trt_check
+from export import options, tensorrt, tensorrt_check
 from export.verify import joint_agreement, to_uint8
 from kerashg.runtime import load_runner
 from tests.conftest import TINY
@@ -151,7 +151,7 @@ def test_failed_verification_leaves_no_file_and_reports(exported, tmp_path):
 def test_exported_onnx_passes_tensorrt_operator_check(exported):
     _, out, _, _ = exported
     graph = onnx.load(str(out / "model.onnx"))
-    assert trt_check.check_onnx_for_tensorrt(graph) == []
+    assert tensorrt_check.check_onnx_for_tensorrt(graph) == []
     assert graph.opset_import[0].version == 17
 
 
@@ -181,7 +181,7 @@ def test_quantised_tflite_judged_by_decoded_joints_and_gated(peaked_model, tmp_p
     the default (percentile) recipe first, and a file is kept only if its
     joints pass the tolerance, otherwise the report says why and no file is left."""
     model, images = peaked_model
-    recipes = (export.tflite.DEFAULT_INT8_RECIPE, export.tflite.INT8_FULL)
+    recipes = (options.DEFAULT_INT8_RECIPE, options.INT8_FULL)
     try:
         report = export.export_model(
             model,
@@ -275,9 +275,9 @@ def test_int8_percentile_last_stage_keeps_the_last_stage_float(peaked_model, tmp
 
     from tensorflow.lite.python import schema_py_generated as schema
 
+    from export.options import INT8_PERCENTILE_LAST_STAGE
     from export.savedmodel import save_serving_model
     from export.tflite import (
-        INT8_PERCENTILE_LAST_STAGE,
         _is_network_convolution,
         _tensor_name,
         convert_saved_model,
@@ -341,7 +341,7 @@ def test_tensorrt_check_accepts_nearest_asymmetric_resize():
         mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"
     )
     onnx.checker.check_model(model)
-    assert trt_check.check_onnx_for_tensorrt(model) == []
+    assert tensorrt_check.check_onnx_for_tensorrt(model) == []
 
 
 @pytest.mark.parametrize(
@@ -357,7 +357,7 @@ def test_tensorrt_check_accepts_nearest_asymmetric_resize():
     ],
 )
 def test_tensorrt_check_catches_unsupported_resize_attributes(attributes, reason):
-    problems = trt_check.check_onnx_for_tensorrt(_resize_model(**attributes))
+    problems = tensorrt_check.check_onnx_for_tensorrt(_resize_model(**attributes))
     assert len(problems) == 1 and reason in problems[0].reason and problems[0].node == "up"
 
 
@@ -374,30 +374,30 @@ def test_tensorrt_check_catches_unsupported_operator_opset_and_runtime_depth(tmp
         helper.make_node("OneHot", ["i", "depth", "values"], ["z"], name="onehot"),
     ]
     model = _graph(nodes, [x, idx], [y, z], [values])
-    reasons = {p.op_type: p.reason for p in trt_check.check_onnx_for_tensorrt(model)}
+    reasons = {p.op_type: p.reason for p in tensorrt_check.check_onnx_for_tensorrt(model)}
     assert "not supported" in reasons["Unique"]
     assert "build-time constant" in reasons["OneHot"]
     path = tmp_path / "bad.onnx"
     onnx.save(_resize_model(), str(path))
-    assert trt_check.check_onnx_for_tensorrt(path) == []
+    assert tensorrt_check.check_onnx_for_tensorrt(path) == []
     old = _resize_model()
     old.opset_import[0].version = 25
-    assert any("opset 25" in p.reason for p in trt_check.check_onnx_for_tensorrt(old))
-    with pytest.raises(trt_check.TensorRTCompatibilityError, match="Unique"):
-        trt_check.assert_tensorrt_compatible(model)
+    assert any("opset 25" in p.reason for p in tensorrt_check.check_onnx_for_tensorrt(old))
+    with pytest.raises(tensorrt_check.TensorRTCompatibilityError, match="Unique"):
+        tensorrt_check.assert_tensorrt_compatible(model)
 
 
 def test_tensorrt_unavailable_says_what_is_missing(tmp_path):
-    available, message = trt_check.tensorrt_status()
+    available, message = tensorrt.tensorrt_status()
     if available:
         pytest.skip("TensorRT and a GPU are present")
     assert message.startswith("TensorRT engine not built")
     path = tmp_path / "m.onnx"
     onnx.save(_resize_model(), str(path))
-    with pytest.raises(trt_check.TensorRTUnavailableError, match="TensorRT"):
+    with pytest.raises(tensorrt.TensorRTUnavailableError, match="TensorRT"):
         export.to_tensorrt(path, tmp_path / "m.engine")
     assert not (tmp_path / "m.engine").exists()
-    tftrt, line = trt_check.tftrt_status()
+    tftrt, line = tensorrt.tftrt_status()
     assert tftrt or "TF-TRT" in line
 
 
@@ -429,9 +429,9 @@ def test_tensorrt_engines_are_verified_like_every_file(monkeypatch, tmp_path):
         def close(self):
             pass
 
-    monkeypatch.setattr(trt_check, "tensorrt_status", lambda: (True, "TensorRT stand-in"))
-    monkeypatch.setattr(trt_check, "to_tensorrt", build)
-    monkeypatch.setattr(trt_check, "TensorRTRunner", EngineRunner)
+    monkeypatch.setattr(tensorrt, "tensorrt_status", lambda: (True, "TensorRT stand-in"))
+    monkeypatch.setattr(tensorrt, "to_tensorrt", build)
+    monkeypatch.setattr(tensorrt, "TensorRTRunner", EngineRunner)
     model = kerashg.StackedHourglass(**TINY)
     report = export.export_model(
         model,
@@ -457,10 +457,10 @@ def test_tensorrt_engines_are_verified_like_every_file(monkeypatch, tmp_path):
 def test_tensorrt_int8_calibration_feeds_uint8():
     """The ONNX graph's one input `images` is uint8: so are the calibration batches."""
     images = _images(2)
-    fed = trt_check._calibration_uint8(images)
+    fed = tensorrt._calibration_uint8(images)
     assert fed.dtype == np.uint8 and fed.flags.c_contiguous
     np.testing.assert_array_equal(fed, to_uint8(images))
-    np.testing.assert_array_equal(trt_check._calibration_uint8(fed), fed)
+    np.testing.assert_array_equal(tensorrt._calibration_uint8(fed), fed)
 
 
 def test_bad_arguments_are_named():

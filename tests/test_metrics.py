@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from conftest import data_path
 
-from kerashg import metrics
+from kerashg import coco_metrics, metrics
 from kerashg.keypoints import LSP, MPII, KeypointSet
 
 
@@ -236,17 +236,17 @@ def _gt_as_results(gt, noise_px=0.0, seed=0):
         kps[:, :2] += noise_px * rng.standard_normal((17, 2))
         results.append((ann["image_id"], kps))
     ids, kps = zip(*results, strict=True)
-    return metrics.keypoints_to_coco_results(ids, np.stack(kps), np.ones(len(ids)))
+    return coco_metrics.keypoints_to_coco_results(ids, np.stack(kps), np.ones(len(ids)))
 
 
 @pytest.mark.data
 def test_coco_ap_ground_truth_scores_one_and_drops_with_noise():
     gt = _coco_val()
-    perfect = metrics.coco_keypoint_ap(copy.deepcopy(gt), _gt_as_results(gt))
+    perfect = coco_metrics.coco_keypoint_ap(copy.deepcopy(gt), _gt_as_results(gt))
     assert perfect["AP"] == pytest.approx(1.0)
     assert perfect["AP50"] == pytest.approx(1.0) and perfect["AR"] == pytest.approx(1.0)
     aps = [
-        metrics.coco_keypoint_ap(copy.deepcopy(gt), _gt_as_results(gt, noise))["AP"]
+        coco_metrics.coco_keypoint_ap(copy.deepcopy(gt), _gt_as_results(gt, noise))["AP"]
         for noise in (1.0, 3.0, 6.0, 12.0)
     ]
     assert all(a > b for a, b in zip([perfect["AP"], *aps], aps, strict=False)), aps
@@ -254,8 +254,8 @@ def test_coco_ap_ground_truth_scores_one_and_drops_with_noise():
 
 def test_coco_results_reject_bad_arrays():
     with pytest.raises(ValueError, match=r"image_ids and scores must have shape \(2,\)"):
-        metrics.keypoints_to_coco_results([1], np.zeros((2, 17, 2)), [1.0, 1.0])
+        coco_metrics.keypoints_to_coco_results([1], np.zeros((2, 17, 2)), [1.0, 1.0])
     bad = np.zeros((1, 17, 2))
     bad[0, 3, 0] = np.nan
     with pytest.raises(ValueError, match="finite"):
-        metrics.keypoints_to_coco_results([1], bad, [1.0])
+        coco_metrics.keypoints_to_coco_results([1], bad, [1.0])

@@ -6,10 +6,11 @@ import json
 import pytest
 
 from training import config as config_lib
-from training.config import RECIPES, TrainConfig, resolve_config
-from training.loop import Schedule
+from training.config import TrainConfig, config_from_args, resolve_config
 from training.phases import acnn_phases, joint_phase
-from training.train import build_parser, config_from_args, main
+from training.recipes import RECIPES, describe_recipe
+from training.schedule import Schedule
+from training.train import build_parser, main
 
 ACNN_MILESTONES = ((120, 170), (120, 170), (50, 70))
 
@@ -75,7 +76,7 @@ def test_help_shows_what_each_recipe_sets_and_the_cli_passes_it():
     text = build_parser().format_help()
     flat = " ".join(text.split())
     for name in RECIPES:
-        assert config_lib.describe_recipe(name) in flat
+        assert describe_recipe(name) in flat
     assert "acnn-paper: acnn 4 stacks" in flat and "batch 12" in flat
     assert "×0.1 at epochs 120,170; 120,170; 50,70" in flat
     args = build_parser().parse_args(["--recipe", "acnn-paper", "--init", "glorot"])

@@ -251,7 +251,7 @@ def test_no_checkpoint_restores_is_one_error_and_deletes_nothing(two_checkpoints
 
 # ------------------------------------------ stop requests, in process
 def test_stop_on_signals_asks_once_abandons_on_the_second_and_restores_handlers():
-    from training.loop import stop_on_signals
+    from training.stopping import stop_on_signals
 
     class Stub:
         stop_requested = None
@@ -304,7 +304,7 @@ def _stoppable_trainer(out, validate, on_best=None):
 
 
 def test_a_stop_request_saves_the_position_and_the_resume_completes_the_history(tmp_path):
-    from training.loop import TrainingInterrupted
+    from training.stopping import TrainingInterrupted
 
     scores = iter([10.0, 5.0, 20.0])
     saved = []
@@ -324,13 +324,13 @@ def test_a_stop_request_saves_the_position_and_the_resume_completes_the_history(
     assert stop.value.code == 128 + signal.SIGTERM and stop.value.checkpoint.endswith("ckpt-4")
     assert saved == [True]  # the first validation improved on nothing
     assert [h["epoch"] for h in trainer.history] == [1]
-    first_losses = list(trainer._epoch_losses)
+    first_losses = list(trainer.state.epoch_losses)
     assert len(first_losses) == 1
 
     resumed = _stoppable_trainer(tmp_path, lambda model: {"pck": next(scores)})
     assert resumed.restore()
     assert (int(resumed._epoch.numpy()), int(resumed._step.numpy())) == (1, 1)
-    assert resumed._epoch_losses == first_losses
+    assert resumed.state.epoch_losses == first_losses
     assert [c["ended"] for c in resumed.commands] == ["SIGTERM", "running"]
     history = resumed.fit()
     assert [(h["epoch"], h["pck"]) for h in history] == [(1, 10.0), (2, 5.0)]

@@ -13,11 +13,14 @@ import tensorflow as tf
 import kerashg
 from tests.conftest import data_path
 from training import config as config_lib
-from training.config import TrainConfig, resolve_config, resolve_precision
-from training.loop import NonFiniteLossError, Schedule, Trainer
+from training import recipes
+from training.config import TrainConfig, config_from_args, resolve_config, resolve_precision
+from training.loop import Trainer
 from training.losses import heatmap_loss
 from training.phases import joint_phase
-from training.train import build_parser, config_from_args, main, train
+from training.schedule import Schedule
+from training.stopping import NonFiniteLossError
+from training.train import build_parser, main, train
 
 SIZE, K = 32, 4
 
@@ -72,7 +75,7 @@ def test_cosine_schedule_warms_up_and_decays_to_zero():
 # ------------------------------------------------------------------ config
 def test_device_defaults_and_paper_recipe_on_gpu():
     cpu = resolve_config(TrainConfig(), gpu=False)
-    assert cpu.input_size == config_lib.CPU_DEFAULTS["input_size"]
+    assert cpu.input_size == recipes.CPU_DEFAULTS["input_size"]
     assert cpu.phases == ("A", "B", "C") and len(cpu.lr) == len(cpu.phase_epochs) == 3
     gpu = resolve_config(TrainConfig(), gpu=True)
     assert (gpu.input_size, gpu.filters, gpu.optimizer, gpu.loss) == (256, 256, "rmsprop", "mse")
@@ -88,14 +91,14 @@ def test_device_defaults_and_paper_recipe_on_gpu():
 
 def test_real_photos_get_their_own_cpu_defaults_and_explicit_options_win():
     lsp = resolve_config(TrainConfig(data="lsp", data_dir="lspet"), gpu=False)
-    for key, value in config_lib.CPU_REAL_DEFAULTS.items():
+    for key, value in recipes.CPU_REAL_DEFAULTS.items():
         assert getattr(lsp, key) == value, key
-    assert lsp.input_size == config_lib.CPU_DEFAULTS["input_size"] and lsp.sigma == 2.0
+    assert lsp.input_size == recipes.CPU_DEFAULTS["input_size"] and lsp.sigma == 2.0
     synthetic = resolve_config(TrainConfig(), gpu=False)
     assert synthetic.sigma == 1.0 and synthetic.phase_epochs == (16, 1, 6)
     assert resolve_config(TrainConfig(data="lsp", data_dir="d", sigma=1.0), gpu=False).sigma == 1.0
     gpu = resolve_config(TrainConfig(data="lsp", data_dir="d"), gpu=True)
-    assert gpu.sigma == config_lib.GPU_DEFAULTS["sigma"]
+    assert gpu.sigma == recipes.GPU_DEFAULTS["sigma"]
 
 
 def test_epochs_is_the_total_number_of_epochs_over_the_phases():
@@ -320,7 +323,7 @@ def test_short_training_on_coco_mini_runs_end_to_end(tmp_path):
 
 
 def test_run_clock_eta_spans_the_remaining_phases_and_validations():
-    from training.loop import RunClock
+    from training.progress import RunClock
 
     clock = RunClock(epochs=4, steps_per_epoch=10)
     assert "ETA" not in clock.describe()

@@ -28,19 +28,7 @@ from typing import Any
 from kerashg.data import DATASETS  # NumPy only
 from kerashg.decoding import REFINEMENTS  # NumPy only
 from kerashg.errors import InputError
-from training.recipes import (
-    ACNN_PAPER,
-    COMMON_DEFAULTS,
-    CPU_DEFAULTS,
-    CPU_REAL_DEFAULTS,
-    GPU_DEFAULTS,
-    HOURGLASS_PAPER,
-    PAPER_PHASE_LRS,
-    RECIPES,
-    describe_recipe,
-    device_defaults,
-    recipe_name,
-)
+from training.recipes import RECIPES, recipe_name
 from training.schedule import SCHEDULES, Schedule
 
 MODELS = ("acnn", "hourglass")
@@ -67,24 +55,6 @@ AUGMENT_LEVELS = ("full", "light", "loose", "none")
 # The option groups of `python -m training.train --help`, in order.
 OPTION_GROUPS = ("model", "data", "schedule", "run")
 
-__all__ = [  # the recipes' names are importable from here too
-    "ACNN_PAPER",
-    "COMMON_DEFAULTS",
-    "CPU_DEFAULTS",
-    "CPU_REAL_DEFAULTS",
-    "GPU_DEFAULTS",
-    "HOURGLASS_PAPER",
-    "PAPER_PHASE_LRS",
-    "RECIPES",
-    "TrainConfig",
-    "add_options",
-    "config_from_args",
-    "describe_recipe",
-    "device_defaults",
-    "recipe_name",
-    "resolve_config",
-    "resolve_precision",
-]
 
 
 def _numbers(text: str, flag: str) -> tuple[float, ...]:

@@ -55,7 +55,7 @@ import tensorflow as tf
 from kerashg.codec import HeatmapCodec
 from kerashg.data.records import Records
 from kerashg.errors import InputError
-from kerashg.images import (  # noqa: F401 (API)
+from kerashg.images import (
     ImageError,
     image_file_problem,
     read_image_file,

@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 import scipy.io
 
-from kerashg import metrics
+from kerashg import coco_metrics, metrics
 from kerashg.coco_metrics import keypoint_category
 from kerashg.data import lsp as lsp_reader
 from kerashg.data import mpii as mpii_reader
@@ -283,7 +283,7 @@ def load_coco_annotations(path, category: str | None = None) -> dict:
             )
     try:  # non-finite, misplaced or incomplete ground truth: pycocotools would score it
         scored = keypoint_category(data, str(path), category)
-        metrics.check_coco_ground_truth(
+        coco_metrics.check_coco_ground_truth(
             data, str(path), scored.num_keypoints, category_ids=scored.category_ids
         )
     except ValueError as error:
@@ -336,7 +336,7 @@ def load_coco_results(path, annotations: dict, num_joints: int = COCO.num_keypoi
             )
     scored = [c.get("id") for c in annotations["categories"] if isinstance(c, dict)]
     try:  # non-finite values, a category the ground truth does not score (AP 0)
-        metrics.check_coco_results(results, scored, str(path), num_joints)
+        coco_metrics.check_coco_results(results, scored, str(path), num_joints)
     except ValueError as error:
         raise EvaluationInputError(str(error)) from None
     return results
@@ -355,7 +355,7 @@ def write_coco_results(path, image_ids, keypoints, scores, category_id: int = 1)
     Returns:
         The path written.
     """
-    results = metrics.keypoints_to_coco_results(image_ids, keypoints, scores, category_id)
+    results = coco_metrics.keypoints_to_coco_results(image_ids, keypoints, scores, category_id)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:

@@ -63,7 +63,7 @@ naming the file. So does input pycocotools would score silently wrong: COCO
 ground truth whose `keypoints`, `bbox` or `area` are not finite, or with a
 labelled joint (v > 0) negative or more than 1 px past its image's width or
 height; results with non-finite values or a `category_id` the ground truth
-does not score (see `kerashg.metrics.check_coco_ground_truth` and
+does not score (see `kerashg.coco_metrics.check_coco_ground_truth` and
 `check_coco_results`).
 """
 

@@ -12,10 +12,11 @@ The loop knows of the model only that it maps images `(B, H, W, 3)` to a dict
 with `"heatmaps"` `(B, S, h, w, K)`; everything model-specific is in the
 `Phase` list (see `training/phases.py`).
 
-Its parts in their own modules (their names are importable from here too):
-`training.schedule` (`Schedule`), `training.stopping` (`NonFiniteLossError`,
-`TrainingInterrupted`, `stop_on_signals`), `training.progress` (`RunClock`, the
-checkpointed `RunState`), `training.distribution` (`make_strategy`, `worker_out_dir`).
+Its parts in their own modules, imported from there: `training.schedule`
+(`Schedule`), `training.stopping` (`NonFiniteLossError`, `TrainingInterrupted`,
+`stop_on_signals`), `training.progress` (`RunClock`, the checkpointed
+`RunState`, which owns the run's history, commands and plan),
+`training.distribution` (`make_strategy`, `worker_out_dir`).
 """
 
 from __future__ import annotations
@@ -35,24 +36,12 @@ import tensorflow as tf
 
 from training.budget import BudgetMeter, Plan, decide_plan
 from training.checkpoints import restore_newest
-from training.distribution import is_chief, make_strategy, worker_out_dir
+from training.distribution import is_chief, worker_out_dir
 from training.losses import heatmap_loss
 from training.phases import Phase, apply_phase, record_trainable
 from training.progress import RunClock, RunState
 from training.schedule import Schedule
-from training.stopping import NonFiniteLossError, TrainingInterrupted, stop_on_signals
-
-# What callers import from here (the loop's parts live in the modules above).
-__all__ = [
-    "NonFiniteLossError",
-    "RunClock",
-    "Schedule",
-    "Trainer",
-    "TrainingInterrupted",
-    "make_strategy",
-    "stop_on_signals",
-    "worker_out_dir",
-]
+from training.stopping import NonFiniteLossError, TrainingInterrupted
 
 # A training batch: images (B, H, W, 3), targets {"heatmaps": (B, h, w, K),
 # "weights": (B, K)} and optional metadata the loop ignores.
@@ -160,16 +149,16 @@ class Trainer:
         self.log_every = int(log_every)
         self.verbose = verbose
         self.on_best = on_best
-        self.history: list[dict[str, Any]] = []
-        self._epoch_losses: list[float] = []
-        self._earlier_commands: list[dict[str, Any]] = []
         self._clock = clock
         self._wall_start = clock() if wall_start is None else float(wall_start)
-        self._command = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "ended": "running"}
         self._stop_signum: int | None = None
         self._eta = RunClock(sum(p.epochs for p in self.phases), self.steps_per_epoch)
-        # Steps per epoch: the recipe's, until a time budget sizes them (once).
-        self.plan = Plan(self.steps_per_epoch, budget_seconds=time_budget)
+        # History, commands and the plan (steps per epoch: the recipe's, until a
+        # time budget sizes them, once), kept in every checkpoint.
+        self.state = RunState(
+            Plan(self.steps_per_epoch, budget_seconds=time_budget),
+            wall_seconds=lambda: self._clock() - self._wall_start,
+        )
         self._meter = BudgetMeter(clock) if time_budget else None
 
         self._initial_trainable = record_trainable(model)
@@ -201,7 +190,7 @@ class Trainer:
             global_step=self._global_step,
             seconds=self._seconds,
             best=self._best,
-            run_state=RunState(self),
+            run_state=self.state,
         )
         chief = is_chief(strategy)
         ckpt_root = worker_out_dir(strategy, self.out_dir)
@@ -244,12 +233,22 @@ class Trainer:
 
     @property
     def commands(self) -> list[dict[str, Any]]:
-        """Every command of the run so far, this one last: `started` (local time),
-        `wall_seconds` (this one: until now; earlier ones: until their last
-        checkpoint) and `ended` ("running"; "SIGTERM"/"SIGINT": stopped cleanly;
-        "cut": killed, e.g. SIGKILL; the caller may mark this one "complete")."""
-        current = {**self._command, "wall_seconds": self._clock() - self._wall_start}
-        return [*(dict(c) for c in self._earlier_commands), current]
+        """Every command of the run so far, this one last (`RunState.commands`)."""
+        return self.state.commands
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """The epochs done, over every command of the run (`RunState.history`)."""
+        return self.state.history
+
+    @property
+    def plan(self) -> Plan:
+        """Steps per epoch (`training.budget.Plan`), kept in checkpoints."""
+        return self.state.plan
+
+    @plan.setter
+    def plan(self, plan: Plan) -> None:
+        self.state.plan = plan
 
     @property
     def stop_requested(self) -> int | None:
@@ -418,9 +417,9 @@ class Trainer:
         )
         report_every = max(1, steps // 4)
         if skip == 0:
-            self._epoch_losses = []
+            self.state.epoch_losses = []
         # Resumed mid-epoch: the losses of its first `skip` steps come from the checkpoint.
-        losses = self._epoch_losses
+        losses = self.state.epoch_losses
         drops = (phase.milestones, plan)
         lr = (
             self.schedule(phase.learning_rate, offset + skip - 1, total, *drops)
@@ -500,7 +499,7 @@ class Trainer:
             )
             print(f"  end of phase {phase.name} epoch {epoch + 1}: {summary}")
         self.history.append(record)
-        self._epoch_losses = []
+        self.state.epoch_losses = []
         # Position after this epoch: the next epoch, or the next phase.
         if epoch + 1 < phase.epochs:
             self._set_position(phase_index, epoch + 1, 0)
@@ -512,7 +511,7 @@ class Trainer:
             self._best.assign(pck)
         stopping = self._stop_signum
         if stopping is not None:  # asked during validation: this checkpoint is the stop's
-            self._command["ended"] = signal.Signals(stopping).name
+            self.state.command["ended"] = signal.Signals(stopping).name
         # The epoch's checkpoint first: a full disk while `best/` or model.keras is
         # written leaves a checkpoint that --resume continues from.
         self._save(self._manager)
@@ -561,7 +560,7 @@ class Trainer:
     def _stop(self, where: str, saved: bool = False):
         """Saves the position already set (unless `saved`) and raises TrainingInterrupted."""
         name = signal.Signals(self._stop_signum).name
-        self._command["ended"] = name
+        self.state.command["ended"] = name
         if not saved:
             self._save(self._manager)
         if self.verbose:

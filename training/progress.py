@@ -7,55 +7,73 @@ import dataclasses
 import itertools
 import json
 import math
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable
+from typing import Any
 
 import tensorflow as tf
 
 from training.budget import Plan
 
-if TYPE_CHECKING:
-    from training.loop import Trainer
-
 
 class RunState(tf.train.experimental.PythonState):
-    """The trainer's Python-side progress, saved as JSON in every checkpoint.
+    """A run's Python-side progress, owned here and saved as JSON in every checkpoint.
 
-    The history of the epochs done, the losses of the epoch in progress, the
-    commands run so far (start, wall seconds to their last checkpoint, how they
-    ended) and the plan of steps per epoch (`training.budget.Plan`). Each
-    checkpoint holds the state at its own position, so a resume from any of
-    them (also an older one when the newest is damaged) continues the history
-    exactly. Checkpoints written before this existed restore none.
+    `history` (the epochs done), `epoch_losses` (the losses of the epoch in
+    progress), `command` (this command: `started`, `ended`), the commands before
+    it (`commands` lists them all, this one last, with wall seconds) and `plan`
+    (steps per epoch, `training.budget.Plan`). The `Trainer` reads and writes
+    these fields; each checkpoint holds the state at its own position, so a
+    resume from any of them (also an older one when the newest is damaged)
+    continues the history exactly. Checkpoints written before this existed
+    restore none.
+
+    Args:
+        plan: the run's plan until a time budget sizes it (or a checkpoint
+            restores one).
+        wall_seconds: `fn() -> float`, this command's wall seconds so far.
     """
 
-    def __init__(self, trainer: Trainer):
-        self._trainer = trainer
+    def __init__(self, plan: Plan, wall_seconds: Callable[[], float]):
+        self.history: list[dict[str, Any]] = []
+        self.epoch_losses: list[float] = []
+        self.command = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "ended": "running"}
+        self.plan = plan
+        self._earlier_commands: list[dict[str, Any]] = []
+        self._wall_seconds = wall_seconds
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """Every command of the run so far, this one last: `started` (local time),
+        `wall_seconds` (this one: until now; earlier ones: until their last
+        checkpoint) and `ended` ("running"; "SIGTERM"/"SIGINT": stopped cleanly;
+        "cut": killed, e.g. SIGKILL; the caller may mark this one "complete")."""
+        current = {**self.command, "wall_seconds": self._wall_seconds()}
+        return [*(dict(c) for c in self._earlier_commands), current]
 
     def serialize(self):
-        trainer = self._trainer
         return json.dumps(
             {
-                "history": trainer.history,
-                "epoch_losses": trainer._epoch_losses,
-                "commands": trainer.commands,
-                "plan": dataclasses.asdict(trainer.plan),
+                "history": self.history,
+                "epoch_losses": self.epoch_losses,
+                "commands": self.commands,
+                "plan": dataclasses.asdict(self.plan),
             },
             default=float,
         )
 
     def deserialize(self, string_value):
         state = json.loads(string_value)
-        trainer = self._trainer
-        trainer.history = list(state.get("history", []))
-        trainer._epoch_losses = [float(v) for v in state.get("epoch_losses", [])]
+        self.history = list(state.get("history", []))
+        self.epoch_losses = [float(v) for v in state.get("epoch_losses", [])]
         commands = [dict(c) for c in state.get("commands", [])]
         for command in commands:
             if command.get("ended") == "running":
                 # Killed (SIGKILL, power loss): its time counts to its last checkpoint.
                 command["ended"] = "cut"
-        trainer._earlier_commands = commands
+        self._earlier_commands = commands
         if state.get("plan"):  # decided by a time budget: a resumed run keeps it
-            trainer.plan = Plan.from_dict(state["plan"])
+            self.plan = Plan.from_dict(state["plan"])
 
 
 class RunClock:

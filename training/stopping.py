@@ -10,10 +10,18 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from training.loop import Trainer
+
+class Stoppable(Protocol):
+    """What `stop_on_signals` needs of a trainer (`training.loop.Trainer` is one)."""
+
+    strategy: Any
+
+    @property
+    def stop_requested(self) -> int | None: ...
+
+    def request_stop(self, signum: int) -> None: ...
 
 
 class NonFiniteLossError(RuntimeError):
@@ -41,7 +49,7 @@ class TrainingInterrupted(SystemExit):
 
 
 @contextlib.contextmanager
-def stop_on_signals(trainer: Trainer, signals=(signal.SIGTERM, signal.SIGINT)):
+def stop_on_signals(trainer: Stoppable, signals=(signal.SIGTERM, signal.SIGINT)):
     """While active, SIGTERM and SIGINT (Ctrl-C) ask `trainer` to stop cleanly.
 
     The step in progress finishes, then the trainer saves a checkpoint at that

@@ -20,18 +20,15 @@ from kerashg import cli
 from kerashg.errors import InputError
 from kerashg.outputs import atomic_output, atomic_write_text, claimed_folder
 from training.config import (
-    CPU_DEFAULTS,
-    GPU_DEFAULTS,
     OPTIMIZERS,
-    RECIPES,
     TrainConfig,
     add_options,
     config_from_args,
-    describe_recipe,
     has_gpu,
     resolve_config,
     resolve_precision,
 )
+from training.recipes import CPU_DEFAULTS, GPU_DEFAULTS, RECIPES, describe_recipe
 
 EPILOG = f"""
 Device-dependent defaults (any option given explicitly wins):
@@ -101,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Trains as the parsed arguments say (see `main`)."""
-    from training.loop import NonFiniteLossError
+    from training.stopping import NonFiniteLossError
 
     config = config_from_args(args)
     if config.resume:
@@ -212,11 +209,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     Raises:
         InputError / FileNotFoundError: bad settings or data, before training.
         NonFiniteLossError: the loss diverged (the last good checkpoint is kept).
-        training.loop.TrainingInterrupted: a `SystemExit` (code 128 + signal number)
+        training.stopping.TrainingInterrupted: a `SystemExit` (code 128 + signal number)
             after SIGTERM/SIGINT during training, once the checkpoint, `model.keras`
             and a partial `metrics.json` are saved (the handlers are then restored).
     """
-    from training import loop, sources
+    from training import distribution, sources
     from training.runtime_settings import runtime_settings
 
     started = time.perf_counter()
@@ -226,7 +223,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     _check_new_run(config, out)  # at once; again once the folder is claimed
     # The strategy before any tensor: MultiWorkerMirroredStrategy must configure
     # collective ops before TensorFlow's context starts (the data sources make tensors).
-    strategy = loop.make_strategy(config.strategy)
+    strategy = distribution.make_strategy(config.strategy)
     # Data next: a missing folder or a wrong layout fails before any model is built.
     data = sources.make_source(config)
     if not config.steps_per_epoch:  # 0: an epoch is one pass over the training split
@@ -238,7 +235,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     # One command per run folder: a second one given the same --out is refused here,
     # before it writes anything (two at once used to both run, the later one's files
     # replacing the earlier one's).
-    with claimed_folder(loop.worker_out_dir(strategy, out)):
+    with claimed_folder(distribution.worker_out_dir(strategy, out)):
         _check_new_run(config, out)
         with runtime_settings(policy=policy, **switches):
             return _train(config, strategy, data, policy, started)
@@ -256,8 +253,9 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
     """`train` once the data, the strategy and the process-wide settings are in place."""
     import keras
 
-    from training import loop
+    from training import distribution, loop, stopping
     from training.phases import acnn_phases, joint_phase
+    from training.schedule import Schedule
 
     keras.utils.set_random_seed(config.seed)
     out = pathlib.Path(config.out)
@@ -287,13 +285,13 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
         steps_per_epoch=config.steps_per_epoch,
         out_dir=out,
         validate=data.validate,
-        schedule=loop.Schedule(config.schedule, config.drop_at, config.warmup_steps),
+        schedule=Schedule(config.schedule, config.drop_at, config.warmup_steps),
         foreground_weight=config.foreground_weight if config.loss == "fg_mse" else 0.0,
         checkpoint_every=config.checkpoint_every,
         tensorboard=config.tensorboard,
         # The best weights so far are the run's model until it ends: a cut run keeps them.
         on_best=lambda best: save_model_atomic(
-            best, loop.worker_out_dir(strategy, out) / "model.keras"
+            best, distribution.worker_out_dir(strategy, out) / "model.keras"
         ),
         wall_start=started,
         time_budget=config.time_budget * 60.0 if config.time_budget else None,
@@ -327,9 +325,9 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
     }
     try:
         # SIGTERM / Ctrl-C: finish the step, save a checkpoint, exit 128 + signal number.
-        with loop.stop_on_signals(trainer):
+        with stopping.stop_on_signals(trainer):
             trainer.fit()
-    except loop.TrainingInterrupted as stop:
+    except stopping.TrainingInterrupted as stop:
         _save_stopped_run(out, model, trainer, stop, settings, config)
         raise
 
@@ -347,7 +345,7 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
     }
     # Multi-worker: the chief writes to --out, every other worker to --out/worker-<i>
     # (the folder may be shared; its files are not the chief's).
-    final_dir = loop.worker_out_dir(strategy, out)
+    final_dir = distribution.worker_out_dir(strategy, out)
     final_dir.mkdir(parents=True, exist_ok=True)
     save_model_atomic(model, final_dir / "model.keras")
     atomic_write_text(final_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
