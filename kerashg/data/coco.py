@@ -120,6 +120,58 @@ def coco_keypoint_set(
     return keypoint_set, {found.get("id", 1)}, found
 
 
+def _image_files(images: list, path) -> dict:
+    """`{image id: file_name}` of the JSON's `images`, each entry checked."""
+    files = {}
+    for i, image in enumerate(images):
+        where = f"images[{i}]"
+        check_type(image, dict, path, where, None, "an object with 'id' and 'file_name'")
+        for key in ("id", "file_name"):
+            if key not in image:
+                raise AnnotationError(path, where, key, "is missing")
+        check_type(image["id"], int, path, where, "id", "an integer")
+        check_type(image["file_name"], str, path, where, "file_name", "a file name")
+        files[image["id"]] = image["file_name"]
+    return files
+
+
+def _read_person(ann: dict, i: int, path, num_keypoints: int, files: dict):
+    """`(keypoints (K, 3), box [x, y, w, h])` of annotation `i`, or the reason it is
+    left out ("crowd", "no_keypoints", "empty_box").
+
+    Raises:
+        AnnotationError: a missing or malformed field, an unknown `image_id`.
+    """
+    where = f"annotations[{i}]"
+    if to_number(ann.get("iscrowd", 0), path, where, "iscrowd"):
+        return "crowd"
+    for key in ("image_id", "keypoints", "bbox"):
+        if key not in ann:
+            raise AnnotationError(path, where, key, "is missing")
+    keypoints = to_numbers(ann["keypoints"], path, where, "keypoints").ravel()
+    if keypoints.size != 3 * num_keypoints:
+        raise AnnotationError(
+            path, where, "keypoints",
+            f"must hold {3 * num_keypoints} numbers. Received: {keypoints.size}",
+        )  # fmt: skip
+    keypoints = keypoints.reshape(num_keypoints, 3)
+    if not (keypoints[:, 2] > 0).any():
+        return "no_keypoints"
+    box = to_numbers(ann["bbox"], path, where, "bbox", dtype=np.float64)
+    if box.shape != (4,) or not np.isfinite(box).all():
+        raise AnnotationError(path, where, "bbox", f"must be [x, y, w, h]. Received: {ann['bbox']}")
+    if box[2] <= 0 or box[3] <= 0:
+        return "empty_box"
+    check_type(ann["image_id"], int, path, where, "image_id", "an integer")
+    check_type(ann.get("id", i), int, path, where, "id", "an integer")
+    if ann["image_id"] not in files:
+        raise AnnotationError(
+            path, where, "image_id",
+            f"names no entry of 'images'. Received: {ann['image_id']}",
+        )  # fmt: skip
+    return keypoints, box
+
+
 def read_coco(
     path: str | os.PathLike,
     image_dir: str,
@@ -154,55 +206,18 @@ def read_coco(
             raise AnnotationError(path, None, key, f"is missing; keys present: {sorted(data)}")
         check_type(data[key], list, path, None, key, "a list")
     keypoint_set, category_ids, _ = coco_keypoint_set(data, path, category, flip_pairs)
-    files = {}
-    for i, image in enumerate(data["images"]):
-        where = f"images[{i}]"
-        check_type(image, dict, path, where, None, "an object with 'id' and 'file_name'")
-        for key in ("id", "file_name"):
-            if key not in image:
-                raise AnnotationError(path, where, key, "is missing")
-        check_type(image["id"], int, path, where, "id", "an integer")
-        check_type(image["file_name"], str, path, where, "file_name", "a file name")
-        files[image["id"]] = image["file_name"]
-    k = keypoint_set.num_keypoints
+    files = _image_files(data["images"], path)
     items, skipped = [], {"crowd": 0, "no_keypoints": 0, "empty_box": 0}
     for i, ann in enumerate(data["annotations"]):
         where = f"annotations[{i}]"
         check_type(ann, dict, path, where, None, "an object")
         if ann.get("category_id", 1) not in category_ids:
             continue
-        crowd = to_number(ann.get("iscrowd", 0), path, where, "iscrowd")
-        if crowd:
-            skipped["crowd"] += 1
+        person = _read_person(ann, i, path, keypoint_set.num_keypoints, files)
+        if isinstance(person, str):  # left out: why
+            skipped[person] += 1
             continue
-        for key in ("image_id", "keypoints", "bbox"):
-            if key not in ann:
-                raise AnnotationError(path, where, key, "is missing")
-        keypoints = to_numbers(ann["keypoints"], path, where, "keypoints").ravel()
-        if keypoints.size != 3 * k:
-            raise AnnotationError(
-                path, where, "keypoints",
-                f"must hold {3 * k} numbers. Received: {keypoints.size}",
-            )  # fmt: skip
-        keypoints = keypoints.reshape(k, 3)
-        if not (keypoints[:, 2] > 0).any():
-            skipped["no_keypoints"] += 1
-            continue
-        box = to_numbers(ann["bbox"], path, where, "bbox", dtype=np.float64)
-        if box.shape != (4,) or not np.isfinite(box).all():
-            raise AnnotationError(
-                path, where, "bbox", f"must be [x, y, w, h]. Received: {ann['bbox']}"
-            )
-        if box[2] <= 0 or box[3] <= 0:
-            skipped["empty_box"] += 1
-            continue
-        check_type(ann["image_id"], int, path, where, "image_id", "an integer")
-        check_type(ann.get("id", i), int, path, where, "id", "an integer")
-        if ann["image_id"] not in files:
-            raise AnnotationError(
-                path, where, "image_id",
-                f"names no entry of 'images'. Received: {ann['image_id']}",
-            )  # fmt: skip
+        keypoints, box = person
         center, scale = box_to_center_scale(*box, aspect_ratio=aspect_ratio)
         items.append(
             {
