@@ -205,16 +205,35 @@ def check_coco_ground_truth(
             raise ValueError(
                 f"{source}: field {key!r}: is a {type(dataset[key]).__name__}; expected a list"
             )
-    scored = set()
+    scored = _category_ids(dataset, source)
+    if category_ids is not None:
+        scored &= set(category_ids)
+    sizes = _image_sizes(dataset, source)
+    image_ids = {image["id"] for image in dataset.get("images") or []}
+    annotation_ids = {}
+    for i, annotation in enumerate(dataset.get("annotations") or []):
+        label = _check_annotation_ids(annotation, i, source, annotation_ids)
+        if annotation["category_id"] not in scored:
+            continue  # pycocotools never looks at it
+        _check_scored_fields(annotation, label, image_ids, num_keypoints)
+        _check_joints_inside(annotation, label, sizes.get(annotation["image_id"]), tolerance)
+
+
+def _category_ids(dataset: dict, source: str) -> set:
+    """The ids of `categories`, each entry checked."""
+    ids = set()
     for i, category in enumerate(dataset.get("categories") or []):
         if not isinstance(category, dict) or not _is_int(category.get("id")):
             raise ValueError(
                 f"{source}: category {i}: is {_brief(category)}; expected an object with an "
                 "integer 'id'"
             )
-        scored.add(category["id"])
-    if category_ids is not None:
-        scored &= set(category_ids)
+        ids.add(category["id"])
+    return ids
+
+
+def _image_sizes(dataset: dict, source: str) -> dict:
+    """`{image id: (width, height)}` of the images that give a positive size."""
     sizes = {}
     for i, image in enumerate(dataset.get("images") or []):
         if not isinstance(image, dict) or not _is_int(image.get("id")):
@@ -225,65 +244,73 @@ def check_coco_ground_truth(
         size = (_as_float(image.get("width")), _as_float(image.get("height")))
         if all(np.isfinite(size)) and min(size) > 0:
             sizes[image["id"]] = size
-    image_ids = {image["id"] for image in dataset.get("images") or []}
-    annotation_ids = {}
-    for i, annotation in enumerate(dataset.get("annotations") or []):
-        if not isinstance(annotation, dict):
-            raise ValueError(
-                f"{source}: annotation {i}: is {_brief(annotation)}; expected an object"
-            )
-        label = f"{source}: annotation {i} (id {annotation.get('id')})"
-        # pycocotools indexes every annotation by these, scored or not.
-        for field in ("id", "image_id", "category_id"):
-            if not _is_int(annotation.get(field)):
-                found = "missing" if field not in annotation else _brief(annotation[field])
-                raise ValueError(f"{label}: field {field!r}: is {found}; expected an integer")
-        if annotation["id"] in annotation_ids:
-            raise ValueError(
-                f"{label}: field 'id': repeats annotation {annotation_ids[annotation['id']]}'s "
-                "id; pycocotools would keep only one of them"
-            )
-        annotation_ids[annotation["id"]] = i
-        if annotation["category_id"] not in scored:
-            continue  # pycocotools never looks at it
-        if annotation["image_id"] not in image_ids:
-            raise ValueError(
-                f"{label}: field 'image_id': {annotation['image_id']} names no entry of "
-                "'images'; pycocotools would never score this person"
-            )
-        if "num_keypoints" not in annotation:
-            raise ValueError(f"{label}: field 'num_keypoints': is missing; pycocotools needs it")
-        if not _is_int(annotation["num_keypoints"]) or annotation["num_keypoints"] < 0:
-            raise ValueError(
-                f"{label}: field 'num_keypoints': is {_brief(annotation['num_keypoints'])}; "
-                "expected a count >= 0"
-            )
-        for field, size in (("keypoints", 3 * int(num_keypoints)), ("bbox", 4), ("area", 1)):
-            if field not in annotation:
-                raise ValueError(f"{label}: field {field!r}: is missing; pycocotools needs it")
-            problem = _number_problem(field, annotation[field], size)
-            if problem:
-                raise ValueError(f"{label}: field {field!r}: {problem}")
-        keypoints = np.asarray(annotation["keypoints"], np.float64).reshape(-1, 3)
-        size = sizes.get(annotation.get("image_id"))
-        limit = (np.inf, np.inf) if size is None else (size[0] + tolerance, size[1] + tolerance)
-        x, y, v = keypoints.T
-        outside = (v > 0) & ((x < 0) | (y < 0) | (x > limit[0]) | (y > limit[1]))
-        if outside.any():
-            j = int(np.flatnonzero(outside)[0])
-            if size is None:
-                expected = "x >= 0 and y >= 0"
-            else:
-                expected = (
-                    f"0 <= x <= {limit[0]:g} and 0 <= y <= {limit[1]:g} (image "
-                    f"{annotation.get('image_id')} is {size[0]:g} x {size[1]:g}, "
-                    f"{tolerance:g} px tolerance)"
-                )
-            raise ValueError(
-                f"{label}: field 'keypoints': joint {j} (v={v[j]:g}) at x={x[j]:g}, "
-                f"y={y[j]:g} lies outside the image ({int(outside.sum())} labelled joints "
-                f"of this annotation do); expected {expected}"
-            )
+    return sizes
+
+
+def _check_annotation_ids(annotation, i: int, source: str, seen: dict) -> str:
+    """Checks the ids pycocotools indexes every annotation by (scored or not),
+    records `id` in `seen`, and returns the annotation's label for messages."""
+    if not isinstance(annotation, dict):
+        raise ValueError(f"{source}: annotation {i}: is {_brief(annotation)}; expected an object")
+    label = f"{source}: annotation {i} (id {annotation.get('id')})"
+    for field in ("id", "image_id", "category_id"):
+        if not _is_int(annotation.get(field)):
+            found = "missing" if field not in annotation else _brief(annotation[field])
+            raise ValueError(f"{label}: field {field!r}: is {found}; expected an integer")
+    if annotation["id"] in seen:
+        raise ValueError(
+            f"{label}: field 'id': repeats annotation {seen[annotation['id']]}'s "
+            "id; pycocotools would keep only one of them"
+        )
+    seen[annotation["id"]] = i
+    return label
+
+
+def _check_scored_fields(annotation: dict, label: str, image_ids: set, num_keypoints: int):
+    """A scored annotation's `image_id`, `num_keypoints`, `keypoints`, `bbox`, `area`."""
+    if annotation["image_id"] not in image_ids:
+        raise ValueError(
+            f"{label}: field 'image_id': {annotation['image_id']} names no entry of "
+            "'images'; pycocotools would never score this person"
+        )
+    if "num_keypoints" not in annotation:
+        raise ValueError(f"{label}: field 'num_keypoints': is missing; pycocotools needs it")
+    if not _is_int(annotation["num_keypoints"]) or annotation["num_keypoints"] < 0:
+        raise ValueError(
+            f"{label}: field 'num_keypoints': is {_brief(annotation['num_keypoints'])}; "
+            "expected a count >= 0"
+        )
+    for field, size in (("keypoints", 3 * int(num_keypoints)), ("bbox", 4), ("area", 1)):
+        if field not in annotation:
+            raise ValueError(f"{label}: field {field!r}: is missing; pycocotools needs it")
+        problem = _number_problem(field, annotation[field], size)
+        if problem:
+            raise ValueError(f"{label}: field {field!r}: {problem}")
+
+
+def _check_joints_inside(annotation: dict, label: str, size, tolerance: float) -> None:
+    """Every labelled joint within the image of `size` (width, height), or x, y >= 0
+    where the size is unknown (None)."""
+    keypoints = np.asarray(annotation["keypoints"], np.float64).reshape(-1, 3)
+    limit = (np.inf, np.inf) if size is None else (size[0] + tolerance, size[1] + tolerance)
+    x, y, v = keypoints.T
+    outside = (v > 0) & ((x < 0) | (y < 0) | (x > limit[0]) | (y > limit[1]))
+    if not outside.any():
+        return
+    j = int(np.flatnonzero(outside)[0])
+    if size is None:
+        expected = "x >= 0 and y >= 0"
+    else:
+        expected = (
+            f"0 <= x <= {limit[0]:g} and 0 <= y <= {limit[1]:g} (image "
+            f"{annotation.get('image_id')} is {size[0]:g} x {size[1]:g}, "
+            f"{tolerance:g} px tolerance)"
+        )
+    raise ValueError(
+        f"{label}: field 'keypoints': joint {j} (v={v[j]:g}) at x={x[j]:g}, "
+        f"y={y[j]:g} lies outside the image ({int(outside.sum())} labelled joints "
+        f"of this annotation do); expected {expected}"
+    )
 
 
 def check_coco_results(
