@@ -6,8 +6,8 @@ metrics, `load_model`, the named models (`list_presets()`,
 `ACNN.from_preset("acnn4_lsp_128")`), and prediction: `PoseEstimator(model)(image)`
 returns `Person`s, from a `.keras`, SavedModel, `.tflite` or `.onnx` artifact.
 
-`import kerashg` itself imports no TensorFlow: the names that need Keras load
-on first use (PEP 562), so that the TensorFlow-free runtime (`kerashg.predict`
+`import kerashg` itself imports no TensorFlow (nor NumPy): its names load on
+first use (PEP 562), so that the TensorFlow-free runtime (`kerashg.predict`
 with a `.tflite` or `.onnx` file) and every command's `--help` stay light. When
 Keras is already imported, the models are imported at once, which registers
 kerashg's layers for `keras.saving.load_model`; otherwise use
@@ -20,15 +20,20 @@ import sys as _sys
 
 __version__ = "0.1.0"
 
-from kerashg import transforms  # noqa: E402  (NumPy only)
 from kerashg.cli import lazy_attributes as _lazy_attributes  # noqa: E402  (standard library)
-from kerashg.keypoints import COCO, LSP, MPII, KeypointSet, get_keypoint_set  # noqa: E402
-from kerashg.person import Person  # noqa: E402  (NumPy only)
-from kerashg.pose_estimator import PoseEstimator  # noqa: E402  (NumPy only; TensorFlow on use)
 from kerashg.presets import list_presets  # noqa: E402  (data, standard library)
 
-# Names that import Keras / TensorFlow, loaded on first access.
+# Names loaded on first access: NumPy-only ones (so that `kerashg --help` imports
+# nothing but the standard library), then those that import Keras / TensorFlow.
 _LAZY = {
+    "COCO": "kerashg.keypoints",
+    "LSP": "kerashg.keypoints",
+    "MPII": "kerashg.keypoints",
+    "KeypointSet": "kerashg.keypoints",
+    "get_keypoint_set": "kerashg.keypoints",
+    "Person": "kerashg.person",
+    "PoseEstimator": "kerashg.pose_estimator",
+    "PoseTracker": "kerashg.pose_tracker",
     "HeatmapCodec": "kerashg.codec",
     "PCKMetric": "kerashg.metrics",
     "coco_keypoint_ap": "kerashg.metrics",
@@ -39,7 +44,7 @@ _LAZY = {
     "ACNN": "kerashg.models",
     "StackedHourglass": "kerashg.models",
 }
-_LAZY_MODULES = ("metrics", "codec", "models", "layers")
+_LAZY_MODULES = ("transforms", "keypoints", "metrics", "codec", "models", "layers")
 
 
 __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, _LAZY_MODULES)
