@@ -1,11 +1,15 @@
 """Bad user input: one clear error naming the file and field, never a silently wrong number."""
 
 import copy
+import functools
 import hashlib
 import io
 import json
 import logging
+import os
 import pathlib
+import signal
+import struct
 import zipfile
 
 import cv2
@@ -273,6 +277,14 @@ def _train_lsp(**kwargs):
     return build
 
 
+def _train_lsp_root(make_root):
+    def build(tmp):
+        root, bad = make_root(tmp)
+        return _train(root, "lsp", tmp, bad)
+
+    return build
+
+
 def _train_missing_dir(tmp):
     return _train(tmp / "no-such-folder", "lsp", tmp)
 
@@ -375,7 +387,8 @@ def _visualize(make_root, data):
         root, bad = make_root(tmp)
         png = _write(tmp / "grid.png", b"an earlier grid")
         argv = ["--data", data, "--data-dir", str(root), "--split", "all" if data == "lsp" else
-                "train", "--input-size", "32", "--num-samples", "2", "--out", str(png)]  # fmt: skip
+                "train", "--input-size", "32", "--num-samples", "2", "--out", str(png),
+                "--force"]  # fmt: skip
         return argv, bad, [png]
 
     return build
@@ -543,6 +556,339 @@ BAD_INPUTS = [
 ]  # fmt: skip
 
 
+# ------------------------------------------------ issue 24: images, models, outputs, runs
+SHIPPED_MODEL = (
+    pathlib.Path(__file__).resolve().parents[1] / "kerashg" / "weights" / "acnn4_lsp_128.keras"
+)
+
+
+def _fifo(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return path
+
+
+def _huge_header_png(path):
+    """A PNG whose header claims 65535 x 65535 pixels."""
+    _image(path)
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", 65535, 65535)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@functools.cache
+def _tiny_keras_members():
+    """The members of a tiny kerashg ACNN `.keras` (14 joints, 32 px), built once."""
+    import tempfile
+
+    import kerashg
+
+    model = kerashg.ACNN(
+        num_stacks=1, num_keypoints=14, filters=8, depth=1, input_shape=(32, 32, 3)
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "tiny.keras"
+        model.save(path)
+        with zipfile.ZipFile(path) as archive:
+            return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _keras_variant(edit_config=None, **replace):
+    """Bytes of the tiny model with `config.json` edited or members replaced."""
+    members = dict(_tiny_keras_members())
+    if edit_config is not None:
+        config = json.loads(members["config.json"])
+        edit_config(config)
+        members["config.json"] = json.dumps(config)
+    members.update(replace)
+    return _zip_bytes(members)
+
+
+def _keras_model_bytes(build):
+    """Bytes of a plain Keras model saved as `.keras` (a classifier, a Lambda)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "m.keras"
+        build().save(path)
+        return path.read_bytes()
+
+
+def _dense():
+    import keras
+
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+
+
+def _lambda():
+    import keras
+
+    return keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda x: x * 2)])
+
+
+def _predict_model(content, name="bad.keras"):
+    """`kerashg.predict` of a good image with `--model` a bad file (bytes or a callable)."""
+
+    def build(tmp):
+        image = tmp / "person.jpg"
+        _image(image)
+        data = content() if callable(content) else content
+        model = _write(tmp / name, data)
+        return ["--model", str(model), str(image)], model, [model, image]
+
+    return build
+
+
+def _config_set(key, value):
+    return lambda config: config["config"].update({key: value})
+
+
+def _codec_size(config):
+    config["config"]["codec"]["input_size"] = [64, 64]
+
+
+def _predict_image(make):
+    """`kerashg.predict FILE` (or FOLDER) where `make(tmp)` returns (input, named)."""
+
+    def build(tmp):
+        target, named = make(tmp)
+        return [str(target)], named, []
+
+    return build
+
+
+def _fifo_image(tmp):
+    path = _fifo(tmp / "b.jpg")
+    return path, path
+
+
+def _huge_image(tmp):
+    path = _huge_header_png(tmp / "huge.png")
+    return path, path
+
+
+def _folder_of_fifos(tmp):
+    _fifo(tmp / "images" / "b.jpg")
+    return tmp / "images", tmp / "images"
+
+
+def _folder_of_loops(tmp):
+    (tmp / "images").mkdir()
+    os.symlink(tmp / "images" / "loop.jpg", tmp / "images" / "loop.jpg")
+    return tmp / "images", tmp / "images"
+
+
+def _folder_huge_only(tmp):
+    _huge_header_png(tmp / "images" / "huge.png")
+    return tmp / "images", tmp / "images"
+
+
+def _predict_box(box):
+    def build(tmp):
+        image = tmp / "person.jpg"
+        _image(image)
+        return [str(image), "--box", box], box.split(",")[0], [image]
+
+    return build
+
+
+def _predict_out_file(tmp):
+    image = tmp / "person.jpg"
+    _image(image)
+    out = _write(tmp / "out", "a file where the output folder should be\n")
+    return [str(image), "--out", str(out)], out, [out, image]
+
+
+def _lsp_fifo_images(tmp):
+    root, joints = _lsp_root(tmp, images=())
+    for i in range(10):
+        _fifo(root / "images" / f"im{i + 1:05d}.jpg")
+    return root, joints
+
+
+def _lsp_huge_images(tmp):
+    root, joints = _lsp_root(tmp, images=())
+    for i in range(10):
+        path = root / "images" / f"im{i + 1:05d}.jpg"
+        _huge_header_png(path.with_suffix(".png")).rename(path)
+    return root, joints
+
+
+def _benchmark_option(option, value):
+    def build(tmp):
+        root, _ = _lsp_root(tmp)
+        argv = ["--data", "lsp", "--data-dir", str(root), "--split", "all", "--batch-size", "2",
+                "--batches", "1", "--warmup", "0", option, value]  # fmt: skip
+        return argv, option, []
+
+    return build
+
+
+def _export_calibration(make):
+    """`python -m export --calibration-data FOLDER` whose folder `make(tmp)` fills."""
+
+    def build(tmp):
+        out = tmp / "exported"
+        protect = [_write(out / "report.json", '{"earlier": "report"}')]
+        folder = make(tmp)
+        argv = ["--model", str(SHIPPED_MODEL), "--format", "tflite", "--quantize", "int8",
+                "--calibration-data", str(folder), "--out", str(out), "--force"]  # fmt: skip
+        return argv, folder, protect
+
+    return build
+
+
+def _calibration_fifos(tmp):
+    _fifo(tmp / "calibration" / "a.jpg")
+    return tmp / "calibration"
+
+
+def _export_model(content):
+    def build(tmp):
+        out = tmp / "exported"
+        protect = [_write(out / "report.json", '{"earlier": "report"}')]
+        data = content() if callable(content) else content
+        model = _write(tmp / "model.keras", data)
+        argv = ["--model", str(model), "--format", "tflite", "--out", str(out), "--force"]
+        return argv, model, [model, *protect]
+
+    return build
+
+
+def _eval_out(make_out, suffix=".mat"):
+    """`training.evaluate --model M --data lsp --out OUT`: OUT is refused before the model."""
+
+    def build(tmp):
+        root, joints = _lsp_root(tmp)
+        out = make_out(tmp)
+        argv = ["--model", str(SHIPPED_MODEL), "--data", "lsp", "--data-dir", str(root),
+                "--out", str(out)]  # fmt: skip
+        protect = [joints] + ([out] if out.is_file() else [])
+        return argv, out, protect
+
+    return build
+
+
+def _visualize_existing(tmp):
+    png = _write(tmp / "grid.png", b"an earlier grid")
+    argv = ["--data", "synthetic", "--input-size", "32", "--num-samples", "2", "--out", str(png)]
+    return argv, png, [png]
+
+
+def _synthetic(argv_of, named_of):
+    def build(tmp):
+        argv, protect = argv_of(tmp)
+        return argv, named_of(tmp), protect
+
+    return build
+
+
+def _synthetic_preview_existing(tmp):
+    png = _write(tmp / "preview.png", b"an earlier preview")
+    return ["--format", "preview", "--out", str(png), "--n", "2", "--image-size", "64"], [png]
+
+
+def _synthetic_written_set(tmp):
+    h5 = _mpii_h5(tmp / "set" / "annot" / "train.h5")
+    return ["--format", "mpii", "--out", str(tmp / "set"), "--n", "2", "--seed", "3",
+            "--image-size", "64"], [h5]  # fmt: skip
+
+
+def _synthetic_size(size):
+    def argv_of(tmp):
+        return ["--format", "mpii", "--out", str(tmp / "new"), "--n", "2", "--image-size", size], []
+
+    return argv_of
+
+
+def _resume(extra, complete=False):
+    """`training.train --resume --out RUN EXTRA` on a stopped (or complete) run."""
+
+    def build(tmp):
+        from training.config import TrainConfig, resolve_config
+
+        out = tmp / "run"
+        config = resolve_config(
+            TrainConfig(data="synthetic", out=str(out), input_size=32), gpu=False
+        )
+        saved = _write(out / "config.json", config.to_json())
+        metrics = _write(out / "metrics.json", {"complete": complete})
+        model = _write(out / "model.keras", b"PK")
+        argv = ["--resume", "--out", str(out), *[a.replace("T/", f"{tmp}/") for a in extra]]
+        return argv, metrics if complete else saved, [saved, metrics, model]
+
+    return build
+
+
+def _mkdir(path):
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+BAD_INPUTS_24 = [
+    # images: special files, header sizes, symlink loops (kerashg.images)
+    ("predict", "image-is-a-fifo", _predict_image(_fifo_image)),
+    ("predict", "image-header-65535x65535", _predict_image(_huge_image)),
+    ("predict", "folder-of-fifos", _predict_image(_folder_of_fifos)),
+    ("predict", "folder-of-symlink-loops", _predict_image(_folder_of_loops)),
+    ("predict", "folder-of-huge-headers", _predict_image(_folder_huge_only)),
+    ("benchmark", "lsp-images-are-fifos", _benchmark(_lsp_fifo_images, "lsp")),
+    ("benchmark", "lsp-image-headers-65535x65535", _benchmark(_lsp_huge_images, "lsp")),
+    ("visualize", "lsp-images-are-fifos", _visualize(_lsp_fifo_images, "lsp")),
+    ("train", "lsp-images-are-fifos", _train_lsp_root(_lsp_fifo_images)),
+    ("export", "calibration-folder-of-fifos", _export_calibration(_calibration_fifos)),
+    # models (kerashg.model_file)
+    ("predict", "model-truncated-keras", _predict_model(
+        lambda: _keras_variant()[: len(_keras_variant()) // 2])),
+    ("predict", "model-cut-weights-h5", _predict_model(lambda: _keras_variant(
+        **{"model.weights.h5": _tiny_keras_members()["model.weights.h5"][:3000]}))),
+    ("predict", "model-lambda-layer", _predict_model(lambda: _keras_model_bytes(_lambda))),
+    ("predict", "model-dense-classifier", _predict_model(lambda: _keras_model_bytes(_dense))),
+    ("predict", "model-garbage-onnx", _predict_model(b"not an onnx model" * 10, "bad.onnx")),
+    ("predict", "model-garbage-tflite", _predict_model(b"not a tflite model" * 10, "bad.tflite")),
+    ("predict", "model-config-os-system", _predict_model(lambda: _keras_variant(_config_set(
+        "codec", {"module": "os", "class_name": "system", "config": {"command": "true"},
+                  "registered_name": "os>system"})))),
+    ("predict", "model-config-builtins-eval", _predict_model(lambda: _keras_variant(_config_set(
+        "kernel_initializer", {"module": "builtins", "class_name": "eval", "config": {},
+                               "registered_name": None})))),
+    ("predict", "model-17-keypoints-14-channel-weights", _predict_model(
+        lambda: _keras_variant(_config_set("num_keypoints", 17)))),
+    ("predict", "model-input-65px", _predict_model(
+        lambda: _keras_variant(_config_set("input_shape", [65, 65, 3])))),
+    ("predict", "model-codec-size-not-the-model-s", _predict_model(
+        lambda: _keras_variant(_codec_size))),
+    ("predict", "model-50mb-config-name", _predict_model(
+        lambda: _keras_variant(_config_set("name", "x" * (50 << 20))))),
+    ("export", "model-lambda-layer", _export_model(lambda: _keras_model_bytes(_lambda))),
+    ("export", "model-17-keypoints-14-channel-weights", _export_model(
+        lambda: _keras_variant(_config_set("num_keypoints", 17)))),
+    # outputs (kerashg.outputs.check_output_file / check_output_folder), options
+    ("predict", "out-is-a-file", _predict_out_file),
+    ("predict", "box-beside-the-image", _predict_box("5000,5000,50,50")),
+    ("predict", "box-of-1e308", _predict_box("0,0,1e308,1e308")),
+    ("evaluate", "out-exists", _eval_out(lambda t: _write(t / "preds.mat", "earlier\n"))),
+    ("evaluate", "out-is-a-folder", _eval_out(lambda t: _mkdir(t / "preds"))),
+    ("evaluate", "out-suffix-txt", _eval_out(lambda t: t / "preds.txt")),
+    ("visualize", "out-exists", _visualize_existing),
+    ("synthetic", "preview-out-exists", _synthetic(
+        _synthetic_preview_existing, lambda t: t / "preview.png")),
+    ("synthetic", "mpii-into-a-written-set", _synthetic(
+        _synthetic_written_set, lambda t: t / "set" / "annot" / "train.h5")),
+    ("synthetic", "image-size-1", _synthetic(_synthetic_size("1"), lambda t: "--image-size")),
+    ("synthetic", "image-size-100000", _synthetic(
+        _synthetic_size("100000"), lambda t: "--image-size")),
+    ("benchmark", "input-size-1", _benchmark_option("--input-size", "1")),
+    ("benchmark", "input-size-40000", _benchmark_option("--input-size", "40000")),
+    # --resume holds the run's settings (training.train.load_resume_config)
+    ("train", "resume-other-model-filters-size", _resume(
+        ["--model", "hourglass", "--filters", "32", "--input-size", "128"])),
+    ("train", "resume-other-data", _resume(["--data", "lsp", "--data-dir", "T/"])),
+    ("train", "resume-a-complete-run", _resume([], complete=True)),
+]  # fmt: skip
+
+
 def _command(name):
     if name == "train":
         from training.train import main
@@ -552,6 +898,10 @@ def _command(name):
         from training.visualize import main
     elif name == "benchmark":
         from benchmarks.data import main
+    elif name == "predict":
+        from kerashg.predict import main
+    elif name == "synthetic":
+        from kerashg.data.synthetic.cli import main
     else:
         from export.__main__ import main
     return main
@@ -586,11 +936,32 @@ def _keep_logging():
     root.setLevel(level)
 
 
+# Seconds a case may take before it counts as a hang (the first case of a command
+# imports TensorFlow; no case needs a tenth of this).
+HANG_SECONDS = 120
+
+
+@pytest.fixture
+def _hang_guard():
+    """Fails a case that runs past `HANG_SECONDS` (a FIFO opened, a graph of a 50 MB
+    name built) instead of letting it wait forever."""
+
+    def expired(signum, frame):
+        raise TimeoutError(f"hang guard: still running after {HANG_SECONDS} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(HANG_SECONDS)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.mark.parametrize(
-    "command, build", [pytest.param(c, b, id=f"{c}-{i}") for c, i, b in BAD_INPUTS]
+    "command, build",
+    [pytest.param(c, b, id=f"{c}-{i}") for c, i, b in BAD_INPUTS + BAD_INPUTS_24],
 )
 def test_bad_input_is_one_error_line_naming_the_file(
-    command, build, tmp_path, capsys, _keep_logging
+    command, build, tmp_path, capsys, _keep_logging, _hang_guard
 ):
     argv, named, protect = build(tmp_path)
     before = {str(p): _digest(p) for p in protect}
@@ -633,3 +1004,102 @@ def test_no_readable_image_fails_before_any_pipeline(tmp_path):
         f"{root / 'images' / 'im00001.jpg'}: not a decodable image); expected image files "
         f"under {root}"
     )
+
+
+# ------------------------------------------------------- one run per folder; a full disk
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# A tiny ACNN on synthetic data: two epochs of two steps.
+TINY_RUN = [
+    "--model", "acnn", "--stacks", "1", "--filters", "8", "--depth", "1", "--input-size", "32",
+    "--phases", "A,C", "--phase-epochs", "1,1", "--steps-per-epoch", "2", "--batch-size", "2",
+    "--val-images", "4", "--synthetic-pool", "16", "--precision", "float32", "--no-tensorboard",
+    "--time-budget", "0", "--seed", "1",
+]  # fmt: skip
+
+
+def test_a_claimed_run_folder_refuses_a_second_training(tmp_path, capsys):
+    """The lock `training.train` takes on --out: held, a second command is one error line."""
+    from kerashg.outputs import claimed_folder
+    from training import train
+
+    out = tmp_path / "run"
+    with claimed_folder(out):
+        with pytest.raises(SystemExit) as exit_info:
+            train.main([*TINY_RUN, "--out", str(out)])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert exit_info.value.code == 2 and len(errors) == 1, err
+    assert errors[0].startswith(f"error: {out}: --out: another command (pid {os.getpid()})")
+    assert sorted(p.name for p in out.iterdir()) == [".kerashg.lock"]  # nothing written
+
+
+@pytest.mark.slow
+def test_two_trainings_on_one_out_one_is_refused_the_other_s_files_intact(tmp_path):
+    import subprocess
+    import sys
+
+    import kerashg
+
+    out = tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "training.train", *TINY_RUN, "--out", str(out)]
+    runs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    results = [(run.wait(timeout=600), *run.communicate()) for run in runs]
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [0, 2], [(code, err[-1500:]) for code, _, err in results]
+    refused = next(err for code, _, err in results if code == 2)
+    errors = [line for line in refused.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in refused, refused
+    assert str(out) in errors[0]
+    assert "another command" in errors[0] or "already holds a run" in errors[0]
+    winner = next(out_text for code, out_text, _ in results if code == 0)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["complete"] is True and f"{metrics['pck']:.2f} %" in winner
+    assert json.loads((out / "config.json").read_text())["seed"] == 1
+    assert kerashg.load_model(out / "model.keras").count_params() > 0
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_one_error_line_and_resume_continues(tmp_path, monkeypatch, capsys):
+    """No small filesystem can be mounted here: the write of model.keras fails with ENOSPC."""
+    import errno
+
+    from training import train
+
+    real_replace = os.replace
+
+    def full_disk(source, target, *args, **kwargs):
+        if str(target).endswith("model.keras"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return real_replace(source, target, *args, **kwargs)
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(SystemExit) as exit_info:
+        train.main([*TINY_RUN, "--out", str(out)])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert exit_info.value.code == 2 and len(errors) == 1 and "Traceback" not in err, err
+    assert errors[0].startswith(f"error: {out / 'model.keras'}: cannot be written: No space left")
+    assert "--resume" in errors[0]
+    # The epoch's checkpoint was written before best/ and model.keras.
+    assert (out / "ckpt" / "checkpoint").is_file() and not (out / "model.keras").exists()
+
+    metrics = train.main(["--resume", "--out", str(out)])
+    assert "Resumed from " in capsys.readouterr().out
+    assert metrics["complete"] is True and (out / "model.keras").is_file()
+    assert [(h["phase"], h["epoch"]) for h in metrics["history"]] == [("A", 1), ("C", 1)]
+
+
+def test_a_box_at_the_image_corner_parses(tmp_path):
+    """`--box -10,-10,50,50` is a value, not an option (argparse took it for one)."""
+    from kerashg.predict import build_parser
+
+    image = tmp_path / "person.jpg"
+    args = build_parser().parse_args([str(image), "--box", "-10,-10,50,50"])
+    assert args.box == ["-10,-10,50,50"]
