@@ -307,79 +307,131 @@ def make_source(config: TrainConfig) -> Source:
     Raises (before any training): FileNotFoundError / ValueError for a missing
     `--data-dir`, a wrong layout or unreadable annotations.
     """
-    from training import data as data_lib
-    from training.augment import AUGMENT_PRESETS
-
     size = int(config.input_size)
     codec = make_codec(config)
     if config.data == "synthetic":
-        from kerashg.data.synthetic import parse_difficulty
-        from training.synthetic import synthetic_source
-
-        difficulty = parse_difficulty(config.difficulty)
-        # A pool rendered once, cropped and augmented every epoch: rendering
-        # costs far more CPU than cropping, and the CPU is the budget.
-        train_records, train_images = synthetic_source(
-            config.synthetic_pool, seed=config.seed, image_size=size, difficulty=difficulty
-        )
-        val_records, val_pixels = synthetic_source(
-            config.val_images or SYNTHETIC_VAL_IMAGES,
-            seed=config.seed,
-            split="valid",
-            image_size=size,
-            difficulty=difficulty,
-        )
-        data_root, split = None, "synthetic valid (other seed)"
+        records = _synthetic_records(config, size)
     else:
-        from kerashg.data import load_records
+        records = _data_set_records(config)
+    steps_per_epoch, train_dataset = _train_batches(config, records, codec, size)
+    crops = _eval_arrays(records.val, records.root, codec, size, records.val_images)
+    whole_images = whole_inverse = None
+    if config.data == "lsp":  # one person an image: the whole image is a user's crop
+        whole = whole_image_records(records.val[crops["index"]], records.root)
+        whole_images, whole_inverse = _eval_crops(whole, records.root, codec, size)
+    metric = _val_metric(config.data, records, crops)
+    keypoint_set = records.train.keypoint_set
+    return Source(
+        num_keypoints=keypoint_set.num_keypoints,
+        train_dataset=train_dataset,
+        val_images=crops["images"],
+        val_keypoints=crops["keypoints"],
+        val_inverse=crops["inverse"],
+        codec=codec,
+        val_split=records.split,
+        flip_index=tuple(keypoint_set.flip_index),
+        keypoint_set=keypoint_set,
+        steps_per_epoch=steps_per_epoch,
+        whole_images=whole_images,
+        whole_inverse=whole_inverse,
+        **metric,
+    )
 
-        root = pathlib.Path(config.data_dir)
-        if not root.is_dir():
-            raise FileNotFoundError(f"--data-dir {root} does not exist (--data {config.data})")
-        # COCO-format data: the category and flip pairs of --category / --flip-pairs.
-        options = {"category": config.category, "flip_pairs": config.flip_pairs}
-        options = options if config.data == "coco" else {}
-        try:
-            train_records = load_records(config.data, root, "train", **options)
-            val_records = load_records(config.data, root, "val", **options)
-        except (OSError, KeyError) as error:
-            reason = error.args[0] if isinstance(error, KeyError) and error.args else error
-            raise InputError(f"--data {config.data} --data-dir {root}: {reason}") from error
-        if val_records.keypoint_set != train_records.keypoint_set:
-            raise InputError(
-                f"--data {config.data} --data-dir {root}: the validation split's keypoint set "
-                f"({val_records.source}: {val_records.keypoint_set.names}) is not the "
-                f"training split's ({train_records.source}: {train_records.keypoint_set.names})"
-            )
-        train_images = val_pixels = None
-        data_root, split = root, f"{config.data} val"
-        # No readable training image is an error now, not inside the first epoch
-        # (`train_dataset` below then skips the check each epoch).
-        data_lib.check_image_files(train_records, root)
-        all_val = len(val_records)
-        if config.val_images and config.val_images < len(val_records):
-            val_records = val_records[np.arange(config.val_images)]
-        if config.data == "mpii":
-            val_records, why = _mpii_val_people(val_records, root, all_val)
+
+@dataclasses.dataclass
+class _RunRecords:
+    """The training and held-out records of a run, and where their pixels are."""
+
+    train: Any  # `kerashg.data.records.Records`
+    val: Any
+    root: pathlib.Path | None  # the data set's root; None: pixels in memory (synthetic)
+    split: str  # `Source.val_split`
+    train_images: np.ndarray | None = None  # synthetic: the rendered pool
+    val_images: np.ndarray | None = None
+    all_val: int = 0  # MPII: the people of the annotation file, before any subset
+    why: list[str] = dataclasses.field(default_factory=list)  # MPII: why a subset
+
+
+def _synthetic_records(config: TrainConfig, size: int) -> _RunRecords:
+    """A pool rendered once, cropped and augmented every epoch (rendering costs far
+    more CPU than cropping, and the CPU is the budget), and held-out figures of
+    another seed."""
+    from kerashg.data.synthetic import parse_difficulty
+    from training.synthetic import synthetic_source
+
+    difficulty = parse_difficulty(config.difficulty)
+    train, train_images = synthetic_source(
+        config.synthetic_pool, seed=config.seed, image_size=size, difficulty=difficulty
+    )
+    val, val_images = synthetic_source(
+        config.val_images or SYNTHETIC_VAL_IMAGES,
+        seed=config.seed,
+        split="valid",
+        image_size=size,
+        difficulty=difficulty,
+    )
+    return _RunRecords(train, val, None, "synthetic valid (other seed)", train_images, val_images)
+
+
+def _data_set_records(config: TrainConfig) -> _RunRecords:
+    """The train and val records of `--data` in `--data-dir`, checked: the folder,
+    the annotations, one keypoint set, at least one readable training image."""
+    from kerashg.data import load_records
+    from training import data as data_lib
+
+    root = pathlib.Path(config.data_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"--data-dir {root} does not exist (--data {config.data})")
+    # COCO-format data: the category and flip pairs of --category / --flip-pairs.
+    options = {"category": config.category, "flip_pairs": config.flip_pairs}
+    options = options if config.data == "coco" else {}
+    try:
+        train = load_records(config.data, root, "train", **options)
+        val = load_records(config.data, root, "val", **options)
+    except (OSError, KeyError) as error:
+        reason = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise InputError(f"--data {config.data} --data-dir {root}: {reason}") from error
+    if val.keypoint_set != train.keypoint_set:
+        raise InputError(
+            f"--data {config.data} --data-dir {root}: the validation split's keypoint set "
+            f"({val.source}: {val.keypoint_set.names}) is not the "
+            f"training split's ({train.source}: {train.keypoint_set.names})"
+        )
+    # No readable training image is an error now, not inside the first epoch
+    # (`train_dataset` then skips the check each epoch).
+    data_lib.check_image_files(train, root)
+    records = _RunRecords(train, val, root, f"{config.data} val", all_val=len(val))
+    if config.val_images and config.val_images < len(val):
+        records.val = val[np.arange(config.val_images)]
+    if config.data == "mpii":
+        records.val, records.why = _mpii_val_people(records.val, root, records.all_val)
+    return records
+
+
+def _train_batches(config: TrainConfig, records: _RunRecords, codec, size: int):
+    """`(steps_per_epoch, train_dataset)`: `Source.train_dataset` over the training
+    records, one cache of decoded images for every epoch's pipeline."""
+    from training import data as data_lib
+    from training.augment import AUGMENT_PRESETS
+
     augment = AUGMENT_PRESETS[config.augment]
+    train = records.train
     # steps_per_epoch 0: an epoch is one pass over the training records.
-    steps_per_epoch = int(config.steps_per_epoch) or -(-len(train_records) // config.batch_size)
+    steps_per_epoch = int(config.steps_per_epoch) or -(-len(train) // config.batch_size)
     samples_per_epoch = steps_per_epoch * int(config.batch_size)
     # Each training epoch reads its own range of the pipeline's data epochs
     # (one data epoch = one pass over the records, shuffled and augmented by
     # (seed, data epoch, index)), so epoch e's batches are a function of e alone.
-    data_epochs = -(-samples_per_epoch // len(train_records)) + 1
-
-    # One cache of decoded images for every epoch's pipeline (no pixel changes).
-    decode_cache = data_lib.DecodeCache()
+    data_epochs = -(-samples_per_epoch // len(train)) + 1
+    decode_cache = data_lib.DecodeCache()  # no pixel changes
 
     def train_dataset(
         epoch: int, skip: int, context: tf.distribute.InputContext
     ) -> tf.data.Dataset:
         dataset = data_lib.make_train_dataset(
-            train_records,
-            data_root,
-            images=train_images,
+            train,
+            records.root,
+            images=records.train_images,
             codec=codec,
             input_size=size,
             batch_size=context.get_per_replica_batch_size(int(config.batch_size)),
@@ -394,96 +446,93 @@ def make_source(config: TrainConfig) -> Source:
         )
         return dataset.skip(skip)
 
-    val = data_lib.make_eval_dataset(
-        val_records,
-        data_root,
-        images=val_pixels,
-        codec=codec,
-        input_size=size,
-        batch_size=64,
+    return steps_per_epoch, train_dataset
+
+
+def _eval_arrays(records, data_root, codec, size: int, pixels=None) -> dict[str, np.ndarray]:
+    """The held-out crops as arrays, in the pipeline's order (unreadable images
+    skipped): `images` (N, H, W, 3) in [0, 1], `keypoints` (N, K, 3) in crop
+    pixels, `inverse` (N, 2, 3), `head_size`, `scale` and `index` (N,), the
+    records' rows."""
+    from training import data as data_lib
+
+    dataset = data_lib.make_eval_dataset(
+        records, data_root, images=pixels, codec=codec, input_size=size, batch_size=64
     )
-    images, keypoints, inverse, head_size, scale, index = [], [], [], [], [], []
-    for batch_images, _, meta in val:
-        index.append(meta["index"].numpy())
-        images.append(batch_images.numpy())
-        keypoints.append(meta["keypoints"].numpy())
-        inverse.append(meta["inverse"].numpy())
-        head_size.append(meta["head_size"].numpy())
-        scale.append(meta["scale"].numpy())
-    keypoints, inverse = np.concatenate(keypoints), np.concatenate(inverse)
-    whole_images = whole_inverse = None
-    if config.data == "lsp":  # one person an image: the whole image is a user's crop
-        whole = whole_image_records(val_records[np.concatenate(index)], data_root)
-        whole_images, whole_inverse = _eval_crops(whole, data_root, codec, size)
-    head_size, scale = np.concatenate(head_size), np.concatenate(scale)
-    threshold, scored, mpii_truth, val_people = 0.5, None, None, ""
-    if config.data == "mpii":
-        # The official rules: every annotated joint of every person counts, in the
-        # annotation's own frame (a joint the crop cut off is a miss, not dropped).
-        index = np.concatenate(index)
-        mpii_truth = np.asarray(val_records.keypoints, np.float64)[index]
-        if len(index) < len(val_records):  # unreadable images the pipeline skipped
-            why.append(f"{len(val_records) - len(index)} with an unreadable image")
-        val_people = (
-            f"{len(index)} of {all_val} people: {', '.join(why)}"
-            if why
-            else (f"all {all_val} people")
-        )
-    if config.data == "lsp":
+    keys = ("keypoints", "inverse", "head_size", "scale", "index")
+    parts: dict[str, list] = {key: [] for key in ("images", *keys)}
+    for batch_images, _, meta in dataset:
+        parts["images"].append(batch_images.numpy())
+        for key in keys:
+            parts[key].append(meta[key].numpy())
+    return {key: np.concatenate(value) for key, value in parts.items()}
+
+
+def _val_metric(data: str, records: _RunRecords, crops: dict) -> dict[str, Any]:
+    """The data set's PCK as `Source` fields: `val_normalizer`, `normalizer_name`,
+    `pck_threshold`, `val_scored`, and for MPII `val_truth` and `val_people`."""
+    metric: dict[str, Any] = {"pck_threshold": 0.5, "val_scored": None}
+    if data == "mpii":
+        metric.update(_mpii_truth(records, crops["index"]))
+    head_size = crops["head_size"]
+    if data == "lsp":
         # LSP's own metric: PCK@0.2 of the torso (left shoulder to right hip),
         # measured on the original-image joints; people missing either torso
         # joint cannot be scored and are left out.
-        truth = _to_original(keypoints, inverse)
-        a, b = (train_records.keypoint_set.index(j) for j in TORSO_JOINTS)
+        keypoint_set = records.train.keypoint_set
+        truth = _to_original(crops["keypoints"], crops["inverse"])
+        a, b = (keypoint_set.index(j) for j in TORSO_JOINTS)
         scored = (truth[:, a, 2] > 0) & (truth[:, b, 2] > 0)
-        normalizer = np.where(scored, torso_size(truth, train_records.keypoint_set), np.nan)
+        normalizer = np.where(scored, torso_size(truth, keypoint_set), np.nan)
         scored &= np.isfinite(normalizer) & (normalizer > 0)
-        threshold, name = LSP_PCK_THRESHOLD, "torso"
+        metric.update(pck_threshold=LSP_PCK_THRESHOLD, val_scored=scored)
+        name = "torso"
     elif np.isfinite(head_size).all():
         normalizer, name = head_size, "head size"
     else:
-        if config.data == "mpii":
-            # MPII's PCKh is measured against each person's head size: a missing one
-            # is a broken annotation file, not a reason to measure against another size.
-            from kerashg.errors import AnnotationError
-
-            heads = np.asarray(val_records.head_size, np.float64)
-            bad = np.flatnonzero(~np.isfinite(heads))
-            i = int(bad[0]) if bad.size else 0
-            field = {".h5": "normalize", ".mat": "head box (x1, y1, x2, y2)"}.get(
-                pathlib.Path(val_records.source).suffix.lower(), "head box"
-            )
-            raise AnnotationError(
-                val_records.source,
-                int(val_records.id[i]),
-                field,
-                f"head size is {heads[i] if bad.size else 'not finite'} for "
-                f"{max(bad.size, 1)} of the {len(val_records)} validation people; expected "
-                "a finite head size for every MPII person (the PCKh normaliser: `normalize` "
-                "of valid.h5 or the head boxes of the official .mat)",
-            )
+        if data == "mpii":
+            raise _missing_head_size(records.val)
         # COCO has no head boxes: a tenth of the person box side stands in.
-        normalizer = np.where(np.isfinite(head_size), head_size, PIXEL_STD * scale * BOX_FRACTION)
+        box = PIXEL_STD * crops["scale"] * BOX_FRACTION
+        normalizer = np.where(np.isfinite(head_size), head_size, box)
         name = f"head size, or {BOX_FRACTION} x person box where unknown"
-    return Source(
-        num_keypoints=train_records.keypoint_set.num_keypoints,
-        train_dataset=train_dataset,
-        val_images=np.concatenate(images),
-        val_keypoints=keypoints,
-        val_inverse=inverse,
-        val_normalizer=normalizer.astype(np.float32),
-        normalizer_name=name,
-        codec=codec,
-        val_split=split,
-        flip_index=tuple(train_records.keypoint_set.flip_index),
-        pck_threshold=threshold,
-        val_scored=scored,
-        keypoint_set=train_records.keypoint_set,
-        steps_per_epoch=steps_per_epoch,
-        val_truth=mpii_truth,
-        val_people=val_people,
-        whole_images=whole_images,
-        whole_inverse=whole_inverse,
+    metric.update(val_normalizer=normalizer.astype(np.float32), normalizer_name=name)
+    return metric
+
+
+def _mpii_truth(records: _RunRecords, index: np.ndarray) -> dict[str, Any]:
+    """MPII's official rules: every annotated joint of every person counts, in the
+    annotation's own frame (a joint the crop cut off is a miss, not dropped):
+    `val_truth` (N, K, 3) and `val_people`, which people they are."""
+    val, why = records.val, list(records.why)
+    truth = np.asarray(val.keypoints, np.float64)[index]
+    if len(index) < len(val):  # unreadable images the pipeline skipped
+        why.append(f"{len(val) - len(index)} with an unreadable image")
+    total = records.all_val
+    people = f"{len(index)} of {total} people: {', '.join(why)}" if why else f"all {total} people"
+    return {"val_truth": truth, "val_people": people}
+
+
+def _missing_head_size(val):
+    """The error of MPII validation people without a head size: MPII's PCKh is
+    measured against each person's head size, so a missing one is a broken
+    annotation file, not a reason to measure against another size."""
+    from kerashg.errors import AnnotationError
+
+    heads = np.asarray(val.head_size, np.float64)
+    bad = np.flatnonzero(~np.isfinite(heads))
+    i = int(bad[0]) if bad.size else 0
+    field = {".h5": "normalize", ".mat": "head box (x1, y1, x2, y2)"}.get(
+        pathlib.Path(val.source).suffix.lower(), "head box"
+    )
+    return AnnotationError(
+        val.source,
+        int(val.id[i]),
+        field,
+        f"head size is {heads[i] if bad.size else 'not finite'} for "
+        f"{max(bad.size, 1)} of the {len(val)} validation people; expected "
+        "a finite head size for every MPII person (the PCKh normaliser: `normalize` "
+        "of valid.h5 or the head boxes of the official .mat)",
     )
 
 
@@ -507,16 +556,8 @@ def whole_image_records(records, data_root):
 
 def _eval_crops(records, data_root, codec, size):
     """(images float32 (N, H, W, 3), inverse (N, 2, 3)) of `records`' crops, in order."""
-    from training import data as data_lib
-
-    dataset = data_lib.make_eval_dataset(
-        records, data_root, codec=codec, input_size=size, batch_size=64
-    )
-    images, inverse = [], []
-    for batch_images, _, meta in dataset:
-        images.append(batch_images.numpy())
-        inverse.append(meta["inverse"].numpy())
-    return np.concatenate(images), np.concatenate(inverse)
+    arrays = _eval_arrays(records, data_root, codec, size)
+    return arrays["images"], arrays["inverse"]
 
 
 def _mpii_val_people(records, root: pathlib.Path, total: int):
