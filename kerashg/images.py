@@ -73,22 +73,7 @@ def read_image_file(path: str | os.PathLike, reduction: int = 1) -> np.ndarray:
     """
     import cv2
 
-    problem = image_file_problem(path)
-    if problem is not None:
-        raise ImageError(problem)
-    try:
-        # O_NONBLOCK: a file swapped for a FIFO after the check still cannot block.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with open(descriptor, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise ImageError("not a regular file")
-            data = f.read()
-    except FileNotFoundError:
-        raise ImageError("file not found") from None
-    except OSError as error:
-        raise ImageError(f"cannot be read ({error.strerror})") from None
-    if not data:
-        raise ImageError("empty file")
+    data = _read_bytes(path)
     size = header_size(data)
     if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
         raise ImageError(
@@ -116,6 +101,27 @@ def read_image_file(path: str | os.PathLike, reduction: int = 1) -> np.ndarray:
     if reduction > 1 and flags == cv2.IMREAD_COLOR:
         image = reduce_image(image, reduction)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _read_bytes(path) -> bytes:
+    """The bytes of a regular, non-empty file (a FIFO is refused, never waited on)."""
+    problem = image_file_problem(path)
+    if problem is not None:
+        raise ImageError(problem)
+    try:
+        # O_NONBLOCK: a file swapped for a FIFO after the check still cannot block.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ImageError("not a regular file")
+            data = f.read()
+    except FileNotFoundError:
+        raise ImageError("file not found") from None
+    except OSError as error:
+        raise ImageError(f"cannot be read ({error.strerror})") from None
+    if not data:
+        raise ImageError("empty file")
+    return data
 
 
 def reduce_image(image: np.ndarray, reduction: int) -> np.ndarray:

@@ -320,7 +320,10 @@ def _flip_setting(args: argparse.Namespace, runner) -> bool:
 
 def _check_predictions_out(out, dataset: str, split: str, force: bool) -> None:
     """Refuses a predictions file that exists (without --force), is a folder, cannot be
-    written, or has a suffix the file mode cannot read (`kerashg.outputs.check_output_file`)."""
+    written, or has a suffix the file mode cannot read (`kerashg.outputs.check_output_file`);
+    None (not given yet): nothing to check."""
+    if out is None:
+        return
     if split == "test":  # the evaluation server's `pred`
         suffixes = (".mat",)
     else:
@@ -343,8 +346,7 @@ def run_model(args: argparse.Namespace) -> str:
     if not data_dir.is_dir():
         raise EvaluationInputError(f"{data_dir}: data folder not found (--data-dir)")
     split = args.split or DEFAULT_MODEL_SPLIT
-    if args.out is not None:  # before the model loads; the default name once it is known
-        _check_predictions_out(args.out, args.dataset, split, args.force)
+    _check_predictions_out(args.out, args.dataset, split, args.force)  # before the model loads
     test = None
     if split == "test":
         test = mpii_files.read_test_people(mpii_files.official_mat(data_dir))
@@ -573,8 +575,9 @@ def _usage_error(args: argparse.Namespace) -> str | None:
         missing = [f"--{n}" for n in ("annotations", "predictions") if getattr(args, n) is None]
         if missing:
             return f"{' and '.join(missing)} required (or --model with --data-dir)"
-        given = [f"--{n}" for n in ("data_dir", "out") if getattr(args, n) is not None]
-        given += ["--force"] if args.force else []
+        given = [
+            f"--{n}" for n in ("data_dir", "out", "force") if getattr(args, n) not in (None, False)
+        ]
         given += [] if args.flip is None else ["--flip" if args.flip else "--no-flip"]
         if given:
             return f"{', '.join(g.replace('_', '-') for g in given)} need --model"
