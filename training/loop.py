@@ -49,6 +49,27 @@ TrainDataFn = Callable[[int, int, tf.distribute.InputContext], tf.data.Dataset]
 ValidateFn = Callable[[keras.Model], dict[str, Any]]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Epoch:
+    """One epoch of a phase as the loop runs it: where it is, and the plan's steps."""
+
+    phase_index: int
+    phase: Phase
+    epoch: int  # in the phase, from 0
+    global_epoch: int  # over all phases, from 0
+    plan: list[int]  # the steps of each of the phase's epochs
+
+    @property
+    def steps(self) -> int:
+        return self.plan[self.epoch]
+
+    def learning_rate(self, schedule: Schedule, step: int) -> float:
+        """The rate of the epoch's `step` (from 0): the schedule over the phase's steps."""
+        offset, total = sum(self.plan[: self.epoch]), sum(self.plan)
+        phase = self.phase
+        return schedule(phase.learning_rate, offset + step, total, phase.milestones, self.plan)
+
+
 class Trainer:
     """Trains a heatmap model through a list of phases under a tf.distribute strategy.
 
@@ -401,81 +422,103 @@ class Trainer:
     def _run_epoch(self, phase_index, phase, epoch, global_epoch, skip, step_fn):
         # The phase's epochs under the plan: the schedule's steps are the plan's.
         plan = [self.plan.steps(global_epoch - epoch + e) for e in range(phase.epochs)]
-        steps, total, offset = plan[epoch], sum(plan), sum(plan[:epoch])
+        run = _Epoch(phase_index, phase, epoch, global_epoch, plan)
         meter = None if self._meter is None or self.plan.decided else self._meter
         if meter is not None:
-            meter.epoch_started(steps, skip)
-        # A stop in an epoch's last step resumes with its steps all done: validation only.
-        iterator = iter(self._dataset(global_epoch, skip)) if skip < steps else None
+            meter.epoch_started(run.steps, skip)
         if self.verbose:
             print(f"Phase {phase.name} ({phase.train}) epoch {epoch + 1}/{phase.epochs}")
-        tty = sys.stdout.isatty()
-        bar = keras.utils.Progbar(
-            steps,
-            stateful_metrics=["loss", "lr", "img/s", "run ETA min"],
-            verbose=(1 if tty else 0) if self.verbose else 0,
-        )
-        report_every = max(1, steps // 4)
         if skip == 0:
             self.state.epoch_losses = []
-        # Resumed mid-epoch: the losses of its first `skip` steps come from the checkpoint.
-        losses = self.state.epoch_losses
-        drops = (phase.milestones, plan)
-        lr = (
-            self.schedule(phase.learning_rate, offset + skip - 1, total, *drops)
-            if skip
-            else math.nan
+        # Resumed mid-epoch: the losses of its first `skip` steps come from the
+        # checkpoint; a stop in an epoch's last step resumes with its steps all
+        # done: validation only.
+        lr = run.learning_rate(self.schedule, skip - 1) if skip else math.nan
+        if skip < run.steps:
+            lr = self._train_steps(run, skip, step_fn, meter)
+        record = self._validated_record(run, lr)
+        self._end_epoch(run, record, meter)
+
+    def _train_steps(self, run: _Epoch, skip: int, step_fn, meter) -> float:
+        """Steps `skip` .. `run.steps - 1` of the epoch; returns the last learning rate."""
+        iterator = iter(self._dataset(run.global_epoch, skip))
+        bar = keras.utils.Progbar(
+            run.steps,
+            stateful_metrics=["loss", "lr", "img/s", "run ETA min"],
+            verbose=(1 if sys.stdout.isatty() else 0) if self.verbose else 0,
         )
-        for step in range(skip, steps):
-            lr = self.schedule(phase.learning_rate, offset + step, total, *drops)
+        losses = self.state.epoch_losses
+        for step in range(skip, run.steps):
+            lr = run.learning_rate(self.schedule, step)
             self.optimizer.learning_rate = lr
-            tic = self._clock()
-            loss, stages = step_fn(iterator)
-            loss = float(loss.numpy())
-            elapsed = self._clock() - tic
-            global_step = int(self._global_step.numpy())
-            if not math.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"Non-finite loss ({loss}) at global step {global_step + 1} in phase "
-                    f"{phase.name}, epoch {epoch + 1}, step {step + 1}; training stopped. The last "
-                    f"good checkpoint is kept: {self._manager.latest_checkpoint}. Try a lower "
-                    "--lr or --precision float32."
-                )
-            self._seconds.assign_add(elapsed)
-            self._global_step.assign(global_step + 1)
+            loss, stages, elapsed, done = self._take_step(run, step, step_fn, iterator)
             losses.append(loss)
             rate = self.global_batch_size / max(elapsed, 1e-9)
             # The first step of a phase traces its step function: not a step's cost.
-            self._eta.step(global_step + 1, elapsed, timed=step > skip)
+            self._eta.step(done, elapsed, timed=step > skip)
             if meter is not None:
                 meter.step_done(step, elapsed)
-            bar.update(
-                step + 1,
-                [("loss", loss), ("lr", lr), ("img/s", rate), ("run ETA min", self._eta.minutes())],
-            )
-            if self.verbose and not tty and (step + 1) % report_every == 0:
-                print(
-                    f"  step {step + 1}/{steps} loss {loss:.4g} lr {lr:.3g} "
-                    f"{rate:.1f} img/s; {self._eta.describe()}",
-                    flush=True,
-                )
-            if self._writer is not None and (global_step + 1) % self.log_every == 0:
-                with self._writer.as_default(step=global_step + 1):
-                    tf.summary.scalar("train/loss", loss)
-                    tf.summary.scalar("train/lr", lr)
-                    tf.summary.scalar("train/images_per_second", rate)
-                    for s, value in enumerate(stages.numpy()):
-                        tf.summary.scalar(f"train/loss_stage{s}", value)
+            self._show_step(bar, run, step, done, (loss, lr, rate), stages)
             if self._stop_signum is not None:
-                self._set_position(phase_index, epoch, step + 1)
-                self._stop(f"phase {phase.name} epoch {epoch + 1} step {step + 1}/{steps}")
-            if step + 1 < steps and (global_step + 1) % self.checkpoint_every == 0:
-                self._set_position(phase_index, epoch, step + 1)
+                self._set_position(run.phase_index, run.epoch, step + 1)
+                self._stop(
+                    f"phase {run.phase.name} epoch {run.epoch + 1} step {step + 1}/{run.steps}"
+                )
+            if step + 1 < run.steps and done % self.checkpoint_every == 0:
+                self._set_position(run.phase_index, run.epoch, step + 1)
                 self._save(self._manager, meter)
+        return lr
 
+    def _take_step(self, run: _Epoch, step: int, step_fn, iterator):
+        """One optimizer step: `(loss, per-stage losses, seconds, global steps done)`.
+
+        Raises:
+            NonFiniteLossError: the loss is NaN or infinite (nothing is counted).
+        """
+        tic = self._clock()
+        loss, stages = step_fn(iterator)
+        loss = float(loss.numpy())
+        elapsed = self._clock() - tic
+        global_step = int(self._global_step.numpy())
+        if not math.isfinite(loss):
+            raise NonFiniteLossError(
+                f"Non-finite loss ({loss}) at global step {global_step + 1} in phase "
+                f"{run.phase.name}, epoch {run.epoch + 1}, step {step + 1}; training stopped. "
+                f"The last good checkpoint is kept: {self._manager.latest_checkpoint}. Try a "
+                "lower --lr or --precision float32."
+            )
+        self._seconds.assign_add(elapsed)
+        self._global_step.assign(global_step + 1)
+        return loss, stages, elapsed, global_step + 1
+
+    def _show_step(self, bar, run: _Epoch, step: int, done: int, values, stages) -> None:
+        """A step's progress: the bar (a terminal), a line four times an epoch (a
+        log), and every `log_every` global steps TensorBoard's scalars."""
+        loss, lr, rate = values
+        eta = ("run ETA min", self._eta.minutes())
+        bar.update(step + 1, [("loss", loss), ("lr", lr), ("img/s", rate), eta])
+        report_every = max(1, run.steps // 4)
+        if self.verbose and not sys.stdout.isatty() and (step + 1) % report_every == 0:
+            print(
+                f"  step {step + 1}/{run.steps} loss {loss:.4g} lr {lr:.3g} "
+                f"{rate:.1f} img/s; {self._eta.describe()}",
+                flush=True,
+            )
+        if self._writer is not None and done % self.log_every == 0:
+            with self._writer.as_default(step=done):
+                tf.summary.scalar("train/loss", loss)
+                tf.summary.scalar("train/lr", lr)
+                tf.summary.scalar("train/images_per_second", rate)
+                for s, value in enumerate(stages.numpy()):
+                    tf.summary.scalar(f"train/loss_stage{s}", value)
+
+    def _validated_record(self, run: _Epoch, lr: float) -> dict[str, Any]:
+        """The epoch's history record: mean loss, rate, seconds and the validation's
+        results (also written to TensorBoard, with its images)."""
+        losses = self.state.epoch_losses
         record = {
-            "phase": phase.name,
-            "epoch": epoch + 1,
+            "phase": run.phase.name,
+            "epoch": run.epoch + 1,
             "loss": float(np.mean(losses)) if losses else float("nan"),
             "lr": lr,
             "seconds": self.train_seconds,
@@ -497,14 +540,19 @@ class Trainer:
             summary = ", ".join(
                 f"{k} {v:.4g}" for k, v in record.items() if isinstance(v, float) and k != "lr"
             )
-            print(f"  end of phase {phase.name} epoch {epoch + 1}: {summary}")
+            print(f"  end of phase {run.phase.name} epoch {run.epoch + 1}: {summary}")
+        return record
+
+    def _end_epoch(self, run: _Epoch, record: dict[str, Any], meter) -> None:
+        """Records the epoch, moves the position on, keeps the best, saves the
+        checkpoints, lets a time budget decide the plan, and stops if asked."""
         self.history.append(record)
         self.state.epoch_losses = []
         # Position after this epoch: the next epoch, or the next phase.
-        if epoch + 1 < phase.epochs:
-            self._set_position(phase_index, epoch + 1, 0)
+        if run.epoch + 1 < run.phase.epochs:
+            self._set_position(run.phase_index, run.epoch + 1, 0)
         else:
-            self._set_position(phase_index + 1, 0, 0)
+            self._set_position(run.phase_index + 1, 0, 0)
         pck = record.get("pck")
         improved = pck is not None and pck > float(self._best.numpy())
         if improved:
@@ -519,11 +567,11 @@ class Trainer:
             self._save(self._best_manager, meter)
             self._write_best_model()
         if meter is not None and not self.plan.decided:
-            self._decide_plan(meter, global_epoch + 1)
+            self._decide_plan(meter, run.global_epoch + 1)
             if self.plan.decided:  # once a run: the checkpoint again, holding the plan
                 self._save(self._manager)
         if stopping is not None:
-            self._stop(f"phase {phase.name} after epoch {epoch + 1}", saved=True)
+            self._stop(f"phase {run.phase.name} after epoch {run.epoch + 1}", saved=True)
 
     def _save(self, manager, meter=None):
         """A checkpoint of `manager` at the global step, timed for the budget's meter."""
