@@ -36,9 +36,10 @@ Device-dependent defaults (any option given explicitly wins):
              batch {CPU_DEFAULTS["batch_size"]}, {CPU_DEFAULTS["steps_per_epoch"]} steps/epoch,
              ACNN phase epochs A,B,C = {",".join(map(str, CPU_DEFAULTS["phase_epochs"]))}, loss {CPU_DEFAULTS["loss"]}, optimizer {CPU_DEFAULTS["optimizer"]},
              schedule {CPU_DEFAULTS["schedule"]}, lr A,B,C = {",".join(map(str, CPU_DEFAULTS["lr"]))}.
-             Sized so that `--stacks 4` on synthetic data finishes in about 15 minutes on
-             2 CPU cores. Plain MSE + Keras' RMSprop and Glorot init stays on the all-zero
-             heatmap plateau for such a short budget (with --init torch --optimizer
+             Sized so that `--stacks 4` on synthetic data ends within about 20 minutes on
+             2 CPU cores: a {CPU_DEFAULTS["time_budget"]:g}-minute time budget for training (below), then the final
+             evaluation and saves. Plain MSE + Keras' RMSprop and Glorot init stays on
+             the all-zero heatmap plateau for such a short budget (with --init torch --optimizer
              rmsprop_torch it leaves it in a few hundred steps); the foreground-weighted
              MSE (--loss fg_mse) with Adam at a high rate (warm-up, ×0.1 for the last 20%)
              learns in it.
