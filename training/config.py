@@ -56,7 +56,6 @@ AUGMENT_LEVELS = ("full", "light", "loose", "none")
 OPTION_GROUPS = ("model", "data", "schedule", "run")
 
 
-
 def _numbers(text: str, flag: str) -> tuple[float, ...]:
     try:
         return tuple(float(v) for v in text.split(","))
@@ -464,11 +463,7 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
     Raises:
         InputError: a setting is invalid; the message names it and its value.
     """
-    for field in dataclasses.fields(config):  # every choice given (None: the recipe's)
-        value = getattr(config, field.name)
-        if field.metadata["choices"] is not None and value is not None:
-            _check_choice(value, field.metadata["choices"], field.name)
-    _check_difficulty(config.difficulty)
+    _check_choices(config)
     recipe = config.recipe or recipe_name(config.data, has_gpu() if gpu is None else gpu)
     defaults = RECIPES[recipe]
     values = dataclasses.asdict(config)
@@ -478,9 +473,32 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
         if values[key] is None:
             values[key] = defaults[key]
     model = values["model"]
+    phases, index = _resolve_phases(config.phases, model)
+    epochs = _resolve_epochs(config, recipe, model, phases, index)
+    lr = _resolve_lr(config.lr, defaults["lr"], phases, index)
+    milestones = _resolve_milestones(config.milestones, defaults["milestones"], phases, index)
+    _check_run_values(values)
+    values.update(phases=tuple(phases), phase_epochs=epochs, lr=lr, milestones=milestones)
+    if values["out"] is None:
+        values["out"] = str(pathlib.Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    return TrainConfig(**values)
 
+
+def _check_choices(config: TrainConfig) -> None:
+    """Refuses a value outside its field's choices (None: the recipe's), and a
+    `--difficulty` the synthetic renderer would not accept."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if field.metadata["choices"] is not None and value is not None:
+            _check_choice(value, field.metadata["choices"], field.name)
+    _check_difficulty(config.difficulty)
+
+
+def _resolve_phases(given, model: str) -> tuple[tuple[str, ...], list[int]]:
+    """The phases to run and their positions in the recipe's per-phase lists: the
+    ACNN phases given (all by default), or a stacked hourglass' one phase."""
     if model == "acnn":
-        phases = tuple(config.phases) if config.phases else PHASE_NAMES
+        phases = tuple(given) if given else PHASE_NAMES
         for name in phases:
             _check_choice(name, PHASE_NAMES, "phases")
         if list(phases) != sorted(set(phases)):
@@ -488,15 +506,20 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
                 f"--phases must list distinct phases in the order {', '.join(PHASE_NAMES)}. "
                 f"Received: {','.join(phases)}"
             )
-        index = [PHASE_NAMES.index(name) for name in phases]
-    else:
-        # "C": what runs saved before HOURGLASS_PHASE was named recorded.
-        if config.phases and tuple(config.phases) not in ((HOURGLASS_PHASE,), ("C",)):
-            raise InputError(
-                "--phases applies to --model acnn only (a stacked hourglass trains in one "
-                f"phase, {HOURGLASS_PHASE}). Received: --phases {','.join(config.phases)}"
-            )
-        phases, index = (HOURGLASS_PHASE,), [0]
+        return phases, [PHASE_NAMES.index(name) for name in phases]
+    # "C": what runs saved before HOURGLASS_PHASE was named recorded.
+    if given and tuple(given) not in ((HOURGLASS_PHASE,), ("C",)):
+        raise InputError(
+            "--phases applies to --model acnn only (a stacked hourglass trains in one "
+            f"phase, {HOURGLASS_PHASE}). Received: --phases {','.join(given)}"
+        )
+    return (HOURGLASS_PHASE,), [0]
+
+
+def _resolve_epochs(config: TrainConfig, recipe: str, model: str, phases, index) -> tuple:
+    """Epochs per phase: `--phase-epochs`, else `--epochs` split as the recipe's,
+    else the recipe's (a stacked hourglass: the sum of the recipe's phases)."""
+    defaults = RECIPES[recipe]
     if max(index) >= len(defaults["phase_epochs"]):
         raise InputError(
             f"--recipe {recipe} has no phase {phases[-1]} ({model} phases {','.join(phases)}); "
@@ -518,20 +541,30 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
         epochs = tuple(default_epochs)
     if any(e < 0 for e in epochs) or sum(epochs) < 1:
         raise InputError(f"Epochs must be >= 0 with at least one in total. Received: {epochs}")
-    if config.lr is None:
-        lr = tuple(defaults["lr"][i] for i in index)
-    elif len(config.lr) == 1:
-        lr = tuple(config.lr) * len(phases)
-    elif len(config.lr) == len(phases):
-        lr = tuple(config.lr)
+    return epochs
+
+
+def _resolve_lr(given, recipe_lr, phases, index) -> tuple[float, ...]:
+    """One learning rate per phase: one given for all, one per phase, or the recipe's."""
+    if given is None:
+        lr = tuple(recipe_lr[i] for i in index)
+    elif len(given) == 1:
+        lr = tuple(given) * len(phases)
+    elif len(given) == len(phases):
+        lr = tuple(given)
     else:
         raise InputError(
             f"--lr needs one value or one per phase {','.join(phases)}. "
-            f"Received: {','.join(map(str, config.lr))}"
+            f"Received: {','.join(map(str, given))}"
         )
     if any(not v > 0 for v in lr):
         raise InputError(f"--lr must be > 0. Received: {lr}")
-    milestones = _resolve_milestones(config.milestones, defaults["milestones"], phases, index)
+    return lr
+
+
+def _check_run_values(values: dict[str, Any]) -> None:
+    """Refuses sizes below 1, a negative or non-finite time budget, negative steps,
+    a real data set without `--data-dir`, COCO-only options on other data."""
     for key in ("stacks", "filters", "depth", "input_size", "batch_size"):
         if not int(values[key]) >= 1:
             raise InputError(f"--{key.replace('_', '-')} must be >= 1. Received: {values[key]}")
@@ -543,18 +576,15 @@ def resolve_config(config: TrainConfig, gpu: bool | None = None) -> TrainConfig:
             "--steps-per-epoch must be >= 1, or 0 for one pass over the training split. "
             f"Received: {values['steps_per_epoch']}"
         )
-    if config.data != "synthetic" and not config.data_dir:
-        raise InputError(f"--data {config.data} needs --data-dir (the data set's root folder)")
+    data = values["data"]
+    if data != "synthetic" and not values["data_dir"]:
+        raise InputError(f"--data {data} needs --data-dir (the data set's root folder)")
     for key in ("category", "flip_pairs"):
-        if values[key] is not None and config.data != "coco":
+        if values[key] is not None and data != "coco":
             raise InputError(
                 f"--{key.replace('_', '-')} is an option of COCO-format data (--data coco). "
-                f"Received: --data {config.data}"
+                f"Received: --data {data}"
             )
-    values.update(phases=tuple(phases), phase_epochs=epochs, lr=lr, milestones=milestones)
-    if values["out"] is None:
-        values["out"] = str(pathlib.Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}")
-    return TrainConfig(**values)
 
 
 def _resolve_milestones(given, recipe, phases, index) -> tuple[tuple[int, ...], ...]:
