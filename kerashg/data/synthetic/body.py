@@ -137,8 +137,71 @@ def _person_colours(rng):
     )
 
 
+@dataclasses.dataclass
+class _Pose:
+    """A person sampled in body units before it is drawn (see `_Figure`).
+
+    `side_x[s]`: the image-plane sign of the person's side `s` ("r", "l");
+    `landmarks` (NUM_LANDMARKS, 2); `limbs[s]`: the points of side `s`'s arm and
+    leg; `behind[s]`: that arm is drawn behind the body; the head frame:
+    `upper_neck` and `head_dir` (unit vector neck → top).
+    """
+
+    back: bool
+    side_x: dict
+    length: dict
+    width: dict
+    colour: dict
+    turn: float  # the torso's turn: scales the shoulders' and hips' half widths
+    landmarks: np.ndarray
+    limbs: dict = dataclasses.field(default_factory=dict)
+    behind: dict = dataclasses.field(default_factory=dict)
+    upper_neck: tuple = (0.0, 0.0)
+    head_dir: tuple = (0.0, -1.0)
+
+    @property
+    def head_length(self) -> float:
+        return self.length["head"]
+
+    def head_point(self, along: float, across: float) -> tuple[float, float]:
+        """A point of the head frame: `along` the neck → top axis and `across`
+        toward the person's left, both in head lengths."""
+        ax, ay = self.head_dir
+        left = self.side_x["l"]
+        cx, cy = -left * ay, left * ax
+        nx, ny = self.upper_neck
+        a, c = along * self.head_length, across * self.head_length
+        return nx + ax * a + cx * c, ny + ay * a + cy * c
+
+
 def _sample_figure(rng, cfg: RenderConfig) -> _Figure:
-    """A random person in body units (see `_Figure`)."""
+    """A random person in body units (see `_Figure`).
+
+    The random draws come in a fixed order (build, head, each side's limbs,
+    drawing order, outline), so a seed gives the same figure.
+    """
+    pose = _sample_build(rng, cfg)
+    _sample_head(rng, pose)
+    for s in _SIDES:
+        _sample_limbs(rng, cfg, pose, s)
+    _face_landmarks(pose)
+    order = list(_SIDES) if rng.random() < 0.5 else list(_SIDES[::-1])
+    ops = []
+    for s in order:
+        if pose.behind[s]:
+            ops += _arm_ops(pose, s)
+    for s in order:
+        ops += _leg_ops(pose, s)
+    ops += _torso_ops(pose)
+    ops += _head_ops(pose)
+    for s in order[::-1]:
+        if not pose.behind[s]:
+            ops += _arm_ops(pose, s)
+    return _Figure(pose.landmarks, ops, pose.back, outline=bool(rng.random() < 0.6))
+
+
+def _sample_build(rng, cfg: RenderConfig) -> _Pose:
+    """Facing, segment lengths and widths, torso turn and colours."""
     back = bool(rng.random() < cfg.p_back_facing)
     # Image-plane side of the person's right / left: front-facing puts the
     # person's right on the image left.
@@ -152,96 +215,92 @@ def _sample_figure(rng, cfg: RenderConfig) -> _Figure:
     turn = rng.uniform(*TORSO_TURN_RANGE)
     colour = _person_colours(rng)
     colour = {k: _jitter(rng, v, 0.08) for k, v in colour.items()}
+    return _Pose(back, side_x, length, width, colour, turn, np.zeros((NUM_LANDMARKS, 2)))
+
+
+def _sample_head(rng, pose: _Pose) -> None:
+    """Pelvis, thorax, upper neck and head top; the head frame."""
+    lm, length = pose.landmarks, pose.length
+    pelvis, thorax = (0.0, 0.0), (0.0, -1.0)
+    lm[_L["pelvis"]], lm[_L["thorax"]] = pelvis, thorax
+    neck_dir = _unit(180.0 + rng.uniform(*NECK_TILT), 1.0)
+    pose.upper_neck = _add(thorax, neck_dir, length["neck"])
+    pose.head_dir = _unit(180.0 + rng.uniform(*NECK_TILT) + rng.uniform(*HEAD_TILT), 1.0)
+    lm[_L["upper_neck"]] = pose.upper_neck
+    lm[_L["head_top"]] = _add(pose.upper_neck, pose.head_dir, pose.head_length)
+
+
+def _sample_limbs(rng, cfg: RenderConfig, pose: _Pose, s: str) -> None:
+    """Side `s`'s arm and leg: angles (natural, or wide for `cfg.wide_pose_fraction`),
+    foreshortened segments, and whether the arm is behind the body."""
+    length, x, turn = pose.length, pose.side_x[s], pose.turn
 
     def shorten():
         return rng.uniform(cfg.min_foreshortening, 1.0)
 
-    lm = np.zeros((NUM_LANDMARKS, 2))
-    pelvis, thorax = (0.0, 0.0), (0.0, -1.0)
-    lm[_L["pelvis"]], lm[_L["thorax"]] = pelvis, thorax
-    neck_dir = _unit(180.0 + rng.uniform(*NECK_TILT), 1.0)
-    upper_neck = _add(thorax, neck_dir, length["neck"])
-    head_dir = _unit(180.0 + rng.uniform(*NECK_TILT) + rng.uniform(*HEAD_TILT), 1.0)
-    head_length = length["head"]
-    lm[_L["upper_neck"]] = upper_neck
-    lm[_L["head_top"]] = _add(upper_neck, head_dir, head_length)
+    shoulder = (x * SHOULDER_HALF_WIDTH * turn, -1.0 + SHOULDER_DROP)
+    hip = (x * HIP_HALF_WIDTH * turn, 0.0)
+    raise_arm = _angle(rng, ARM_RAISE_NATURAL, ARM_RAISE_WIDE, cfg.wide_pose_fraction)
+    bend = _angle(rng, ELBOW_BEND_NATURAL, ELBOW_BEND_WIDE, cfg.wide_pose_fraction)
+    elbow = _add(shoulder, _unit(raise_arm, x), length["upper_arm"] * shorten())
+    wrist = _add(elbow, _unit(raise_arm + bend, x), length["forearm"] * shorten())
+    hand = _add(
+        wrist, _unit(raise_arm + bend + rng.uniform(*WRIST_BEND), x), length["hand"] * shorten()
+    )
+    raise_leg = _angle(rng, LEG_RAISE_NATURAL, LEG_RAISE_WIDE, cfg.wide_pose_fraction)
+    knee_bend = _angle(rng, KNEE_BEND_NATURAL, KNEE_BEND_WIDE, cfg.wide_pose_fraction)
+    knee = _add(hip, _unit(raise_leg, x), length["thigh"] * shorten())
+    ankle = _add(knee, _unit(raise_leg + knee_bend, x), length["shin"] * shorten())
+    toe = _add(
+        ankle,
+        _unit(raise_leg + knee_bend + rng.uniform(*FOOT_TURN), x),
+        length["foot"] * shorten(),
+    )
+    points = dict(
+        shoulder=shoulder, elbow=elbow, wrist=wrist, hand=hand,
+        hip=hip, knee=knee, ankle=ankle, toe=toe,
+    )  # fmt: skip
+    for name in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"):
+        pose.landmarks[_L[f"{s}_{name}"]] = points[name]
+    pose.limbs[s] = points
+    pose.behind[s] = bool(rng.random() < cfg.p_arm_behind)
 
-    limbs = {}
-    behind = {}
+
+def _face_landmarks(pose: _Pose) -> None:
+    """Eyes, ears and nose in the head frame."""
+    lm, side_x = pose.landmarks, pose.side_x
     for s in _SIDES:
-        x = side_x[s]
-        shoulder = (x * SHOULDER_HALF_WIDTH * turn, -1.0 + SHOULDER_DROP)
-        hip = (x * HIP_HALF_WIDTH * turn, 0.0)
-        raise_arm = _angle(rng, ARM_RAISE_NATURAL, ARM_RAISE_WIDE, cfg.wide_pose_fraction)
-        bend = _angle(rng, ELBOW_BEND_NATURAL, ELBOW_BEND_WIDE, cfg.wide_pose_fraction)
-        elbow = _add(shoulder, _unit(raise_arm, x), length["upper_arm"] * shorten())
-        wrist = _add(elbow, _unit(raise_arm + bend, x), length["forearm"] * shorten())
-        hand = _add(
-            wrist, _unit(raise_arm + bend + rng.uniform(*WRIST_BEND), x), length["hand"] * shorten()
-        )
-        raise_leg = _angle(rng, LEG_RAISE_NATURAL, LEG_RAISE_WIDE, cfg.wide_pose_fraction)
-        knee_bend = _angle(rng, KNEE_BEND_NATURAL, KNEE_BEND_WIDE, cfg.wide_pose_fraction)
-        knee = _add(hip, _unit(raise_leg, x), length["thigh"] * shorten())
-        ankle = _add(knee, _unit(raise_leg + knee_bend, x), length["shin"] * shorten())
-        toe = _add(
-            ankle,
-            _unit(raise_leg + knee_bend + rng.uniform(*FOOT_TURN), x),
-            length["foot"] * shorten(),
-        )
-        for name, point in (("shoulder", shoulder), ("elbow", elbow), ("wrist", wrist)):
-            lm[_L[f"{s}_{name}"]] = point
-        for name, point in (("hip", hip), ("knee", knee), ("ankle", ankle)):
-            lm[_L[f"{s}_{name}"]] = point
-        limbs[s] = dict(
-            shoulder=shoulder,
-            elbow=elbow,
-            wrist=wrist,
-            hand=hand,
-            hip=hip,
-            knee=knee,
-            ankle=ankle,
-            toe=toe,
-        )
-        behind[s] = bool(rng.random() < cfg.p_arm_behind)
+        lm[_L[f"{s}_eye"]] = pose.head_point(EYE_ALONG, side_x[s] * side_x["l"] * EYE_ACROSS)
+        lm[_L[f"{s}_ear"]] = pose.head_point(EAR_ALONG, side_x[s] * side_x["l"] * EAR_ACROSS)
+    lm[_L["nose"]] = pose.head_point(NOSE_ALONG, 0.0)
 
-    # Head frame: along = unit vector neck → top, across = the person's left.
-    ax, ay = head_dir
-    cx, cy = -side_x["l"] * ay, side_x["l"] * ax
-    nx, ny = upper_neck
 
-    def head_point(a, c):
-        a, c = a * head_length, c * head_length
-        return nx + ax * a + cx * c, ny + ay * a + cy * c
+def _capsule(pose: _Pose, a, b, part_name: str, part_id: int) -> tuple:
+    return ("capsule", (a, b), pose.width[part_name], pose.colour[part_name], part_id, True)
 
-    for s in _SIDES:
-        lm[_L[f"{s}_eye"]] = head_point(EYE_ALONG, side_x[s] * side_x["l"] * EYE_ACROSS)
-        lm[_L[f"{s}_ear"]] = head_point(EAR_ALONG, side_x[s] * side_x["l"] * EAR_ACROSS)
-    lm[_L["nose"]] = head_point(NOSE_ALONG, 0.0)
 
-    ops = []
+def _arm_ops(pose: _Pose, s: str) -> list:
+    p = pose.limbs[s]
+    return [
+        _capsule(pose, p["shoulder"], p["elbow"], "upper_arm", _PART[f"{s}_upper_arm"]),
+        _capsule(pose, p["elbow"], p["wrist"], "forearm", _PART[f"{s}_forearm"]),
+        _capsule(pose, p["wrist"], p["hand"], "hand", _PART[f"{s}_hand"]),
+    ]
 
-    def capsule(a, b, part_name, part_id):
-        ops.append(("capsule", (a, b), width[part_name], colour[part_name], part_id, True))
 
-    def arm(s):
-        p = limbs[s]
-        capsule(p["shoulder"], p["elbow"], "upper_arm", _PART[f"{s}_upper_arm"])
-        capsule(p["elbow"], p["wrist"], "forearm", _PART[f"{s}_forearm"])
-        capsule(p["wrist"], p["hand"], "hand", _PART[f"{s}_hand"])
+def _leg_ops(pose: _Pose, s: str) -> list:
+    p = pose.limbs[s]
+    return [
+        _capsule(pose, p["hip"], p["knee"], "thigh", _PART[f"{s}_thigh"]),
+        _capsule(pose, p["knee"], p["ankle"], "shin", _PART[f"{s}_shin"]),
+        _capsule(pose, p["ankle"], p["toe"], "foot", _PART[f"{s}_foot"]),
+    ]
 
-    def leg(s):
-        p = limbs[s]
-        capsule(p["hip"], p["knee"], "thigh", _PART[f"{s}_thigh"])
-        capsule(p["knee"], p["ankle"], "shin", _PART[f"{s}_shin"])
-        capsule(p["ankle"], p["toe"], "foot", _PART[f"{s}_foot"])
 
-    order = list(_SIDES) if rng.random() < 0.5 else list(_SIDES[::-1])
-    for s in order:
-        if behind[s]:
-            arm(s)
-    for s in order:
-        leg(s)
-    # Torso: shoulders, waist, hips; the trousers band on top of the thighs.
+def _torso_ops(pose: _Pose) -> list:
+    """Torso (shoulders, waist, hips), the trousers band on top of the thighs, the
+    belt and, seen from the front, the collar."""
+    width, colour, side_x, limbs = pose.width, pose.colour, pose.side_x, pose.limbs
     rs, ls = limbs["r"]["shoulder"], limbs["l"]["shoulder"]
     rh, lh = limbs["r"]["hip"], limbs["l"]["hip"]
     top = -1.0 + SHOULDER_DROP - 0.5 * width["upper_arm"]
@@ -260,7 +319,7 @@ def _sample_figure(rng, cfg: RenderConfig) -> _Figure:
     r_pts = side_points(rs, rh, side_x["r"])
     l_pts = side_points(ls, lh, side_x["l"])
     torso = [r_pts[0], l_pts[0], l_pts[1], l_pts[2], r_pts[2], r_pts[1]]
-    ops.append(("poly", tuple(torso), None, colour["torso"], TORSO, True))
+    ops = [("poly", tuple(torso), None, colour["torso"], TORSO, True)]
     band_y = -0.2
     band_x = waist_x + (abs(lh[0]) + hip_out - waist_x) * (band_y - waist_y) / (0.1 - waist_y)
     pelvis_poly = (
@@ -272,64 +331,40 @@ def _sample_figure(rng, cfg: RenderConfig) -> _Figure:
     )
     ops.append(("poly", pelvis_poly, None, colour["pelvis"], PELVIS, True))
     belt_width = 0.06
-    ops.append(
-        (
-            "capsule",
-            ((-band_x, band_y), (band_x, band_y)),
-            belt_width,
-            colour["belt"],
-            PELVIS,
-            False,
-        )
-    )
-    if not back:
+    belt = ((-band_x, band_y), (band_x, band_y))
+    ops.append(("capsule", belt, belt_width, colour["belt"], PELVIS, False))
+    if not pose.back:
         collar = ((-0.13, -1.0 + 0.02), (0.13, -1.0 + 0.02), (0.0, -1.0 + 0.22))
         ops.append(("poly", collar, None, colour["collar"], TORSO, False))
-    # Neck and head.
-    ops.append(("capsule", (thorax, upper_neck), width["neck"], colour["skin"], NECK, True))
+    return ops
+
+
+def _head_ops(pose: _Pose) -> list:
+    """Neck, ears, hair and, seen from the front, face, eyes, nose and mouth."""
+    colour, side_x, lm, head = pose.colour, pose.side_x, pose.landmarks, pose.head_length
+    point = pose.head_point
+    thorax = (0.0, -1.0)
+    ops = [("capsule", (thorax, pose.upper_neck), pose.width["neck"], colour["skin"], NECK, True)]
     for s in _SIDES:
         ear = tuple(lm[_L[f"{s}_ear"]])
-        ear_end = head_point(EAR_ALONG + EAR_HALF_LENGTH, side_x[s] * side_x["l"] * EAR_ACROSS)
-        ops.append(
-            ("ellipse", (ear, ear_end), EAR_HALF_WIDTH * head_length, colour["skin"], HEAD, True)
-        )
+        ear_end = point(EAR_ALONG + EAR_HALF_LENGTH, side_x[s] * side_x["l"] * EAR_ACROSS)
+        ops.append(("ellipse", (ear, ear_end), EAR_HALF_WIDTH * head, colour["skin"], HEAD, True))
     hair_half = 0.5 + HEAD_OVERHANG
     ops.append(
-        ("ellipse", (head_point(0.5, 0.0), head_point(0.5 + hair_half, 0.0)),
-         0.5 * HEAD_WIDTH_RATIO * head_length, colour["hair"], HEAD, True)
+        ("ellipse", (point(0.5, 0.0), point(0.5 + hair_half, 0.0)),
+         0.5 * HEAD_WIDTH_RATIO * head, colour["hair"], HEAD, True)
     )  # fmt: skip
-    if not back:
-        ops.append(
-            ("ellipse", (head_point(FACE_CENTRE, 0.0), head_point(FACE_CENTRE + FACE_HALF_LENGTH, 0.0)),
-             FACE_HALF_WIDTH * head_length, colour["skin"], HEAD, False)
-        )  # fmt: skip
-        for s in _SIDES:
-            ops.append(
-                (
-                    "circle",
-                    (tuple(lm[_L[f"{s}_eye"]]),),
-                    EYE_RADIUS * head_length,
-                    colour["eye"],
-                    HEAD,
-                    False,
-                )
-            )
-        ops.append(
-            (
-                "circle",
-                (tuple(lm[_L["nose"]]),),
-                NOSE_RADIUS * head_length,
-                _darker(colour["skin"], 0.75),
-                HEAD,
-                False,
-            )
-        )
-        mouth = (
-            head_point(MOUTH_ALONG, -MOUTH_HALF_WIDTH),
-            head_point(MOUTH_ALONG, MOUTH_HALF_WIDTH),
-        )
-        ops.append(("capsule", mouth, 0.05 * head_length, colour["mouth"], HEAD, False))
-    for s in order[::-1]:
-        if not behind[s]:
-            arm(s)
-    return _Figure(lm, ops, back, outline=bool(rng.random() < 0.6))
+    if pose.back:
+        return ops
+    ops.append(
+        ("ellipse", (point(FACE_CENTRE, 0.0), point(FACE_CENTRE + FACE_HALF_LENGTH, 0.0)),
+         FACE_HALF_WIDTH * head, colour["skin"], HEAD, False)
+    )  # fmt: skip
+    for s in _SIDES:
+        eye = (tuple(lm[_L[f"{s}_eye"]]),)
+        ops.append(("circle", eye, EYE_RADIUS * head, colour["eye"], HEAD, False))
+    nose = (tuple(lm[_L["nose"]]),)
+    ops.append(("circle", nose, NOSE_RADIUS * head, _darker(colour["skin"], 0.75), HEAD, False))
+    mouth = (point(MOUTH_ALONG, -MOUTH_HALF_WIDTH), point(MOUTH_ALONG, MOUTH_HALF_WIDTH))
+    ops.append(("capsule", mouth, 0.05 * head, colour["mouth"], HEAD, False))
+    return ops
