@@ -108,47 +108,10 @@ def render_sample(
     image = _background(rng, bank, size)
     labels = np.zeros((size, size), np.uint8)
 
-    # The target person: size, rotation, position (inside the image unless truncated).
     figure = _sample_figure(rng, cfg)
-    rotation = rng.uniform(-cfg.max_rotation_deg, cfg.max_rotation_deg)
-    box_side = rng.uniform(*cfg.box_fraction) * size
-    placement = _place(figure, rotation, box_side, (0.0, 0.0))
-    joints = placement.apply(figure.landmarks)
-    half = (joints.max(0) - joints.min(0)) / 2
-    margin = 0.04 * box_side
-    slack = 0.35 * 2 * half if rng.random() < cfg.p_truncation else np.zeros(2)
-    lo, hi = half + margin - slack, size - half - margin + slack
-    center = np.array(
-        [rng.uniform(a, b) if a < b else size / 2 for a, b in zip(lo, hi, strict=True)]
-    )
-    placement = _place(figure, rotation, box_side, center)
-
-    second = None
-    if rng.random() < cfg.p_second_person:
-        other = _sample_figure(rng, cfg)
-        other_box = box_side * rng.uniform(0.75, 1.1)
-        side = 1.0 if rng.random() < 0.5 else -1.0
-        offset = np.array([side * rng.uniform(0.5, 0.85), rng.uniform(-0.15, 0.15)])
-        other_center = center + offset * (box_side + other_box) / 2
-        other_rotation = rng.uniform(-cfg.max_rotation_deg, cfg.max_rotation_deg)
-        second = (
-            other,
-            _place(other, other_rotation, other_box, other_center),
-            bool(rng.random() < 0.5),
-        )
-
-    palette = [op[3] for op in figure.ops[:6]]
-    num_distractors = int(rng.integers(cfg.num_distractors[0], cfg.num_distractors[1] + 1))
-    num_front = sum(rng.random() < cfg.foreground_fraction for _ in range(num_distractors))
-    for _ in range(num_distractors - num_front):
-        _draw_distractor(rng, image, labels, box_side, palette, cfg, DISTRACTOR_LABEL)
-    if second is not None and not second[2]:
-        _draw_figure(image, labels, second[0], second[1], OTHER_PERSON_BASE)
-    _draw_figure(image, labels, figure, placement, 0)
-    if second is not None and second[2]:
-        _draw_figure(image, labels, second[0], second[1], OTHER_PERSON_BASE)
-    for _ in range(num_front):
-        _draw_distractor(rng, image, labels, box_side, palette, cfg, DISTRACTOR_LABEL)
+    box_side, center, placement = _place_target(rng, figure, cfg, size)
+    second = _sample_second(rng, cfg, center, box_side)
+    _draw_scene(rng, image, labels, (figure, placement, second), box_side, cfg)
     if rng.random() < cfg.p_occluder:
         _draw_occluder(rng, image, labels, placement.apply(figure.landmarks), box_side)
     image = _photometric(rng, image, bank, cfg)
@@ -167,20 +130,76 @@ def render_sample(
     if return_mask:
         sample["mask"] = (labels > 0) & (labels < PARTS_PER_PERSON)
     if second is not None:
-        other_kp, other_center, other_scale, other_head = _annotate(
-            second[0], second[1], labels, OTHER_PERSON_BASE
-        )
-        if np.count_nonzero(other_kp[: MPII.num_keypoints, 2]) >= MIN_ANNOTATED_JOINTS:
-            annotation = dict(
-                keypoints=other_kp[select],
-                center=other_center,
-                scale=other_scale,
-                head_size=other_head,
-                torso_angle=_torso_angle(other_kp),
-            )
-            if return_mask:
-                annotation["mask"] = (labels > OTHER_PERSON_BASE) & (
-                    labels < OTHER_PERSON_BASE + PARTS_PER_PERSON
-                )
-            sample["others"].append(annotation)
+        sample["others"] += _other_annotation(second, labels, select, return_mask)
     return sample
+
+
+def _place_target(rng, figure, cfg: RenderConfig, size: int):
+    """The target person's `(box side, centre, placement)`: size, rotation and a
+    position inside the image (unless truncated)."""
+    rotation = rng.uniform(-cfg.max_rotation_deg, cfg.max_rotation_deg)
+    box_side = rng.uniform(*cfg.box_fraction) * size
+    placement = _place(figure, rotation, box_side, (0.0, 0.0))
+    joints = placement.apply(figure.landmarks)
+    half = (joints.max(0) - joints.min(0)) / 2
+    margin = 0.04 * box_side
+    slack = 0.35 * 2 * half if rng.random() < cfg.p_truncation else np.zeros(2)
+    lo, hi = half + margin - slack, size - half - margin + slack
+    center = np.array(
+        [rng.uniform(a, b) if a < b else size / 2 for a, b in zip(lo, hi, strict=True)]
+    )
+    return box_side, center, _place(figure, rotation, box_side, center)
+
+
+def _sample_second(rng, cfg: RenderConfig, center, box_side: float):
+    """None, or a second person beside the target: `(figure, placement, in front)`."""
+    if not rng.random() < cfg.p_second_person:
+        return None
+    other = _sample_figure(rng, cfg)
+    other_box = box_side * rng.uniform(0.75, 1.1)
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    offset = np.array([side * rng.uniform(0.5, 0.85), rng.uniform(-0.15, 0.15)])
+    other_center = center + offset * (box_side + other_box) / 2
+    other_rotation = rng.uniform(-cfg.max_rotation_deg, cfg.max_rotation_deg)
+    placement = _place(other, other_rotation, other_box, other_center)
+    return other, placement, bool(rng.random() < 0.5)
+
+
+def _draw_scene(rng, image, labels, people, box_side: float, cfg: RenderConfig) -> None:
+    """Distractors behind, the second person (behind or in front of) the target,
+    distractors in front. `people`: `(figure, placement, second)`."""
+    figure, placement, second = people
+    palette = [op[3] for op in figure.ops[:6]]
+    num_distractors = int(rng.integers(cfg.num_distractors[0], cfg.num_distractors[1] + 1))
+    num_front = sum(rng.random() < cfg.foreground_fraction for _ in range(num_distractors))
+    for _ in range(num_distractors - num_front):
+        _draw_distractor(rng, image, labels, box_side, palette, cfg, DISTRACTOR_LABEL)
+    if second is not None and not second[2]:
+        _draw_figure(image, labels, second[0], second[1], OTHER_PERSON_BASE)
+    _draw_figure(image, labels, figure, placement, 0)
+    if second is not None and second[2]:
+        _draw_figure(image, labels, second[0], second[1], OTHER_PERSON_BASE)
+    for _ in range(num_front):
+        _draw_distractor(rng, image, labels, box_side, palette, cfg, DISTRACTOR_LABEL)
+
+
+def _other_annotation(second, labels, select, return_mask: bool) -> list[dict]:
+    """The second person's annotation (a list of one), or none when fewer than
+    `MIN_ANNOTATED_JOINTS` of its joints are in the image."""
+    other_kp, other_center, other_scale, other_head = _annotate(
+        second[0], second[1], labels, OTHER_PERSON_BASE
+    )
+    if np.count_nonzero(other_kp[: MPII.num_keypoints, 2]) < MIN_ANNOTATED_JOINTS:
+        return []
+    annotation = dict(
+        keypoints=other_kp[select],
+        center=other_center,
+        scale=other_scale,
+        head_size=other_head,
+        torso_angle=_torso_angle(other_kp),
+    )
+    if return_mask:
+        annotation["mask"] = (labels > OTHER_PERSON_BASE) & (
+            labels < OTHER_PERSON_BASE + PARTS_PER_PERSON
+        )
+    return [annotation]
