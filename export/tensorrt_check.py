@@ -116,60 +116,88 @@ def _constant_names(graph) -> set[str]:
 
 def _check_node(node, attributes, constants, graph_io) -> list[Incompatibility]:
     name, op = node.name or (node.output[0] if node.output else "?"), node.op_type
-    problems = []
-
-    def bad(reason):
-        problems.append(Incompatibility(name, op, reason))
-
     if node.domain not in ("", "ai.onnx"):
-        bad(f"custom domain {node.domain!r}: TensorRT needs a plugin for it")
-        return problems
-    if op not in TENSORRT_SUPPORTED_OPS:
-        bad("operator not supported by TensorRT's ONNX parser")
-        return problems
-    if op in ("Resize", "Upsample"):
-        values = {**RESIZE_DEFAULTS, **attributes}
-        if values["mode"] not in RESIZE_MODES:
-            bad(f"mode={values['mode']!r}; supported: {sorted(RESIZE_MODES)}")
-        if op == "Resize":
-            coord = values["coordinate_transformation_mode"]
-            if coord not in RESIZE_COORDINATE_MODES:
-                bad(
-                    f"coordinate_transformation_mode={coord!r}; supported: "
-                    f"{sorted(RESIZE_COORDINATE_MODES)}"
-                )
-            if values["mode"] == "nearest" and values["nearest_mode"] not in RESIZE_NEAREST_MODES:
-                bad(
-                    f"nearest_mode={values['nearest_mode']!r}; supported: "
-                    f"{sorted(RESIZE_NEAREST_MODES)}"
-                )
-            if int(values["antialias"]) != 0:
-                bad("antialias=1; antialiasing is not supported")
-            if values["keep_aspect_ratio_policy"] != "stretch":
-                bad(
-                    f"keep_aspect_ratio_policy={values['keep_aspect_ratio_policy']!r}; "
-                    "supported: 'stretch'"
-                )
-    if op in ("MaxPool", "AveragePool", "LpPool"):
-        dilations = attributes.get("dilations", [])
-        if any(int(d) != 1 for d in dilations):
-            bad(f"dilations={list(dilations)}; must be empty or all ones")
-        kernel = attributes.get("kernel_shape", [])
-        if op != "LpPool" and len(kernel) not in (2, 3):
-            bad(f"kernel_shape={list(kernel)}; only 2D or 3D pooling")
-        if op == "MaxPool" and len(node.output) > 1 and node.output[1]:
-            bad("the `Indices` output is not supported")
+        reasons = [f"custom domain {node.domain!r}: TensorRT needs a plugin for it"]
+    elif op not in TENSORRT_SUPPORTED_OPS:
+        reasons = ["operator not supported by TensorRT's ONNX parser"]
+    else:
+        reasons = [
+            *_resize_problems(op, attributes),
+            *_pool_problems(node, attributes),
+            *_attribute_problems(op, attributes),
+            *_constant_input_problems(node, constants),
+        ]
+    return [Incompatibility(name, op, reason) for reason in reasons]
+
+
+def _resize_problems(op: str, attributes: dict) -> list[str]:
+    """Resize / Upsample: the modes TensorRT implements."""
+    if op not in ("Resize", "Upsample"):
+        return []
+    values = {**RESIZE_DEFAULTS, **attributes}
+    reasons = []
+    if values["mode"] not in RESIZE_MODES:
+        reasons.append(f"mode={values['mode']!r}; supported: {sorted(RESIZE_MODES)}")
+    if op != "Resize":
+        return reasons
+    coord = values["coordinate_transformation_mode"]
+    if coord not in RESIZE_COORDINATE_MODES:
+        reasons.append(
+            f"coordinate_transformation_mode={coord!r}; supported: "
+            f"{sorted(RESIZE_COORDINATE_MODES)}"
+        )
+    if values["mode"] == "nearest" and values["nearest_mode"] not in RESIZE_NEAREST_MODES:
+        reasons.append(
+            f"nearest_mode={values['nearest_mode']!r}; supported: {sorted(RESIZE_NEAREST_MODES)}"
+        )
+    if int(values["antialias"]) != 0:
+        reasons.append("antialias=1; antialiasing is not supported")
+    if values["keep_aspect_ratio_policy"] != "stretch":
+        reasons.append(
+            f"keep_aspect_ratio_policy={values['keep_aspect_ratio_policy']!r}; supported: 'stretch'"
+        )
+    return reasons
+
+
+def _pool_problems(node, attributes: dict) -> list[str]:
+    """Pooling: no dilation, 2D or 3D, no MaxPool indices."""
+    op = node.op_type
+    if op not in ("MaxPool", "AveragePool", "LpPool"):
+        return []
+    reasons = []
+    dilations = attributes.get("dilations", [])
+    if any(int(d) != 1 for d in dilations):
+        reasons.append(f"dilations={list(dilations)}; must be empty or all ones")
+    kernel = attributes.get("kernel_shape", [])
+    if op != "LpPool" and len(kernel) not in (2, 3):
+        reasons.append(f"kernel_shape={list(kernel)}; only 2D or 3D pooling")
+    if op == "MaxPool" and len(node.output) > 1 and node.output[1]:
+        reasons.append("the `Indices` output is not supported")
+    return reasons
+
+
+def _attribute_problems(op: str, attributes: dict) -> list[str]:
+    """TopK must be sorted; Constant has no sparse or string values."""
+    reasons = []
     if op == "TopK" and int(attributes.get("sorted", 1)) != 1:
-        bad("sorted=0; TopK must be sorted")
+        reasons.append("sorted=0; TopK must be sorted")
     if op == "Constant":
         for key in ("sparse_value", "value_string", "value_strings"):
             if key in attributes:
-                bad(f"attribute {key!r} is not supported")
+                reasons.append(f"attribute {key!r} is not supported")
+    return reasons
+
+
+def _constant_input_problems(node, constants: set) -> list[str]:
+    """The inputs `CONSTANT_INPUTS` requires at build time, computed at run time."""
+    reasons = []
     for const_op, index, rule in CONSTANT_INPUTS:
-        if op == const_op and len(node.input) > index and node.input[index]:
+        if node.op_type == const_op and len(node.input) > index and node.input[index]:
             if node.input[index] not in constants:
-                bad(f"input {index} ({node.input[index]!r}) is computed at run time: {rule}")
-    return problems
+                reasons.append(
+                    f"input {index} ({node.input[index]!r}) is computed at run time: {rule}"
+                )
+    return reasons
 
 
 def check_onnx_for_tensorrt(model) -> list[Incompatibility]:
