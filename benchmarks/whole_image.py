@@ -32,7 +32,6 @@ import numpy as np
 from kerashg import cli
 from kerashg.cropping import MIN_JOINTS, joints_box
 from kerashg.images import read_image_file
-from kerashg.metrics import TORSO_JOINTS, pck, torso_size
 from kerashg.runtime import load_runner, predict_people
 
 PCK_THRESHOLD = 0.2
@@ -44,6 +43,7 @@ def held_out_people(data_dir, annotation=None):
     """The held-out split's records whose two torso joints are annotated, and
     their torso sizes (PCK's normaliser)."""
     from kerashg.data.lsp import load_lsp
+    from kerashg.metrics import TORSO_JOINTS, torso_size
 
     records = load_lsp(data_dir, "val", annotation)
     keypoint_set = records.keypoint_set
@@ -55,6 +55,8 @@ def held_out_people(data_dir, annotation=None):
 
 def score(predictions, records, torso) -> dict:
     """PCK@0.2 (percent) over all joints and over the limb joints."""
+    from kerashg.metrics import pck  # TensorFlow: not for --help
+
     limbs = [i for i, n in enumerate(records.keypoint_set.names) if n not in HEAD_JOINTS]
     truth = records.keypoints
     annotated = truth[..., 2] > 0
