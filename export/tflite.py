@@ -43,7 +43,7 @@ the Add), so those tensors keep 3–10 dB SQNR; (3) even true min/max ranges are
 set by rare outliers (the hourglass's residual sums reach ±60 with a standard
 deviation of 2). Percentile ranges fix (2) and (3), a float tail fixes (1).
 
-Measured with `python -m benchmarks.export` (README, export section): PCK drop
+Measured with `python -m benchmarks.export` (docs/EXPORT.md): PCK drop
 from float32 of `percentile` / `full` / `float_heads` / `float_last_stage`:
 0.32 / 58.6 / 19.4 / 13.6 points (PCK@0.5 on the 256 synthetic validation
 people, 4-stack ACNN, calibration from the training pipeline) and 0.90 / 15.4

@@ -48,7 +48,7 @@ GPU_DEFAULTS: dict[str, Any] = dict(
 # the smallest that keeps PCK@0.5 meaningful on the synthetic figures (half a
 # head is ~1.75 heatmap pixels there). What the recipe rests on, measured on this machine:
 # - Plain MSE against sigma-1 Gaussians sits on the all-zero plateau for such a
-#   short budget with Glorot + Keras' RMSprop (not with Torch's: README, issue 13); weighting the target's foreground pixels leaves it in ~100 steps.
+#   short budget with Glorot + Keras' RMSprop (not with Torch's: docs/TRAINING_RUNS.md, issue 13); weighting the target's foreground pixels leaves it in ~100 steps.
 # - Adam at a high constant rate, ×0.1 only for the last 20% of each phase after
 #   a linear warm-up: cosine decay to 0 over phase A measured 41% PCK after A
 #   against 58% with the rate still high.
@@ -62,7 +62,7 @@ GPU_DEFAULTS: dict[str, Any] = dict(
 # - mixed_bfloat16 cost no accuracy: 57.1% against float32's 55.9% after the
 #   same 600 steps.
 # Phase A (pose) gets most of the budget, B (attention only) is short, and C
-# restarts the rate for joint training. See the README for the measured runs.
+# restarts the rate for joint training. See docs/TRAINING_RUNS.md for the measured runs.
 CPU_DEFAULTS: dict[str, Any] = dict(
     input_size=128,
     filters=64,
@@ -89,7 +89,7 @@ CPU_DEFAULTS: dict[str, Any] = dict(
 
 # Real photos on a CPU (`--data lsp|mpii|coco`): the CPU network and optimiser,
 # with wider targets and a longer budget, sized for ≤ 60 minutes on 2 cores with
-# margin (see the README for the measured run on LSP-extended). Measured on
+# margin (see docs/TRAINING_RUNS.md for the measured runs on LSP-extended). Measured on
 # 600-step LSP-extended proxies (phase A, batch 8, same seed; PCK@0.2 of the torso
 # on images 8,101–9,000): sigma 1 / light 8.8 %, sigma 2 / light 12.6 %,
 # sigma 2 / full augmentation (rotation ±30° for 40 % of crops, scale ±25 %) 9.6 %.
