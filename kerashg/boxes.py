@@ -97,53 +97,64 @@ class PersonBoxes:
 
     def __init__(self, path, score_threshold: float = 0.0):
         self.path = pathlib.Path(path)
-        where = f"--boxes file {self.path}"
-        if not self.path.is_file():
-            raise FileNotFoundError(f"{where} not found")
-        try:
-            entries = json.loads(self.path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise BoxError(f"{where} is not a JSON file: {error}") from None
-        if not isinstance(entries, list):
-            raise BoxError(
-                f"{where} must hold a JSON list of detections (COCO results format). "
-                f"Received: a {type(entries).__name__}"
-            )
         self.by_name: dict[str, list[dict]] = {}
         self.by_id: dict[int, list[dict]] = {}
         self.dropped = {"low_score": 0, "not_person": 0}
-        for i, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                raise BoxError(f"{where}: entry {i} must be an object. Received: {entry!r}")
-            if "bbox" not in entry:
-                raise BoxError(f"{where}: entry {i} has no 'bbox' field. Received: {entry!r}")
-            box = check_box(entry["bbox"], f"{where}: entry {i} field 'bbox'")
-            score = entry.get("score", 1.0)
-            if isinstance(score, bool) or not isinstance(score, (int, float)):
-                raise BoxError(
-                    f"{where}: entry {i} field 'score' must be a number. Received: {score!r}"
-                )
-            if entry.get("category_id", 1) != 1:
-                self.dropped["not_person"] += 1
-                continue
-            if score < score_threshold:
-                self.dropped["low_score"] += 1
-                continue
-            image_id = entry.get("image_id")
-            if not isinstance(image_id, int) or isinstance(image_id, bool):
-                image_id = None
-            person = {"box": box, "score": float(score), "image_id": image_id}
-            if isinstance(entry.get("file_name"), str):
-                self.by_name.setdefault(pathlib.PurePath(entry["file_name"]).name, []).append(
-                    person
-                )
-            elif image_id is not None:
-                self.by_id.setdefault(image_id, []).append(person)
-            else:
-                raise BoxError(
-                    f"{where}: entry {i} needs a 'file_name' (string) or an 'image_id' "
-                    f"(integer). Received: {entry!r}"
-                )
+        for i, entry in enumerate(self._read_entries()):
+            self._add(i, entry, score_threshold)
+
+    @property
+    def _where(self) -> str:
+        return f"--boxes file {self.path}"
+
+    def _read_entries(self) -> list:
+        """The file's JSON list of detections."""
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self._where} not found")
+        try:
+            entries = json.loads(self.path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise BoxError(f"{self._where} is not a JSON file: {error}") from None
+        if not isinstance(entries, list):
+            raise BoxError(
+                f"{self._where} must hold a JSON list of detections (COCO results format). "
+                f"Received: a {type(entries).__name__}"
+            )
+        return entries
+
+    def _add(self, i: int, entry, score_threshold: float) -> None:
+        """Checks detection `i` and files it by name or id (or counts it dropped)."""
+        where = self._where
+        if not isinstance(entry, dict):
+            raise BoxError(f"{where}: entry {i} must be an object. Received: {entry!r}")
+        if "bbox" not in entry:
+            raise BoxError(f"{where}: entry {i} has no 'bbox' field. Received: {entry!r}")
+        box = check_box(entry["bbox"], f"{where}: entry {i} field 'bbox'")
+        score = entry.get("score", 1.0)
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise BoxError(
+                f"{where}: entry {i} field 'score' must be a number. Received: {score!r}"
+            )
+        if entry.get("category_id", 1) != 1:
+            self.dropped["not_person"] += 1
+            return
+        if score < score_threshold:
+            self.dropped["low_score"] += 1
+            return
+        image_id = entry.get("image_id")
+        if not isinstance(image_id, int) or isinstance(image_id, bool):
+            image_id = None
+        person = {"box": box, "score": float(score), "image_id": image_id}
+        if isinstance(entry.get("file_name"), str):
+            name = pathlib.PurePath(entry["file_name"]).name
+            self.by_name.setdefault(name, []).append(person)
+        elif image_id is not None:
+            self.by_id.setdefault(image_id, []).append(person)
+        else:
+            raise BoxError(
+                f"{where}: entry {i} needs a 'file_name' (string) or an 'image_id' "
+                f"(integer). Received: {entry!r}"
+            )
 
     def for_image(self, name: str) -> list[dict]:
         """Boxes of the image file `name`: by base name, else by the id in the name."""
