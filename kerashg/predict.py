@@ -193,6 +193,8 @@ class _Run:
         protected = [*self.inputs]
         if self.detections is not None:
             protected.append(self.detections.path)
+        if isinstance(model, PoseEstimator):
+            model = model.model_path
         if isinstance(model, pathlib.Path):
             protected.append(model)
         planned = planned_outputs(self.out, self.inputs, self.video_suffix, masks, self.coco)
@@ -414,15 +416,8 @@ def predict(
     """
     input_path = pathlib.Path(input_path)
     kind = _input_kind(input_path)
-    if output_format not in OUTPUT_FORMATS:
-        raise InputError(f"expected one of {OUTPUT_FORMATS}. Received: {output_format!r}")
-    coco = output_format == "coco"
-    if coco and kind == "video":
-        _check_coco(None, kind)
     smoothing = dict(min_cutoff=smooth_min_cutoff, beta=smooth_beta, d_cutoff=smooth_d_cutoff)
-    _check_smoothing(smooth, kind, input_path, smoothing)
-    if boxes is not None and boxes_file is not None:
-        raise InputError("give person boxes either as `boxes` (--box) or `boxes_file` (--boxes)")
+    _check_request(input_path, kind, output_format, smooth, smoothing, boxes, boxes_file)
     files = _image_files(input_path, kind)
     run = _Run(
         input_path=input_path,
@@ -431,28 +426,12 @@ def predict(
         boxes=None if boxes is None else [check_box(box, "--box") for box in boxes],
         detections=_detections(boxes_file, box_score_threshold, files),
         out=None if out_dir is None else pathlib.Path(out_dir),
-        coco=coco,
+        coco=output_format == "coco",
         score_threshold=score_threshold,
         video_masks=video_masks,
     )
-    if not isinstance(model, PoseEstimator):
-        model = resolve_model(model)
-    if kind == "video" and run.out is not None:
-        run.video_suffix, run.fourcc, note = video_container(input_path.suffix)
-        if note:
-            print(f"note: {note}", file=sys.stderr)
-    run.check_outputs(model, force, masks=False)  # before the model is loaded...
-    estimator = (
-        model
-        if isinstance(model, PoseEstimator)
-        else PoseEstimator(model, keypoint_set=keypoint_set, num_threads=num_threads, passes=passes)
-    )
-    if coco:
-        _check_coco(estimator.keypoint_set, kind)
-    # ... and with the mask panels of a model that has masks, before any image.
-    run.check_outputs(model, force, masks=files is not None and estimator.runner.has_masks)
-    if run.out is not None:
-        run.out.mkdir(parents=True, exist_ok=True)
+    options = dict(keypoint_set=keypoint_set, num_threads=num_threads, passes=passes)
+    estimator = _open_estimator(run, model, force, options)
     fps = None
     if files is not None:
         _predict_images(run, estimator)
@@ -460,13 +439,50 @@ def predict(
         fps = _predict_video(run, estimator, smooth, smoothing)
     filtered = {"filter": "one euro", "fps": round(float(fps), 3), **smoothing} if smooth else None
     report = _report(run, estimator, filtered)
-    if coco:
-        entries = coco_results(run.results)  # checks every image has an id before writing
+    _write_reports(run, report)
+    return report
+
+
+def _check_request(input_path, kind, output_format, smooth, smoothing, boxes, boxes_file):
+    """Refuses options that do not fit the input or each other, before any work."""
+    if output_format not in OUTPUT_FORMATS:
+        raise InputError(f"expected one of {OUTPUT_FORMATS}. Received: {output_format!r}")
+    if output_format == "coco" and kind == "video":
+        _check_coco(None, kind)
+    _check_smoothing(smooth, kind, input_path, smoothing)
+    if boxes is not None and boxes_file is not None:
+        raise InputError("give person boxes either as `boxes` (--box) or `boxes_file` (--boxes)")
+
+
+def _open_estimator(run: _Run, model, force: bool, options: dict) -> PoseEstimator:
+    """The `PoseEstimator` of `model`, the outputs checked before and after it loads."""
+    if not isinstance(model, PoseEstimator):
+        model = resolve_model(model)
+    if run.kind == "video" and run.out is not None:
+        run.video_suffix, run.fourcc, note = video_container(run.input_path.suffix)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+    run.check_outputs(model, force, masks=False)  # before the model is loaded...
+    estimator = model if isinstance(model, PoseEstimator) else PoseEstimator(model, **options)
+    if run.coco:
+        _check_coco(estimator.keypoint_set, run.kind)
+    # ... and with the mask panels of a model that has masks, before any image.
+    masks = run.files is not None and estimator.runner.has_masks
+    run.check_outputs(model, force, masks=masks)
+    if run.out is not None:
+        run.out.mkdir(parents=True, exist_ok=True)
+    return estimator
+
+
+def _write_reports(run: _Run, report: dict) -> None:
+    """keypoints.json (and coco_results.json) in --out; the COCO results are made
+    (and checked: every image has an id) without --out too."""
+    if run.coco:
+        entries = coco_results(run.results)
         if run.out is not None:
             (run.out / COCO_RESULTS).write_text(json.dumps(entries))
     if run.out is not None:
         (run.out / "keypoints.json").write_text(json.dumps(report, indent=1))
-    return report
 
 
 def build_parser():
