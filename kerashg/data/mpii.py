@@ -335,47 +335,51 @@ def read_mpii_mat(
             in_valid = valid_list is not None and (name, j) in valid_list
             if (split == "valid" and not in_valid) or (split == "train" and in_valid):
                 continue
-            points = _as_list(getattr(getattr(rect, "annopoints", None), "point", None))
-            objpos = getattr(rect, "objpos", None)
-            scale = getattr(rect, "scale", None)
-            if not points or objpos is None or _as_list(objpos) == [] or scale is None:
+            person = _read_rect(rect, path, (i, j))
+            if person is None:
                 skipped["no_joints"] += 1
                 continue
-            if np.asarray(scale).size == 0:
-                skipped["no_joints"] += 1
-                continue
-            where = f"annolist({i + 1}).annorect({j + 1})"
-            keypoints = np.zeros((NUM_JOINTS, 3), np.float32)
-            for point in points:
-                joint = int(_scalar(point.id, path, where, "annopoints.point.id"))
-                if not 0 <= joint < NUM_JOINTS:
-                    raise AnnotationError(
-                        path, where, "annopoints.point.id",
-                        f"must be in [0, {NUM_JOINTS}). Received: {joint}",
-                    )  # fmt: skip
-                x = _scalar(point.x, path, where, "annopoints.point.x")
-                y = _scalar(point.y, path, where, "annopoints.point.y")
-                visible = _is_visible(getattr(point, "is_visible", None))
-                keypoints[joint] = (x, y, 1.0 if visible is False else 2.0)
-            s = _scalar(scale, path, where, "scale")
-            cx = _scalar(objpos.x, path, where, "objpos.x")
-            cy = _scalar(objpos.y, path, where, "objpos.y")
-            head = np.nan
-            if all(hasattr(rect, a) for a in ("x1", "y1", "x2", "y2")):
-                box = [[_scalar(getattr(rect, a), path, where, a) for a in pair]
-                       for pair in (("x1", "y1"), ("x2", "y2"))]  # fmt: skip
-                head = float(head_size(box))
-            items.append(
-                {
-                    "image_path": f"{image_dir}/{name}",
-                    "keypoints": keypoints,
-                    "center": (cx, cy + HOURGLASS_CENTER_SHIFT * s),
-                    "scale": s * HOURGLASS_SCALE_PADDING,
-                    "head_size": head,
-                    "id": i * 100 + j,
-                }
-            )
+            items.append({**person, "image_path": f"{image_dir}/{name}", "id": i * 100 + j})
     return Records.from_dicts(items, MPII, source=str(path), skipped=skipped)
+
+
+def _read_rect(rect, path, index: tuple[int, int]) -> dict | None:
+    """`keypoints`, `center`, `scale`, `head_size` of annorect `index` (annolist,
+    annorect; 0-based), or None for a person without joints, `objpos` or `scale`."""
+    points = _as_list(getattr(getattr(rect, "annopoints", None), "point", None))
+    objpos = getattr(rect, "objpos", None)
+    scale = getattr(rect, "scale", None)
+    if not points or objpos is None or _as_list(objpos) == [] or scale is None:
+        return None
+    if np.asarray(scale).size == 0:
+        return None
+    where = f"annolist({index[0] + 1}).annorect({index[1] + 1})"
+    keypoints = np.zeros((NUM_JOINTS, 3), np.float32)
+    for point in points:
+        joint = int(_scalar(point.id, path, where, "annopoints.point.id"))
+        if not 0 <= joint < NUM_JOINTS:
+            raise AnnotationError(
+                path, where, "annopoints.point.id",
+                f"must be in [0, {NUM_JOINTS}). Received: {joint}",
+            )  # fmt: skip
+        x = _scalar(point.x, path, where, "annopoints.point.x")
+        y = _scalar(point.y, path, where, "annopoints.point.y")
+        visible = _is_visible(getattr(point, "is_visible", None))
+        keypoints[joint] = (x, y, 1.0 if visible is False else 2.0)
+    s = _scalar(scale, path, where, "scale")
+    cx = _scalar(objpos.x, path, where, "objpos.x")
+    cy = _scalar(objpos.y, path, where, "objpos.y")
+    head = np.nan
+    if all(hasattr(rect, a) for a in ("x1", "y1", "x2", "y2")):
+        box = [[_scalar(getattr(rect, a), path, where, a) for a in pair]
+               for pair in (("x1", "y1"), ("x2", "y2"))]  # fmt: skip
+        head = float(head_size(box))
+    return {
+        "keypoints": keypoints,
+        "center": (cx, cy + HOURGLASS_CENTER_SHIFT * s),
+        "scale": s * HOURGLASS_SCALE_PADDING,
+        "head_size": head,
+    }
 
 
 #: The official evaluation's ground-truth file (`detections_our_format.mat`) fields.
