@@ -12,13 +12,15 @@ and options as its `python -m` form (which keeps working);
 `kerashg COMMAND --help` shows them. This module imports only the standard
 library and names each command's module as text, importing it only when that
 command runs: `kerashg --help` answers at once, with no TensorFlow.
+
+It sits above every part of the project (the library, `training/`, `export/`,
+`benchmarks/`), outside the `kerashg` package: the library imports none of them.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 
 from kerashg import cli
 
@@ -97,7 +99,3 @@ def main(argv: list[str] | None = None) -> int:
     result = importlib.import_module(module).main(rest)
     # `training.train.main` returns the run's metrics, `visualize` None: success.
     return result if isinstance(result, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,14 +10,14 @@ import tomllib
 
 import pytest
 
-from kerashg.__main__ import BENCHMARKS, COMMANDS, main
+from kerashg_command import BENCHMARKS, COMMANDS, main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # `kerashg --help` in a fresh interpreter: what it printed and the heavy modules it loaded.
 _HELP = """
 import contextlib, io, json, sys
-from kerashg.__main__ import main
+from kerashg_command import main
 text = io.StringIO()
 with contextlib.redirect_stdout(text):
     try:
@@ -52,7 +52,7 @@ def test_help_imports_nothing_heavy_and_answers_within_a_second():
 
 def test_the_console_script_is_declared_and_installed():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts == {"kerashg": "kerashg.__main__:main"}
+    assert scripts == {"kerashg": "kerashg_command:main"}
     executable = shutil.which("kerashg")
     if executable is None:
         pytest.skip("the kerashg script is not installed here (pip install -e .)")
