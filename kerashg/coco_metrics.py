@@ -233,14 +233,22 @@ def _category_ids(dataset: dict, source: str) -> set:
 
 
 def _image_sizes(dataset: dict, source: str) -> dict:
-    """`{image id: (width, height)}` of the images that give a positive size."""
-    sizes = {}
+    """`{image id: (width, height)}` of the images that give a positive size; every
+    entry an object with an integer `id` that no other entry repeats."""
+    sizes, positions = {}, {}
     for i, image in enumerate(dataset.get("images") or []):
         if not isinstance(image, dict) or not _is_int(image.get("id")):
             raise ValueError(
                 f"{source}: image {i}: is {_brief(image)}; expected an object with an integer "
                 "'id' (and 'width', 'height')"
             )
+        if image["id"] in positions:
+            raise ValueError(
+                f"{source}: image {i}: field 'id': repeats image {positions[image['id']]}'s id "
+                f"{image['id']}; expected one entry per image id (pycocotools would keep only "
+                "one of them)"
+            )
+        positions[image["id"]] = i
         size = (_as_float(image.get("width")), _as_float(image.get("height")))
         if all(np.isfinite(size)) and min(size) > 0:
             sizes[image["id"]] = size

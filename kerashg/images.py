@@ -204,6 +204,36 @@ def list_image_files(folder: str | os.PathLike) -> tuple[list[pathlib.Path], dic
     return files, skipped
 
 
+# Bytes `image_size` reads, first and at most: a JPEG's frame header can follow an
+# EXIF block of up to 64 KiB (and its thumbnail).
+_HEADER_READS = (4096, 1 << 18)
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(width, height) of an image file from its header, without decoding it.
+
+    Reads at most 256 KiB of a regular file (a FIFO is never waited on).
+
+    Returns:
+        The size, or None: not a readable regular file, a format `header_size`
+        does not parse (TIFF, WebP), or no frame header in the bytes read.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            data = b""
+            for limit in _HEADER_READS:
+                data += f.read(limit - len(data))
+                size = header_size(data)
+                if size is not None:
+                    return size
+    except OSError:
+        return None
+    return None
+
+
 def header_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a PNG, JPEG, BMP or GIF header; None for other formats.
 

@@ -889,6 +889,90 @@ BAD_INPUTS_24 = [
 ]  # fmt: skip
 
 
+# ------------------------------------- issue 24: annotations that cannot be of their images
+def _far_lsp_joints(x=1e30, image=3):
+    """LSP-extended joints with joint 0 of image `image` (0-based) at x (visible)."""
+    joints = _lsp_joints()
+    joints[0, 0, image] = x
+    return joints
+
+
+def _lsp_shifted_joints(offset):
+    joints = _lsp_joints()
+    joints[:, :2] += offset
+    return joints
+
+
+def _lsp_tiny_images(tmp):
+    """An LSP folder whose images are all 1x1 pixels."""
+    root, joints = _lsp_root(tmp, images=())
+    for i in range(10):
+        assert cv2.imwrite(str(root / "images" / f"im{i + 1:05d}.jpg"), np.zeros((1, 1, 3)))
+    return root, joints
+
+
+def _far_part(n=2):
+    part = np.full((n, 16, 2), 20.0)
+    part[1, 5, 1] = 1e30
+    return part
+
+
+def _coco_far_keypoint(data):
+    data["annotations"][1]["keypoints"][3] = 1e30
+
+
+def _eval_lsp_joints(joints):
+    """`training.evaluate --dataset lsp` file mode with good predictions, `joints` bad."""
+
+    def build(tmp):
+        gt_path = tmp / "joints.mat"
+        scipy.io.savemat(gt_path, {"joints": joints})
+        pred_path = tmp / "preds.mat"
+        scipy.io.savemat(pred_path, {"preds": np.full((10, 14, 2), 20.0)})
+        argv = ["--dataset", "lsp", "--annotations", str(gt_path), "--predictions", str(pred_path)]
+        return argv, gt_path, [gt_path, pred_path]
+
+    return build
+
+
+def _eval_model_lsp(joints):
+    """`training.evaluate --model M --data lsp` over a folder whose joints.mat is bad."""
+
+    def build(tmp):
+        root, gt_path = _lsp_root(tmp, joints=joints)
+        out = tmp / "preds.mat"
+        argv = ["--model", str(SHIPPED_MODEL), "--data", "lsp", "--data-dir", str(root),
+                "--split", "all", "--out", str(out)]  # fmt: skip
+        return argv, gt_path, [gt_path]
+
+    return build
+
+
+def _duplicate_image_id(data):
+    """Image 2's entry gets image 1's id (another file name)."""
+    data["images"][1]["id"] = 1
+
+
+BAD_INPUTS_24_ANNOTATIONS = [
+    # a joint more than an image size outside any image (kerashg.data.records.check_joint_range)
+    ("train", "lsp-joint-at-1e30", _train_lsp(joints=_far_lsp_joints())),
+    ("train", "coco-joint-at-1e30", _train_coco_edit(_coco_far_keypoint)),
+    ("train", "mpii-joint-at-1e30", _train_mpii(part=_far_part())),
+    ("evaluate", "lsp-gt-joint-at-1e30", _eval_lsp_joints(_far_lsp_joints())),
+    ("evaluate", "mpii-gt-joint-at-1e30", _eval_mpii(annotations={"part": _far_part(3)})),
+    ("evaluate", "model-lsp-joint-at-1e30", _eval_model_lsp(_far_lsp_joints())),
+    # held to their own image's size (check_joints_in_images, from the image headers)
+    ("train", "lsp-joint-500px-off-a-48px-image", _train_lsp(joints=_far_lsp_joints(500.0))),
+    ("train", "lsp-images-all-1x1", _train_lsp_root(_lsp_tiny_images)),
+    ("train", "lsp-every-joint-left-of-its-image", _train_lsp(joints=_lsp_shifted_joints(-40.0))),
+    ("benchmark", "lsp-images-all-1x1", _benchmark(_lsp_tiny_images, "lsp")),
+    ("evaluate", "model-lsp-every-joint-outside", _eval_model_lsp(_lsp_shifted_joints(-40.0))),
+    # one entry per COCO image id (kerashg.data.coco, kerashg.coco_metrics)
+    ("train", "coco-duplicate-image-id", _train_coco_edit(_duplicate_image_id)),
+    ("evaluate", "coco-gt-duplicate-image-id", _eval_coco(gt_edit=_duplicate_image_id)),
+]  # fmt: skip
+
+
 def _command(name):
     if name == "train":
         from training.train import main
@@ -958,7 +1042,10 @@ def _hang_guard():
 
 @pytest.mark.parametrize(
     "command, build",
-    [pytest.param(c, b, id=f"{c}-{i}") for c, i, b in BAD_INPUTS + BAD_INPUTS_24],
+    [
+        pytest.param(c, b, id=f"{c}-{i}")
+        for c, i, b in BAD_INPUTS + BAD_INPUTS_24 + BAD_INPUTS_24_ANNOTATIONS
+    ],
 )
 def test_bad_input_is_one_error_line_naming_the_file(
     command, build, tmp_path, capsys, _keep_logging, _hang_guard
@@ -988,6 +1075,34 @@ def test_some_unreadable_images_are_a_counted_warning(tmp_path, caplog):
         f"5 of 10 images listed in {joints} cannot be read (missing, empty or not an image); "
         "their 5 people are skipped"
     ) in caplog.text
+
+
+def test_people_without_a_joint_inside_their_image_are_a_counted_warning(tmp_path, caplog):
+    """Two of ten people annotated left of their image: no error, a count (their crops
+    hold no joint); every person so is an error (the corpus)."""
+    from kerashg.data import load_records
+    from training.data import check_image_files
+
+    joints = _lsp_joints()
+    joints[:, :2, 2:4] -= 40.0
+    root, path = _lsp_root(tmp_path, joints=joints)
+    records = load_records("lsp", root, "all")
+    with caplog.at_level(logging.WARNING, logger="training.data"):
+        assert check_image_files(records, root) == {}
+    assert (
+        f"2 of 10 people in {path} have no annotated joint inside their image; their crops "
+        "carry no target"
+    ) in caplog.text
+
+
+def test_image_size_reads_the_header_only(tmp_path):
+    from kerashg.images import image_size
+
+    _image(tmp_path / "a.jpg")
+    assert image_size(tmp_path / "a.jpg") == (48, 48)
+    assert image_size(_huge_header_png(tmp_path / "huge.png")) == (65535, 65535)
+    assert image_size(_fifo(tmp_path / "f.jpg")) is None  # not waited on
+    assert image_size(_write(tmp_path / "t.jpg", "text")) is None
 
 
 def test_no_readable_image_fails_before_any_pipeline(tmp_path):

@@ -53,11 +53,12 @@ import numpy as np
 import tensorflow as tf
 
 from kerashg.codec import HeatmapCodec
-from kerashg.data.records import Records
+from kerashg.data.records import Records, check_joints_in_images
 from kerashg.errors import InputError
 from kerashg.images import (
     ImageError,
     image_file_problem,
+    image_size,
     read_image_file,
     reduce_image,
 )
@@ -245,7 +246,11 @@ def check_image_files(records: Records, data_root: str | os.PathLike) -> dict[st
     is not empty); then files are decoded (at reduced size, in order) until one
     decodes. Without that check a data set of missing images makes the
     pipeline filter out every sample: training dies inside the TensorFlow
-    iterator and a benchmark waits forever.
+    iterator and a benchmark waits forever. The annotated joints are then held
+    to the sizes in the found images' headers
+    (`kerashg.data.records.check_joints_in_images`): a joint more than an image
+    size outside its image, or no person with a joint inside its image, is an
+    `AnnotationError`.
 
     Args:
         records: `Records` whose `image_path`s are relative to `data_root`.
@@ -284,6 +289,7 @@ def check_image_files(records: Records, data_root: str | os.PathLike) -> dict[st
         )
         error.path = records.source
         raise error
+    _check_joint_positions(records, root, candidates)
     if problems:
         # Counted here; each file is named once when the pipeline meets it.
         people = int(np.isin(records.image_path, list(problems)).sum())
@@ -293,6 +299,21 @@ def check_image_files(records: Records, data_root: str | os.PathLike) -> dict[st
             len(problems), len(paths), records.source, people,
         )  # fmt: skip
     return problems
+
+
+def _check_joint_positions(records: Records, root: pathlib.Path, files: list[str]) -> None:
+    """`kerashg.data.records.check_joints_in_images` with the sizes in the headers of
+    `files` (found files, relative to `root`); people without joints inside their
+    image are a counted warning."""
+    sizes = {relative: image_size(root / relative) for relative in files}
+    sizes = {relative: size for relative, size in sizes.items() if size is not None}
+    lost = check_joints_in_images(records, sizes)
+    if lost:
+        logger.warning(
+            "%d of %d people in %s have no annotated joint inside their image; their crops "
+            "carry no target",
+            lost, len(records), records.source,
+        )  # fmt: skip
 
 
 def _size_pair(size) -> tuple[int, int]:

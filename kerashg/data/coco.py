@@ -29,7 +29,13 @@ import pathlib
 import numpy as np
 
 from kerashg.data.files import read_json
-from kerashg.data.records import Records, check_type, to_number, to_numbers
+from kerashg.data.records import (
+    Records,
+    check_joint_range,
+    check_type,
+    to_number,
+    to_numbers,
+)
 from kerashg.errors import AnnotationError
 from kerashg.keypoints import COCO, KeypointSet, infer_flip_pairs, parse_flip_pairs
 from kerashg.transforms import box_to_center_scale
@@ -122,7 +128,7 @@ def coco_keypoint_set(
 
 def _image_files(images: list, path) -> dict:
     """`{image id: file_name}` of the JSON's `images`, each entry checked."""
-    files = {}
+    files, positions = {}, {}
     for i, image in enumerate(images):
         where = f"images[{i}]"
         check_type(image, dict, path, where, None, "an object with 'id' and 'file_name'")
@@ -131,7 +137,14 @@ def _image_files(images: list, path) -> dict:
                 raise AnnotationError(path, where, key, "is missing")
         check_type(image["id"], int, path, where, "id", "an integer")
         check_type(image["file_name"], str, path, where, "file_name", "a file name")
-        files[image["id"]] = image["file_name"]
+        if image["id"] in files:
+            raise AnnotationError(
+                path, where, "id",
+                f"repeats images[{positions[image['id']]}]'s id {image['id']} "
+                f"({files[image['id']]!r}, here {image['file_name']!r}); expected one entry "
+                "per image id",
+            )  # fmt: skip
+        files[image["id"]], positions[image["id"]] = image["file_name"], i
     return files
 
 
@@ -157,6 +170,7 @@ def _read_person(ann: dict, i: int, path, num_keypoints: int, files: dict):
     keypoints = keypoints.reshape(num_keypoints, 3)
     if not (keypoints[:, 2] > 0).any():
         return "no_keypoints"
+    check_joint_range(keypoints[None], path, "keypoints", [where])
     box = to_numbers(ann["bbox"], path, where, "bbox", dtype=np.float64)
     if box.shape != (4,) or not np.isfinite(box).all():
         raise AnnotationError(path, where, "bbox", f"must be [x, y, w, h]. Received: {ann['bbox']}")

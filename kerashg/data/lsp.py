@@ -26,7 +26,7 @@ import pathlib
 import numpy as np
 
 from kerashg.data.files import read_arrays
-from kerashg.data.records import Records, to_numbers
+from kerashg.data.records import Records, check_joint_range, to_numbers
 from kerashg.errors import AnnotationError
 from kerashg.keypoints import LSP
 from kerashg.transforms import BOX_PADDING, PIXEL_STD
@@ -89,7 +89,9 @@ def read_joints(path: str | os.PathLike, dtype=np.float32) -> tuple[np.ndarray, 
             path, None, "joints", f"is missing; variables present: {sorted(arrays)}"
         )
     joints = to_numbers(arrays["joints"], path, None, "joints", dtype=dtype)
-    return joints_to_keypoints(joints, path, dtype), joints_layout(joints, path)
+    keypoints = joints_to_keypoints(joints, path, dtype)
+    check_joint_range(keypoints, path, "joints")  # record = the image's column, 0-based
+    return keypoints, joints_layout(joints, path)
 
 
 def read_lsp(

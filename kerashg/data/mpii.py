@@ -30,7 +30,7 @@ import pathlib
 import numpy as np
 
 from kerashg.data.files import load_mat, open_h5, read_arrays, read_json
-from kerashg.data.records import Records, check_type, to_number, to_numbers
+from kerashg.data.records import Records, check_joint_range, check_type, to_number, to_numbers
 from kerashg.errors import AnnotationError
 from kerashg.keypoints import MPII
 
@@ -433,6 +433,7 @@ def read_mpii_ground_truth(path: str | os.PathLike) -> tuple[np.ndarray, np.ndar
                 )  # fmt: skip
         v = np.where(values["jnt_missing"].T == 0, 2.0, 0.0)
         keypoints = np.concatenate([gt.transpose(2, 0, 1), v[..., None]], axis=-1)
+        check_joint_range(keypoints, path, "pos_gt_src")
         return keypoints, head_size(values["headboxes_src"].transpose(2, 0, 1)), "official .mat"
     if "part" in arrays:
         if "normalize" not in arrays:
@@ -447,6 +448,7 @@ def read_mpii_ground_truth(path: str | os.PathLike) -> tuple[np.ndarray, np.ndar
             raise AnnotationError(
                 path, None, "normalize", f"has shape {normalize.shape}; expected ({n},)"
             )
+        check_joint_range(keypoints, path, "part")
         return keypoints, normalize, "hourglass .h5"
     raise AnnotationError(
         path, None, None,

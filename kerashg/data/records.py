@@ -54,6 +54,12 @@ from kerashg.errors import AnnotationError
 from kerashg.keypoints import KeypointSet, get_keypoint_set
 
 FIELDS = ("image_path", "keypoints", "center", "scale", "head_size", "id")
+#: The largest image side a JPEG (or a PNG within `kerashg.images.MAX_IMAGE_PIXELS`
+#: in practice) has, in pixels.
+MAX_IMAGE_SIDE = 65535
+#: An annotated joint farther than this from 0 on x or y lies more than an image
+#: size outside any image read (1e30 is a unit or export mistake, not a position).
+MAX_COORDINATE = 2 * MAX_IMAGE_SIDE
 
 
 def _short(value, limit: int = 80) -> str:
@@ -174,6 +180,94 @@ def check_relative_path(image_path: str, source="records", index=None) -> str:
     return "/".join(parts)
 
 
+def _point(xy) -> str:
+    return f"[{float(xy[0]):g}, {float(xy[1]):g}]"
+
+
+def check_joint_range(keypoints: np.ndarray, source, field: str = "keypoints", labels=None) -> None:
+    """Refuses an annotated joint more than an image size outside any image read.
+
+    Needs no image: `|x|` or `|y|` over `MAX_COORDINATE` is farther than that
+    from the largest image (`check_joints_in_images` holds each person to its
+    own image's size).
+
+    Args:
+        keypoints: float (N, K, 3), x, y, v.
+        source, field: the file and its field, for the message.
+        labels: optional sequence (N,) naming each person's record (default
+            its position).
+
+    Raises:
+        AnnotationError: naming the first such record, joint and position.
+    """
+    keypoints = np.asarray(keypoints)
+    with np.errstate(invalid="ignore"):
+        far = (keypoints[..., 2] > 0) & (np.abs(keypoints[..., :2]) > MAX_COORDINATE).any(-1)
+    if not far.any():
+        return
+    i, j = (int(a) for a in np.argwhere(far)[0])
+    raise AnnotationError(
+        source, i if labels is None else labels[i], field,
+        f"joint {j} lies at {_point(keypoints[i, j])}, more than an image size outside any "
+        f"image ({int(far.sum())} annotated joints of {len(keypoints)} people lie that far); "
+        f"expected pixel coordinates between -{MAX_COORDINATE} and {MAX_COORDINATE}",
+    )  # fmt: skip
+
+
+def check_joints_in_images(records: Records, sizes: Mapping[str, tuple[int, int]]) -> int:
+    """Holds each person's annotated joints to its image's size, before any training.
+
+    A joint more than an image size outside its image (x < -width or
+    x >= 2 × width, likewise y) is an annotation mistake (another image's
+    coordinates, 1×1 images, a wrong unit). People none of whose annotated
+    joints lie inside their image (0 <= x < width, 0 <= y < height) train on
+    nothing: the pipeline marks joints outside the image missing. A data set
+    all of whose people are such fails here, where training would have run on
+    zero targets (loss 0, PCK nan).
+
+    Args:
+        records: `Records`.
+        sizes: image path (as in `records.image_path`) → (width, height) in
+            pixels; people whose image has no entry are not checked.
+
+    Returns:
+        The number of checked people with no annotated joint inside their image.
+
+    Raises:
+        AnnotationError: the first joint far outside its image (naming the
+            record, joint, position and image size), or no checked person with
+            a joint inside its image.
+    """
+    rows = np.flatnonzero([str(p) in sizes for p in records.image_path])
+    if not rows.size:
+        return 0
+    size = np.array([sizes[str(records.image_path[i])] for i in rows], np.float64)[:, None, :]
+    xy, annotated = records.keypoints[rows, :, :2], records.keypoints[rows, :, 2] > 0
+    far = annotated & ((xy < -size) | (xy >= 2 * size)).any(-1)
+    if far.any():
+        r, j = (int(a) for a in np.argwhere(far)[0])
+        i = int(rows[r])
+        raise AnnotationError(
+            records.source, i, "keypoints",
+            f"joint {j} lies at {_point(xy[r, j])}, more than an image size outside its "
+            f"image {records.image_path[i]} ({size[r, 0, 0]:g}x{size[r, 0, 1]:g} px; "
+            f"{int(far.any(-1).sum())} of {rows.size} people have such joints); expected "
+            "pixel coordinates of the image",
+        )  # fmt: skip
+    inside = (annotated & ((xy >= 0) & (xy < size)).all(-1)).any(-1)
+    if not inside.any() and annotated.any():
+        r, j = (int(a) for a in np.argwhere(annotated)[0])
+        i = int(rows[r])
+        raise AnnotationError(
+            records.source, None, "keypoints",
+            f"none of the {rows.size} people has an annotated joint inside its image, so "
+            f"no crop would hold a joint (first: record {i}, joint {j} at {_point(xy[r, j])} "
+            f"in {records.image_path[i]}, {size[r, 0, 0]:g}x{size[r, 0, 1]:g} px); expected "
+            "pixel coordinates (x, y) of each image",
+        )  # fmt: skip
+    return int((~inside).sum())
+
+
 @dataclasses.dataclass
 class Records:
     """Columnar per-person annotations (see the module docstring for the fields).
@@ -253,6 +347,7 @@ class Records:
                 self.source, i, "keypoints",
                 f"joint {j} is annotated (v > 0) but not finite. Received: {xy[i, j].tolist()}",
             )  # fmt: skip
+        check_joint_range(self.keypoints, self.source)
 
     # ---------------------------------------------------------------- building
     @classmethod
