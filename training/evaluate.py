@@ -334,9 +334,7 @@ def _check_predictions_out(out, dataset: str, split: str, force: bool) -> None:
 def run_model(args: argparse.Namespace) -> str:
     """Runs `args.model` over a data set's split, writes the predictions file and
     returns the file mode's text for it (see the module docstring)."""
-    from kerashg.data import load_records
     from kerashg.runtime import load_runner
-    from training import mpii_files
     from training.eval_io import EvaluationInputError
 
     model = pathlib.Path(args.model)
@@ -347,23 +345,7 @@ def run_model(args: argparse.Namespace) -> str:
         raise EvaluationInputError(f"{data_dir}: data folder not found (--data-dir)")
     split = args.split or DEFAULT_MODEL_SPLIT
     _check_predictions_out(args.out, args.dataset, split, args.force)  # before the model loads
-    test = None
-    if split == "test":
-        test = mpii_files.read_test_people(mpii_files.official_mat(data_dir))
-        records = test.records
-    else:
-        category = {"category": args.category} if args.dataset == "coco" else {}
-        records = load_records(args.dataset, data_dir, split, **category)
-    # MPII validation: a row for every person of the annotation file; people whose
-    # image is not in the folder get `MISSING_PREDICTION` (misses when scored).
-    predicted = None
-    if args.dataset == "mpii" and test is None:
-        predicted = mpii_files.people_with_images(records, data_dir)
-        if not predicted.any():
-            raise EvaluationInputError(
-                f"{data_dir}: none of the {len(records)} people of {records.source} has its "
-                f"image in the folder (e.g. {records.image_path[0]})"
-            )
+    records, test, predicted = _split_records(args, data_dir, split)
     rows = np.arange(len(records)) if predicted is None else np.flatnonzero(predicted)
     runner = load_runner(model)
     flip = _flip_setting(args, runner)
@@ -390,15 +372,57 @@ def run_model(args: argparse.Namespace) -> str:
         file=sys.stderr,
     )
     if test is not None:
-        mpii_files.write_test_predictions(out, test, keypoints)
-        summary = {"predictions": str(out), "people": len(records), "images": len(test.num_rects)}
-        if args.json:
-            return json.dumps(summary)
-        return (
-            f"{len(records)} single-person people of {len(test.num_rects)} MPII test images "
-            f"written to {out} (`pred`, the MPII evaluation server's layout); the test "
-            "annotations are not public: the server scores the file (evaluatePCKh.m)"
+        return _write_test_predictions(args, out, test, keypoints)
+    return _write_and_score(args, (records, split, keypoints, predicted), out, data_dir)
+
+
+def _split_records(args: argparse.Namespace, data_dir: pathlib.Path, split: str):
+    """`(records, test, predicted)` of the split: MPII's test people (`test`, else
+    None), and for MPII validation which people have an image (`predicted`: a
+    row for every person of the annotation file; those without an image get
+    `MISSING_PREDICTION`, misses when scored; else None)."""
+    from kerashg.data import load_records
+    from training import mpii_files
+    from training.eval_io import EvaluationInputError
+
+    if split == "test":
+        test = mpii_files.read_test_people(mpii_files.official_mat(data_dir))
+        return test.records, test, None
+    category = {"category": args.category} if args.dataset == "coco" else {}
+    records = load_records(args.dataset, data_dir, split, **category)
+    if args.dataset != "mpii":
+        return records, None, None
+    predicted = mpii_files.people_with_images(records, data_dir)
+    if not predicted.any():
+        raise EvaluationInputError(
+            f"{data_dir}: none of the {len(records)} people of {records.source} has its "
+            f"image in the folder (e.g. {records.image_path[0]})"
         )
+    return records, None, predicted
+
+
+def _write_test_predictions(args: argparse.Namespace, out: pathlib.Path, test, keypoints) -> str:
+    """MPII test people: the evaluation server's file (nothing to score here)."""
+    from training import mpii_files
+
+    mpii_files.write_test_predictions(out, test, keypoints)
+    people, images = len(test.records), len(test.num_rects)
+    if args.json:
+        return json.dumps({"predictions": str(out), "people": people, "images": images})
+    return (
+        f"{people} single-person people of {images} MPII test images "
+        f"written to {out} (`pred`, the MPII evaluation server's layout); the test "
+        "annotations are not public: the server scores the file (evaluatePCKh.m)"
+    )
+
+
+def _write_and_score(args: argparse.Namespace, predictions, out: pathlib.Path, data_dir) -> str:
+    """Writes the predictions file, prints the command that scores it again, and
+    returns the file mode's text for it. `predictions`: `(records, split,
+    keypoints, predicted)`."""
+    from training import mpii_files
+
+    records, split, keypoints, predicted = predictions
     if predicted is not None and not predicted.all():
         print(
             f"note: {int((~predicted).sum())} of the {len(records)} people have no image in "
@@ -563,32 +587,43 @@ def _usage_error(args: argparse.Namespace) -> str | None:
         args.split = "val"
     if args.split == "test" and (args.model is None or args.dataset != "mpii"):
         return "--split test is for --model with --data mpii (the server's test predictions)"
-    if args.model is not None:
-        given = [f"--{n}" for n in ("annotations", "predictions") if getattr(args, n) is not None]
-        if given:
-            return f"{' and '.join(given)} are for file mode, not with --model"
-        if args.data_dir is None:
-            return "--model needs --data-dir, the data set root"
-        if args.batch_size < 1:
-            return f"--batch-size must be >= 1. Received: {args.batch_size}"
-    else:
-        missing = [f"--{n}" for n in ("annotations", "predictions") if getattr(args, n) is None]
-        if missing:
-            return f"{' and '.join(missing)} required (or --model with --data-dir)"
-        given = [
-            f"--{n}" for n in ("data_dir", "out", "force") if getattr(args, n) not in (None, False)
-        ]
-        given += [] if args.flip is None else ["--flip" if args.flip else "--no-flip"]
-        if given:
-            return f"{', '.join(g.replace('_', '-') for g in given)} need --model"
-        if args.split is not None and args.dataset != "lsp":
-            return "--split in file mode is for --dataset lsp (the other files hold one split)"
+    problem = _model_mode_error(args) if args.model is not None else _file_mode_error(args)
+    if problem is not None:
+        return problem
     if args.curve and args.dataset != "mpii":
         return "--curve is for --dataset mpii"
     if args.category is not None and args.dataset != "coco":
         return "--category is for --dataset coco (a COCO-format file's keypoint category)"
     if args.threshold is not None and args.dataset == "coco":
         return "--threshold is for --dataset mpii or lsp (COCO AP uses OKS)"
+    return None
+
+
+def _model_mode_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options of model mode (`--model`), or None."""
+    given = [f"--{n}" for n in ("annotations", "predictions") if getattr(args, n) is not None]
+    if given:
+        return f"{' and '.join(given)} are for file mode, not with --model"
+    if args.data_dir is None:
+        return "--model needs --data-dir, the data set root"
+    if args.batch_size < 1:
+        return f"--batch-size must be >= 1. Received: {args.batch_size}"
+    return None
+
+
+def _file_mode_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options of file mode (no `--model`), or None."""
+    missing = [f"--{n}" for n in ("annotations", "predictions") if getattr(args, n) is None]
+    if missing:
+        return f"{' and '.join(missing)} required (or --model with --data-dir)"
+    given = [
+        f"--{n}" for n in ("data_dir", "out", "force") if getattr(args, n) not in (None, False)
+    ]
+    given += [] if args.flip is None else ["--flip" if args.flip else "--no-flip"]
+    if given:
+        return f"{', '.join(g.replace('_', '-') for g in given)} need --model"
+    if args.split is not None and args.dataset != "lsp":
+        return "--split in file mode is for --dataset lsp (the other files hold one split)"
     return None
 
 
