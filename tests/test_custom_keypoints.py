@@ -229,3 +229,4 @@ def test_own_keypoints_train_from_the_command_line_and_stay_in_the_model(tmp_pat
     predict_main([str(photo), "--model", str(tflite), "--out", str(tmp_path / "pred")])
     written = json.loads((tmp_path / "pred" / "keypoints.json").read_text())
     assert np.asarray(written["results"][0]["keypoints"]).shape == (6, 3)
+    assert written["joint_names"] == NAMES  # the set recorded in the .tflite file
