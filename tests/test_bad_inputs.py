@@ -948,6 +948,23 @@ def _eval_model_lsp(joints):
     return build
 
 
+def _lsp_extended_with_missing(n=10):
+    """LSP-extended joints (14, 3, N) with joint 0 and 1 of every image not annotated,
+    written off the image at (0, -26) as the real set writes them."""
+    joints = _lsp_joints(n)
+    joints[:2, 2] = 0.0
+    joints[:2, :2] = np.array([0.0, -26.0])[None, :, None]
+    return joints
+
+
+def _lsp_original_visible(n=10):
+    """Original-LSP joints (3, 14, N): located, mostly flag 0 (visible), a few occluded."""
+    joints = _lsp_joints(n).transpose(1, 0, 2).copy()
+    joints[2] = 0.0
+    joints[2, :2] = 1.0
+    return joints
+
+
 def _duplicate_image_id(data):
     """Image 2's entry gets image 1's id (another file name)."""
     data["images"][1]["id"] = 1
@@ -967,6 +984,13 @@ BAD_INPUTS_24_ANNOTATIONS = [
     ("train", "lsp-every-joint-left-of-its-image", _train_lsp(joints=_lsp_shifted_joints(-40.0))),
     ("benchmark", "lsp-images-all-1x1", _benchmark(_lsp_tiny_images, "lsp")),
     ("evaluate", "model-lsp-every-joint-outside", _eval_model_lsp(_lsp_shifted_joints(-40.0))),
+    # LSP layouts told apart by their flags as well as their shape (kerashg.data.lsp)
+    ("train", "lsp-extended-given-as-3x14xN", _train_lsp(
+        joints=_lsp_extended_with_missing().transpose(1, 0, 2))),
+    ("train", "lsp-original-given-as-14x3xN", _train_lsp(
+        joints=_lsp_original_visible().transpose(1, 0, 2))),
+    ("evaluate", "lsp-gt-extended-given-as-3x14xN", _eval_lsp_joints(
+        _lsp_extended_with_missing().transpose(1, 0, 2))),
     # one entry per COCO image id (kerashg.data.coco, kerashg.coco_metrics)
     ("train", "coco-duplicate-image-id", _train_coco_edit(_duplicate_image_id)),
     ("evaluate", "coco-gt-duplicate-image-id", _eval_coco(gt_edit=_duplicate_image_id)),
@@ -1093,6 +1117,29 @@ def test_people_without_a_joint_inside_their_image_are_a_counted_warning(tmp_pat
         f"2 of 10 people in {path} have no annotated joint inside their image; their crops "
         "carry no target"
     ) in caplog.text
+
+
+@pytest.mark.parametrize(
+    "joints, reading",
+    [
+        (_lsp_extended_with_missing(), "LSP-extended (14, 3, N): 10 images, 120 visible "
+         "joints, 20 not annotated (flag 1 = visible, 0 = not annotated)"),
+        (_lsp_original_visible(), "LSP (3, 14, N): 10 images, 120 visible and 20 occluded "
+         "joints (flag 0 = visible, 1 = occluded)"),
+    ],
+)  # fmt: skip
+def test_lsp_layout_read_is_printed_by_training_and_evaluation(joints, reading, tmp_path, capsys):
+    from training import evaluate
+    from training.sources import make_source
+
+    root, path = _lsp_root(tmp_path, joints=joints)
+    make_source(_config(root, "lsp"))
+    assert f"{path}: read as {reading}\n" in capsys.readouterr().out
+    preds = tmp_path / "preds.mat"
+    scipy.io.savemat(preds, {"preds": np.full((10, 14, 2), 20.0)})
+    argv = ["--dataset", "lsp", "--annotations", str(path), "--predictions", str(preds)]
+    assert evaluate.main(argv) == 0
+    assert f"note: {path}: read as {reading}\n" in capsys.readouterr().err
 
 
 def test_image_size_reads_the_header_only(tmp_path):

@@ -47,7 +47,8 @@ class GroundTruth:
         normalizer: float64 (N,), per-person size (MPII: head size; LSP: torso size).
         layout: str, which file layout was read.
         path: pathlib.Path, the file.
-        notes: tuple of str, what the loader left out and why (empty if nothing).
+        notes: tuple of str, how the file was read (LSP: the layout and its joint
+            counts) and what the loader left out and why.
     """
 
     keypoints: np.ndarray
@@ -138,6 +139,7 @@ def load_lsp_annotations(path, rows=None) -> GroundTruth:
     """
     path = _existing(path)
     keypoints, layout = lsp_reader.read_joints(path, dtype=np.float64)
+    reading = lsp_reader.describe_joints(keypoints, layout, path)
     annotated = keypoints[..., 2] > 0
     if rows is not None:
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
@@ -152,12 +154,12 @@ def load_lsp_annotations(path, rows=None) -> GroundTruth:
     torso_index = [LSP.index(j) for j in metrics.TORSO_JOINTS]
     torso = metrics.torso_size(keypoints, LSP)
     usable = annotated[:, torso_index].all(axis=1) & np.isfinite(torso) & (torso > 0)
-    notes = ()
+    notes = (reading,)
     if layout == lsp_reader.EXTENDED_LAYOUT:
         dropped = int((~usable & annotated.any(axis=1)).sum())
         annotated = annotated & usable[:, None]
         if dropped:
-            notes = (f"{path}: {dropped} people without both torso joints visible left out",)
+            notes += (f"{path}: {dropped} people without both torso joints visible left out",)
     elif not usable.all():
         i = int(np.flatnonzero(~usable)[0])
         raise AnnotationError(

@@ -397,6 +397,10 @@ def _data_set_records(config: TrainConfig) -> _RunRecords:
             f"({val.source}: {val.keypoint_set.names}) is not the "
             f"training split's ({train.source}: {train.keypoint_set.names})"
         )
+    if config.data == "lsp":  # which layout joints.mat was read as, and its joint counts
+        from kerashg.data.lsp import joints_reading
+
+        print(joints_reading(train.source))
     # No readable training image is an error now, not inside the first epoch
     # (`train_dataset` then skips the check each epoch).
     data_lib.check_image_files(train, root)

@@ -8,7 +8,12 @@ Two layouts exist and both are read:
   0 = not visible. In the shared copy (400 images, this layout) 733 of the 734
   zero-flagged joints lie outside the image, so 0 means "not annotated" and maps
   to v = 0; 1 maps to v = 2.
-The two layouts are told apart by which axis has length 3 (and the other 14).
+The two layouts are told apart by which axis has length 3 (and the other 14),
+and by content: flag 0 means a located, visible joint in the first and a joint
+written off the image in the second, so an LSP-extended array handed over as
+(3, 14, N) (or an original one as (14, 3, N)) is refused instead of read with
+its flags' meaning flipped (`check_flag_meaning`). `describe_joints` is the
+line training and evaluation print: the layout read and its joint counts.
 
 `center` and `scale` come from the bounding box of the annotated joints (the
 box's longer side × `BOX_PADDING`), as LSP has no person box. `head_size` is
@@ -36,6 +41,11 @@ ORIGINAL_LSP_SIZE = 2000
 # The two layouts of `joints`, by shape.
 ORIGINAL_LAYOUT = "LSP (3, 14, N)"
 EXTENDED_LAYOUT = "LSP-extended (14, 3, N)"
+# Flag-0 joints needed before their content may contradict the shape, and the
+# share of them that must (LSP-extended writes its not-annotated joints at x or y
+# <= 0: 15,069 of 15,181 in the 9,000-image set).
+FLAG_EVIDENCE = 5
+FLAG_MAJORITY = 0.75
 
 
 def joints_layout(joints: np.ndarray, source="joints.mat") -> str:
@@ -59,13 +69,86 @@ def joints_to_keypoints(joints: np.ndarray, source="joints.mat", dtype=np.float3
         dtype: NumPy dtype of the result. Default float32.
     """
     joints = to_numbers(joints, source, None, "joints", dtype=dtype)
-    if joints_layout(joints, source) == ORIGINAL_LAYOUT:  # 0 = visible, 1 = occluded
-        xyf = joints.transpose(2, 1, 0)
+    layout = joints_layout(joints, source)
+    xyf = joints.transpose(2, 1, 0) if layout == ORIGINAL_LAYOUT else joints.transpose(2, 0, 1)
+    check_flag_meaning(xyf, layout, source)
+    if layout == ORIGINAL_LAYOUT:  # 0 = visible, 1 = occluded
         v = np.where(xyf[..., 2] > 0, 1.0, 2.0)
     else:  # LSP-extended: 1 = visible, 0 = missing
-        xyf = joints.transpose(2, 0, 1)
         v = np.where(xyf[..., 2] > 0, 2.0, 0.0)
     return np.concatenate([xyf[..., :2], v[..., None].astype(dtype)], axis=-1)
+
+
+def check_flag_meaning(xyf: np.ndarray, layout: str, source="joints.mat") -> None:
+    """Refuses joints whose flags contradict the layout their shape says.
+
+    Original LSP flags 0 for a visible joint (most of them), every joint located
+    in its image; LSP-extended flags 0 for a joint not annotated (a minority),
+    written at x or y <= 0. Judged when at least `FLAG_EVIDENCE` joints are
+    flagged 0.
+
+    Args:
+        xyf: (N, 14, 3) x, y and the file's flag, as stored.
+        layout: `ORIGINAL_LAYOUT` or `EXTENDED_LAYOUT`, from the shape.
+        source: the file, for the message.
+
+    Raises:
+        AnnotationError: an LSP-extended array given as (3, 14, N), or an original
+            one as (14, 3, N), naming the counts that tell.
+    """
+    zero = xyf[..., 2] == 0
+    count = int(zero.sum())
+    if count < FLAG_EVIDENCE:
+        return
+    off = int((zero & (xyf[..., :2] <= 0).any(-1)).sum())
+    share_zero = count / zero.size
+    if layout == ORIGINAL_LAYOUT and share_zero < 0.5 and off >= FLAG_MAJORITY * count:
+        meaning = (
+            f"only {count} of {zero.size} joints are flagged 0 (visible, in the original "
+            f"LSP) and {off} of them lie off the image (x or y <= 0), as LSP-extended writes "
+            "its not-annotated joints; expected LSP-extended joints as (14, 3, N) (axes 0 "
+            "and 1 swapped back), or original LSP joints, every one located"
+        )
+    elif layout == EXTENDED_LAYOUT and share_zero > 0.5 and off <= (1 - FLAG_MAJORITY) * count:
+        meaning = (
+            f"{count} of {zero.size} joints are flagged 0 (not annotated, in LSP-extended) "
+            f"yet {count - off} of them lie inside the image, as original LSP's visible "
+            "joints do; expected original LSP joints as (3, 14, N) (axes 0 and 1 swapped "
+            "back), or LSP-extended joints flagged 1 where annotated"
+        )
+    else:
+        return
+    raise AnnotationError(
+        source, None, "joints", f"has the shape of {layout} but not its flags: {meaning}"
+    )
+
+
+def describe_joints(keypoints: np.ndarray, layout: str, source="joints.mat") -> str:
+    """How a `joints.mat` was read, in one line: the layout and its joint counts.
+
+    Args:
+        keypoints: (N, 14, 3) from `joints_to_keypoints` (v = 2, 1 or 0).
+        layout: `ORIGINAL_LAYOUT` or `EXTENDED_LAYOUT`.
+        source: the file.
+    """
+    v = keypoints[..., 2]
+    if layout == ORIGINAL_LAYOUT:
+        counts = (
+            f"{int((v == 2).sum())} visible and {int((v == 1).sum())} occluded joints (flag "
+            "0 = visible, 1 = occluded)"
+        )
+    else:
+        counts = (
+            f"{int((v == 2).sum())} visible joints, {int((v == 0).sum())} not annotated (flag "
+            "1 = visible, 0 = not annotated)"
+        )
+    return f"{source}: read as {layout}: {len(keypoints)} images, {counts}"
+
+
+def joints_reading(path: str | os.PathLike) -> str:
+    """`describe_joints` of the `joints.mat` at `path` (read with `read_joints`)."""
+    keypoints, layout = read_joints(path)
+    return describe_joints(keypoints, layout, path)
 
 
 def read_joints(path: str | os.PathLike, dtype=np.float32) -> tuple[np.ndarray, str]:
