@@ -164,7 +164,8 @@ def test_valid_predictions_file_scores_as_model_mode_printed(tmp_path, tiny_mode
     # --no-flip is the artifact's own decoding, said so.
     _, err = _main(capsys, [*args, "--no-flip", "--out", str(tmp_path / "noflip.h5")])
     assert "no flip test" in err
-    scored = json.loads(_main(capsys, [*args, "--out", str(out), "--json"])[0])
+    # --force replaces the file written above; the file mode scores the new one alike.
+    scored = json.loads(_main(capsys, [*args, "--out", str(out), "--force", "--json"])[0])
     again = json.loads(_main(capsys, [*file_args, "--json"])[0])
     assert again == scored
 
@@ -275,7 +276,10 @@ def test_test_split_bad_input_is_one_error_line(tmp_path, tiny_model, capsys):
         assert err.startswith("error: ") and "\n" not in err, err
         return err
 
-    assert "test predictions are a .mat" in error(["--split", "test", "--out", "p.h5"])
+    # The test server's predictions are a .mat (its `pred`), refused before the model loads.
+    assert error(["--split", "test", "--out", "p.h5"]) == (
+        "error: p.h5: --out: expected a file name ending in .mat"
+    )
     (root / "mpii_human_pose_v1_u12_1.mat").unlink()
     assert "--split test needs the official" in error(["--split", "test"])
     assert "--split test is for --model with --data mpii" in error(
