@@ -965,6 +965,16 @@ def _lsp_original_visible(n=10):
     return joints
 
 
+def _eval_lsp_two_people_no_layout(tmp):
+    """Two people, predictions (2, 14, 2) without `preds_layout`: which axis is people?"""
+    gt_path = tmp / "joints.mat"
+    scipy.io.savemat(gt_path, {"joints": _lsp_joints(2)})
+    pred_path = tmp / "preds.mat"
+    scipy.io.savemat(pred_path, {"preds": np.full((2, 14, 2), 20.0)})
+    argv = ["--dataset", "lsp", "--annotations", str(gt_path), "--predictions", str(pred_path)]
+    return argv, pred_path, [gt_path, pred_path]
+
+
 def _duplicate_image_id(data):
     """Image 2's entry gets image 1's id (another file name)."""
     data["images"][1]["id"] = 1
@@ -991,6 +1001,8 @@ BAD_INPUTS_24_ANNOTATIONS = [
         joints=_lsp_original_visible().transpose(1, 0, 2))),
     ("evaluate", "lsp-gt-extended-given-as-3x14xN", _eval_lsp_joints(
         _lsp_extended_with_missing().transpose(1, 0, 2))),
+    # a 2-person predictions file must say its layout (training.eval_io)
+    ("evaluate", "lsp-preds-2-people-no-layout", _eval_lsp_two_people_no_layout),
     # one entry per COCO image id (kerashg.data.coco, kerashg.coco_metrics)
     ("train", "coco-duplicate-image-id", _train_coco_edit(_duplicate_image_id)),
     ("evaluate", "coco-gt-duplicate-image-id", _eval_coco(gt_edit=_duplicate_image_id)),
@@ -1140,6 +1152,33 @@ def test_lsp_layout_read_is_printed_by_training_and_evaluation(joints, reading, 
     argv = ["--dataset", "lsp", "--annotations", str(path), "--predictions", str(preds)]
     assert evaluate.main(argv) == 0
     assert f"note: {path}: read as {reading}\n" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".mat", ".h5"])
+def test_evaluate_reads_its_own_two_person_predictions(suffix, tmp_path, capsys):
+    """A split of exactly two people: (2, 14, 2) is (N, K, 2) or (2, K, N); the
+    model mode writes which, and the file mode reads it (it refused its own file)."""
+    from training import eval_io, evaluate
+
+    root, path = _lsp_root(tmp_path, joints=_lsp_joints(2), images=range(2))
+    out = tmp_path / f"preds{suffix}"
+    argv = ["--model", str(SHIPPED_MODEL), "--data", "lsp", "--data-dir", str(root),
+            "--split", "all", "--out", str(out)]  # fmt: skip
+    assert evaluate.main(argv) == 0, capsys.readouterr().err
+    assert "PCK@0.2" in capsys.readouterr().out
+    arrays = eval_io.read_arrays(out)
+    assert arrays["preds"].shape == (2, 14, 2)
+    preds = eval_io.load_keypoint_predictions(out, 2, 14)
+    np.testing.assert_array_equal(preds, arrays["preds"])
+    # The other layout, said so, is read transposed; no layout is still refused.
+    scipy.io.savemat(tmp_path / "t.mat", {"preds": preds.transpose(2, 1, 0),
+                                         "preds_layout": "(2, K, N)"})  # fmt: skip
+    np.testing.assert_array_equal(
+        eval_io.load_keypoint_predictions(tmp_path / "t.mat", 2, 14), preds
+    )
+    scipy.io.savemat(tmp_path / "u.mat", {"preds": preds})
+    with pytest.raises(eval_io.EvaluationInputError, match="is ambiguous for 2 people"):
+        eval_io.load_keypoint_predictions(tmp_path / "u.mat", 2, 14)
 
 
 def test_image_size_reads_the_header_only(tmp_path):

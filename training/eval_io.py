@@ -32,6 +32,11 @@ from kerashg.data.files import read_arrays, read_json
 from kerashg.errors import AnnotationError, InputError
 from kerashg.keypoints import COCO, LSP
 
+#: The layouts of a predictions file (N people, K joints), as its `{key}_layout`
+#: field names them (a 2-person file's shape cannot say which it holds).
+PEOPLE_FIRST = "(N, K, 2)"
+PREDICTION_LAYOUTS = (PEOPLE_FIRST, "(2, K, N)")
+
 #: The evaluation's error type: `kerashg.errors.InputError` (the readers raise its
 #: subclass `AnnotationError`), kept under this name for its callers.
 EvaluationInputError = InputError
@@ -178,7 +183,9 @@ def load_keypoint_predictions(path, num_people: int, num_joints: int, key: str =
     """Predicted keypoints from an `.h5` or `.mat` file, checked against the split.
 
     Accepted layouts of `key` (N people, K joints): (N, K, 2), (2, K, N) (MATLAB
-    style) and (K, 2, N) (the official `pos_pred_src` layout).
+    style) and (K, 2, N) (the official `pos_pred_src` layout). For 2 people the
+    first two coincide: the field `{key}_layout` must say which (`PREDICTION_LAYOUTS`;
+    `write_keypoint_predictions` writes it).
 
     Args:
         path: str or Path.
@@ -190,7 +197,8 @@ def load_keypoint_predictions(path, num_people: int, num_joints: int, key: str =
         float64 (N, K, 2), x, y.
     """
     path = _existing(path)
-    preds = _field(read_arrays(path), path, key).astype(np.float64)
+    arrays = read_arrays(path)
+    preds = _field(arrays, path, key).astype(np.float64)
     n, k = int(num_people), int(num_joints)
     layouts = {
         (n, k, 2): lambda a: a,
@@ -203,13 +211,19 @@ def load_keypoint_predictions(path, num_people: int, num_joints: int, key: str =
             f"(2, {k}, {n}) or ({k}, 2, {n}) for the {n} people and {k} joints of the "
             "annotations"
         )
-    # (n, k, 2) and (2, k, n) coincide when n == 2: the file cannot say which it is.
+    # (n, k, 2) and (2, k, n) coincide when n == 2: only a written layout can say which.
     if n == 2 and preds.shape == (2, k, 2):
-        raise EvaluationInputError(
-            f"{path}: field {key!r} of shape {preds.shape} is ambiguous for 2 people; "
-            "store it as (N, K, 2) with N != 2 or split the file"
-        )
-    preds = layouts[preds.shape](preds)
+        written = _written_layout(arrays, key)
+        if written not in PREDICTION_LAYOUTS:
+            raise EvaluationInputError(
+                f"{path}: field {key!r} of shape {preds.shape} is ambiguous for 2 people; "
+                f"expected a field '{key}_layout' saying which it is ("
+                f"{' or '.join(repr(name) for name in PREDICTION_LAYOUTS)}; "
+                f"training.evaluate --model writes it). Received: {written!r}"
+            )
+        preds = preds if written == PEOPLE_FIRST else preds.transpose(2, 1, 0)
+    else:
+        preds = layouts[preds.shape](preds)
     nonfinite = ~np.isfinite(preds).all(axis=-1)
     if nonfinite.any():
         i, j = (int(v) for v in np.argwhere(nonfinite)[0])
@@ -219,6 +233,18 @@ def load_keypoint_predictions(path, num_people: int, num_joints: int, key: str =
             "Every joint needs a finite prediction"
         )
     return preds
+
+
+def _written_layout(arrays, key: str) -> str | None:
+    """The text of the field `{key}_layout`, or None where the file has none."""
+    value = arrays.get(f"{key}_layout")
+    if value is None:
+        return None
+    value = np.asarray(value).ravel()
+    if value.size != 1:
+        return str(value.tolist())
+    text = value[0]
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
 
 
 def write_keypoint_predictions(path, keypoints, key: str = "preds", image_ids=None) -> pathlib.Path:
@@ -240,7 +266,8 @@ def write_keypoint_predictions(path, keypoints, key: str = "preds", image_ids=No
     keypoints = np.asarray(keypoints, dtype=np.float64)
     if keypoints.ndim != 3 or keypoints.shape[-1] not in (2, 3):
         raise ValueError(f"keypoints must be (N, K, 2|3). Received: shape={keypoints.shape}")
-    arrays = {key: keypoints[..., :2]}
+    # The layout, written: (N, K, 2) of 2 people has the shape of (2, K, N).
+    arrays = {key: keypoints[..., :2], f"{key}_layout": PEOPLE_FIRST}
     if image_ids is not None:
         arrays["image_ids"] = np.asarray(image_ids, dtype=np.int64).reshape(-1)
     path.parent.mkdir(parents=True, exist_ok=True)
