@@ -153,44 +153,22 @@ def export_model(
         ExportError: an artifact failed its verification (the report is written
             first; the failed file is not left in place).
     """
-    import numpy as np
-
-    from export import calibration as calib
-
-    _check_choices("formats", formats, FORMATS, empty_ok=False)
-    _check_choices("quantize", quantize, QUANTIZE, empty_ok=True)
-    _check_choices("int8_recipes", int8_recipes, INT8_RECIPES, empty_ok=False)
-    if isinstance(calibration_data, (str, os.PathLike)):
-        calib.check_source(calibration_data)  # before the (slow) model load
+    _check_arguments(formats, quantize, int8_recipes, calibration_data)
     model_path = pathlib.Path(model) if isinstance(model, (str, os.PathLike)) else None
     stem = stem or (model_path.stem if model_path else "model")
     out = pathlib.Path(out)
-    plan = artifact_plan(out, stem, formats, quantize)
-    report_path = out / "report.json"
-    for path in [*(a.path for artifacts in plan.values() for a in artifacts), report_path]:
-        check_writable(path, force)  # before the (slow) model load
+    plan, report_path = _planned_outputs(out, stem, formats, quantize, force)
     if model_path is not None:
         model = load_keras_model(model_path)
     out.mkdir(parents=True, exist_ok=True)
 
-    # The exporters import TensorFlow: only now that the input is known good.
-    from export.onnx import ONNXExporter
-    from export.savedmodel import SavedModelExporter
-    from export.tflite import TFLiteExporter
+    # TensorFlow loads only now that the input is known good (here and in the exporters).
     from kerashg.serving import model_input_size
 
-    exporters = {
-        e.format: e for e in (SavedModelExporter, TFLiteExporter, ONNXExporter, TensorRTExporter)
-    }
     input_size = model_input_size(model)
-    if isinstance(calibration_data, (str, os.PathLike)):
-        source = str(calibration_data)
-        calibration = calib.load_images(source, input_size, num_calibration, start=0)
-        held_out = calib.load_images(source, input_size, num_verify, start=100_000)
-    else:
-        source = "array"
-        calibration = np.asarray(calibration_data, np.float32)
-        held_out = calibration[:num_verify]
+    source, calibration, held_out = _images(
+        calibration_data, input_size, num_calibration, num_verify
+    )
     log = log or (lambda *_: None)
     log(f"{len(calibration)} calibration and {len(held_out)} verification images from {source}")
     reference = KerasReference(model, held_out)
@@ -218,16 +196,83 @@ def export_model(
             int8_recipes=tuple(int8_recipes),
             log=log,
         )
-        for format_, artifacts in plan.items():
-            entries.extend(exporters[format_](job).export_all(artifacts))
+        _run_exporters(plan, job)
 
-    with atomic_output(report_path, force=True) as tmp:
-        tmp.write_text(json.dumps(report, indent=1))
-    log(format_report(entries))
-    log(f"report: {report_path}")
+    _write_report(report, report_path, log)
     if verify_gate and any(e.get("passed") is False for e in entries):
         raise ExportError(report)
     return report
+
+
+def _check_arguments(
+    formats: Sequence[str],
+    quantize: Sequence[str],
+    int8_recipes: Sequence[str],
+    calibration_data,
+) -> None:
+    """`export_model`'s choices and calibration source, checked before the (slow) model load."""
+    from export import calibration as calib
+
+    _check_choices("formats", formats, FORMATS, empty_ok=False)
+    _check_choices("quantize", quantize, QUANTIZE, empty_ok=True)
+    _check_choices("int8_recipes", int8_recipes, INT8_RECIPES, empty_ok=False)
+    if isinstance(calibration_data, (str, os.PathLike)):
+        calib.check_source(calibration_data)
+
+
+def _planned_outputs(
+    out: pathlib.Path, stem: str, formats: Sequence[str], quantize: Sequence[str], force: bool
+) -> tuple[dict[str, list[Artifact]], pathlib.Path]:
+    """`(plan, report_path)`: the artifacts per format (`artifact_plan`) and report.json,
+    each refused if it exists without `force` or cannot be written (before the model load).
+    """
+    plan = artifact_plan(out, stem, formats, quantize)
+    report_path = out / "report.json"
+    for path in [*(a.path for artifacts in plan.values() for a in artifacts), report_path]:
+        check_writable(path, force)
+    return plan, report_path
+
+
+def _images(calibration_data, input_size, num_calibration: int, num_verify: int):
+    """`(source, calibration, held_out)`: the name of the images' source, the int8
+    calibration images and the verification images, float32 (N, H, W, 3) in [0, 1].
+    A named source gives the verification images from a disjoint range; an array
+    gives its first `num_verify` images."""
+    import numpy as np
+
+    from export import calibration as calib
+
+    if isinstance(calibration_data, (str, os.PathLike)):
+        source = str(calibration_data)
+        calibration = calib.load_images(source, input_size, num_calibration, start=0)
+        held_out = calib.load_images(source, input_size, num_verify, start=100_000)
+    else:
+        source = "array"
+        calibration = np.asarray(calibration_data, np.float32)
+        held_out = calibration[:num_verify]
+    return source, calibration, held_out
+
+
+def _run_exporters(plan: dict[str, list[Artifact]], job: ExportJob) -> None:
+    """Exports every planned artifact, one exporter per format in plan order, each
+    format's entries appended to `job.report["artifacts"]` as it finishes."""
+    from export.onnx import ONNXExporter
+    from export.savedmodel import SavedModelExporter
+    from export.tflite import TFLiteExporter
+
+    exporters = {
+        e.format: e for e in (SavedModelExporter, TFLiteExporter, ONNXExporter, TensorRTExporter)
+    }
+    for format_, artifacts in plan.items():
+        job.report["artifacts"].extend(exporters[format_](job).export_all(artifacts))
+
+
+def _write_report(report: dict, report_path: pathlib.Path, log) -> None:
+    """Writes report.json (atomically) and logs the table of its artifacts."""
+    with atomic_output(report_path, force=True) as tmp:
+        tmp.write_text(json.dumps(report, indent=1))
+    log(format_report(report["artifacts"]))
+    log(f"report: {report_path}")
 
 
 __all__ = [
