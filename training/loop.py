@@ -142,19 +142,7 @@ class Trainer:
         time_budget: float | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ):
-        if not phases:
-            raise ValueError("Trainer needs at least one Phase. Received: phases=[]")
-        if global_batch_size % strategy.num_replicas_in_sync:
-            raise ValueError(
-                f"The global batch size must be divisible by the number of replicas "
-                f"({strategy.num_replicas_in_sync}). Received: global_batch_size={global_batch_size}"
-            )
-        for name, value in (
-            ("steps_per_epoch", steps_per_epoch),
-            ("checkpoint_every", checkpoint_every),
-        ):
-            if int(value) < 1:
-                raise ValueError(f"{name} must be >= 1. Received: {name}={value}")
+        _check_arguments(phases, strategy, global_batch_size, steps_per_epoch, checkpoint_every)
         self.model = model
         self.optimizer = optimizer
         self.phases = list(phases)
@@ -183,37 +171,8 @@ class Trainer:
         self._meter = BudgetMeter(clock) if time_budget else None
 
         self._initial_trainable = record_trainable(model)
-        with strategy.scope():
-            # Keras 3: an optimizer only updates variables it was built with, so
-            # build it on every trainable variable before any phase freezes some.
-            optimizer.build(model.trainable_variables)
-            self._phase = tf.Variable(0, dtype=tf.int64, trainable=False, name="phase")
-            self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self._global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-            self._seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
-            self._best = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best")
-        # Keras 3 keeps sub-layers held in Python lists (the hourglass' residual
-        # blocks, the attention convolutions) out of TensorFlow's object graph,
-        # so `tf.train.Checkpoint(model=model)` alone would miss their variables
-        # (e.g. BatchNorm statistics). Every model variable is also saved by its
-        # unique path.
-        weights = {variable.path: variable for variable in model.weights}
-        if len(weights) != len(model.weights):
-            raise ValueError(f"Model {model.name!r} has variables with the same path")
-        self._checkpoint = tf.train.Checkpoint(
-            model=model,
-            model_weights=weights,
-            optimizer=optimizer,
-            phase=self._phase,
-            epoch=self._epoch,
-            step=self._step,
-            global_step=self._global_step,
-            seconds=self._seconds,
-            best=self._best,
-            run_state=self.state,
-        )
-        chief = is_chief(strategy)
+        self._build_optimizer_and_counters()
+        self._checkpoint = self._make_checkpoint()
         ckpt_root = worker_out_dir(strategy, self.out_dir)
         # CheckpointManager writes the shards first and then atomically replaces
         # the `checkpoint` index file, so a kill mid-write leaves the previous
@@ -224,14 +183,58 @@ class Trainer:
         self._best_manager = tf.train.CheckpointManager(
             self._checkpoint, ckpt_root / "best", max_to_keep=1
         )
-        self._writer = None
-        if tensorboard and chief:
-            if _summary_available():
-                self._writer = tf.summary.create_file_writer(str(self.out_dir / "logs"))
-            elif verbose:
-                print(
-                    "TensorBoard summaries disabled: install the `tensorboard` package (extra [train])."
-                )
+        self._writer = self._summary_writer(tensorboard and is_chief(strategy))
+
+    def _build_optimizer_and_counters(self) -> None:
+        """Builds the optimizer and creates the run's position counters (phase, epoch,
+        step, global step, seconds, best "pck") in the strategy's scope."""
+        with self.strategy.scope():
+            # Keras 3: an optimizer only updates variables it was built with, so
+            # build it on every trainable variable before any phase freezes some.
+            self.optimizer.build(self.model.trainable_variables)
+            self._phase = tf.Variable(0, dtype=tf.int64, trainable=False, name="phase")
+            self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+            self._step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self._global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            self._seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="seconds")
+            self._best = tf.Variable(-math.inf, dtype=tf.float64, trainable=False, name="best")
+
+    def _make_checkpoint(self) -> tf.train.Checkpoint:
+        """The checkpoint of the model, optimizer, position counters and run state."""
+        model = self.model
+        # Keras 3 keeps sub-layers held in Python lists (the hourglass' residual
+        # blocks, the attention convolutions) out of TensorFlow's object graph,
+        # so `tf.train.Checkpoint(model=model)` alone would miss their variables
+        # (e.g. BatchNorm statistics). Every model variable is also saved by its
+        # unique path.
+        weights = {variable.path: variable for variable in model.weights}
+        if len(weights) != len(model.weights):
+            raise ValueError(f"Model {model.name!r} has variables with the same path")
+        return tf.train.Checkpoint(
+            model=model,
+            model_weights=weights,
+            optimizer=self.optimizer,
+            phase=self._phase,
+            epoch=self._epoch,
+            step=self._step,
+            global_step=self._global_step,
+            seconds=self._seconds,
+            best=self._best,
+            run_state=self.state,
+        )
+
+    def _summary_writer(self, wanted: bool):
+        """TensorBoard's writer for `<out_dir>/logs` where `wanted` (the chief with
+        `tensorboard`) and the package is installed, else None (said so if verbose)."""
+        if not wanted:
+            return None
+        if _summary_available():
+            return tf.summary.create_file_writer(str(self.out_dir / "logs"))
+        if self.verbose:
+            print(
+                "TensorBoard summaries disabled: install the `tensorboard` package (extra [train])."
+            )
+        return None
 
     # ------------------------------------------------------------- properties
     @property
@@ -632,6 +635,29 @@ class Trainer:
         finally:
             for layer, flag in current:
                 layer.trainable = flag
+
+
+def _check_arguments(
+    phases: list[Phase],
+    strategy: tf.distribute.Strategy,
+    global_batch_size: int,
+    steps_per_epoch: int,
+    checkpoint_every: int,
+) -> None:
+    """The Trainer's ValueErrors: no phase, a batch the replicas cannot share, a count < 1."""
+    if not phases:
+        raise ValueError("Trainer needs at least one Phase. Received: phases=[]")
+    if global_batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(
+            f"The global batch size must be divisible by the number of replicas "
+            f"({strategy.num_replicas_in_sync}). Received: global_batch_size={global_batch_size}"
+        )
+    for name, value in (
+        ("steps_per_epoch", steps_per_epoch),
+        ("checkpoint_every", checkpoint_every),
+    ):
+        if int(value) < 1:
+            raise ValueError(f"{name} must be >= 1. Received: {name}={value}")
 
 
 def _summary_available() -> bool:
