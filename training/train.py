@@ -254,9 +254,7 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
     """`train` once the data, the strategy and the process-wide settings are in place."""
     import keras
 
-    from training import distribution, loop, stopping
-    from training.phases import acnn_phases, joint_phase
-    from training.schedule import Schedule
+    from training import stopping
 
     keras.utils.set_random_seed(config.seed)
     out = pathlib.Path(config.out)
@@ -264,19 +262,54 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
     if not config.resume:
         atomic_write_text(out / "config.json", config.to_json())
 
+    model, optimizer = _model_and_optimizer(config, strategy, data, policy)
+    phases = _phases(config)
+    trainer = _trainer(config, strategy, data, model, optimizer, phases, started)
+    print(_run_line(config, model, policy, strategy, phases))
+    if config.resume and not trainer.restore():
+        print(f"No checkpoint in {out / 'ckpt'}: starting from the beginning.")
+    settings = _settings(config, model, policy, data, phases)
+    try:
+        # SIGTERM / Ctrl-C: finish the step, save a checkpoint, exit 128 + signal number.
+        with stopping.stop_on_signals(trainer):
+            trainer.fit()
+    except stopping.TrainingInterrupted as stop:
+        _save_stopped_run(out, model, trainer, stop, settings, config)
+        raise
+    return _finish(config, strategy, data, model, trainer, settings)
+
+
+def _model_and_optimizer(config: TrainConfig, strategy, data, policy: str):
+    """`(model, optimizer)` built in the strategy's scope; a new run with --init-from
+    starts from that model's weights (a resumed run restores its checkpoint)."""
     with strategy.scope():
         model = build_model(config, data.num_keypoints, data.codec, data.keypoint_set)
         optimizer = build_optimizer(config.optimizer, config.lr[0], policy)
-        if config.init_from and not config.resume:  # a resumed run restores its checkpoint
+        if config.init_from and not config.resume:
             from training.transfer import init_from
 
             report = init_from(model, config.init_from, data.keypoint_set)
             print(f"Initialised from {config.init_from}: {report.summary()}")
+    return model, optimizer
+
+
+def _phases(config: TrainConfig) -> list:
+    """The run's `training.phases.Phase` list: the ACNN's A, B, C as `--phases`
+    chooses, or one joint phase."""
+    from training.phases import acnn_phases, joint_phase
+
     if config.model == "acnn":
-        phases = acnn_phases(config.phases, config.lr, config.phase_epochs, config.milestones)
-    else:
-        phases = joint_phase(config.lr[0], config.phase_epochs[0], config.milestones[0])
-    trainer = loop.Trainer(
+        return acnn_phases(config.phases, config.lr, config.phase_epochs, config.milestones)
+    return joint_phase(config.lr[0], config.phase_epochs[0], config.milestones[0])
+
+
+def _trainer(config: TrainConfig, strategy, data, model, optimizer, phases, started: float):
+    """The `training.loop.Trainer` of the run, writing to `config.out`."""
+    from training import distribution, loop
+    from training.schedule import Schedule
+
+    out = pathlib.Path(config.out)
+    return loop.Trainer(
         model,
         optimizer,
         phases,
@@ -297,7 +330,11 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
         wall_start=started,
         time_budget=config.time_budget * 60.0 if config.time_budget else None,
     )
-    print(
+
+
+def _run_line(config: TrainConfig, model, policy: str, strategy, phases) -> str:
+    """The line that says what trains: model, data, precision, phases, optimizer, out."""
+    return (
         f"Training {config.model} ({config.stacks} stacks, {config.filters} filters, depth "
         f"{config.depth}, {config.input_size}×{config.input_size}, {model.count_params():,} "
         f"parameters) on {config.data}; {policy}; {strategy.num_replicas_in_sync} replica(s); "
@@ -305,11 +342,13 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
         f"{config.steps_per_epoch} steps, global batch {config.batch_size}; optimizer "
         f"{config.optimizer}, init {config.init}, lr {config.lr}, schedule {config.schedule}"
         + (f" (×0.1 at epochs {config.milestones})" if config.schedule == "milestones" else "")
-        + f"; out {out}"
+        + f"; out {pathlib.Path(config.out)}"
     )
-    if config.resume and not trainer.restore():
-        print(f"No checkpoint in {out / 'ckpt'}: starting from the beginning.")
-    settings = {
+
+
+def _settings(config: TrainConfig, model, policy: str, data, phases) -> dict[str, Any]:
+    """The model, data, phase and recipe settings that `metrics.json` records."""
+    return {
         "model": {
             "name": config.model,
             "stacks": config.stacks,
@@ -324,13 +363,12 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
         "phases": [dataclasses.asdict(p) for p in phases],
         "recipe": {"name": config.recipe, **RECIPES[config.recipe]},
     }
-    try:
-        # SIGTERM / Ctrl-C: finish the step, save a checkpoint, exit 128 + signal number.
-        with stopping.stop_on_signals(trainer):
-            trainer.fit()
-    except stopping.TrainingInterrupted as stop:
-        _save_stopped_run(out, model, trainer, stop, settings, config)
-        raise
+
+
+def _finish(config: TrainConfig, strategy, data, model, trainer, settings) -> dict[str, Any]:
+    """Scores the trained model on the held-out split (flip test), writes `model.keras`
+    and `metrics.json`, prints the tables and returns the metrics."""
+    from training import distribution
 
     final = data.validate(model, images=False, flip=True, table=True)
     metrics = {
@@ -346,7 +384,7 @@ def _train(config: TrainConfig, strategy, data, policy: str, started: float) -> 
     }
     # Multi-worker: the chief writes to --out, every other worker to --out/worker-<i>
     # (the folder may be shared; its files are not the chief's).
-    final_dir = distribution.worker_out_dir(strategy, out)
+    final_dir = distribution.worker_out_dir(strategy, pathlib.Path(config.out))
     final_dir.mkdir(parents=True, exist_ok=True)
     save_model_atomic(model, final_dir / "model.keras")
     atomic_write_text(final_dir / "metrics.json", json.dumps(metrics, indent=2, default=float))
