@@ -138,8 +138,6 @@ def verify(
         `median_latency_ms`, `threads`, `num_images`, `tolerance`, `passed`,
         `failures`.
     """
-    from kerashg.runtime import load_runner
-
     if precision not in TOLERANCES:
         raise ValueError(f"precision must be one of {tuple(TOLERANCES)}. Received: {precision!r}")
     if not isinstance(reference, KerasReference):
@@ -148,38 +146,11 @@ def verify(
         reference = KerasReference(reference, images)
     tolerance = dict(tolerance or TOLERANCES[precision])
     artifact = pathlib.Path(artifact)
-    if runner is None:
-        runner = load_runner(artifact, num_threads=num_threads)
-    if tuple(runner.input_size) != tuple(reference.runner.input_size):
-        raise ValueError(
-            f"{artifact}: input size {runner.input_size} differs from the Keras model's "
-            f"{reference.runner.input_size}"
-        )
-    outputs = runner.heatmaps(reference.images)
-    heatmap_diff = float(np.max(np.abs(outputs["heatmaps"] - reference.heatmaps)))
-    mask_diff = None
-    if reference.masks is not None and "masks" in outputs:
-        mask_diff = float(np.max(np.abs(outputs["masks"] - reference.masks)))
-    keypoints = runner.keypoints(reference.uint8)
-    agreement = joint_agreement(keypoints, reference.keypoints, reference.codec.stride)
+    runner = _open_runner(artifact, reference, num_threads, runner)
+    heatmap_diff, mask_diff, agreement = _parity(runner, reference)
     one = reference.images[:1]
     latency = median_latency_ms(lambda: runner.heatmaps(one), runs=latency_runs)
-
-    failures = []
-    if runner.codec_config != reference.codec.get_config():
-        failures.append(
-            f"codec recorded {runner.codec_config} != the model's {reference.codec.get_config()}"
-        )
-    limit = tolerance.get("max_abs_heatmap_diff")
-    if limit is not None and not heatmap_diff <= limit:
-        failures.append(f"max |heatmap - keras| = {heatmap_diff:.3g} > {limit:.3g}")
-    if mask_diff is not None and limit is not None and not mask_diff <= limit:
-        failures.append(f"max |mask - keras| = {mask_diff:.3g} > {limit:.3g}")
-    if not agreement >= tolerance["min_joint_agreement"]:
-        failures.append(
-            f"joints within 1 heatmap px of keras = {agreement:.3f} "
-            f"< {tolerance['min_joint_agreement']:.3f}"
-        )
+    failures = _failures(runner, reference, tolerance, heatmap_diff, mask_diff, agreement)
     report = {
         "name": name or artifact.name,
         "path": str(artifact),
@@ -200,6 +171,62 @@ def verify(
     if failures and raise_on_failure:
         raise ExportVerificationError(report)
     return report
+
+
+def _open_runner(artifact: pathlib.Path, reference: KerasReference, num_threads: int, runner):
+    """`runner`, or `artifact` opened by `kerashg.runtime.load_runner`; ValueError where
+    its input size is not the Keras model's."""
+    from kerashg.runtime import load_runner
+
+    if runner is None:
+        runner = load_runner(artifact, num_threads=num_threads)
+    if tuple(runner.input_size) != tuple(reference.runner.input_size):
+        raise ValueError(
+            f"{artifact}: input size {runner.input_size} differs from the Keras model's "
+            f"{reference.runner.input_size}"
+        )
+    return runner
+
+
+def _parity(runner, reference: KerasReference) -> tuple[float, float | None, float]:
+    """`(heatmap_diff, mask_diff, agreement)`: the largest |artifact - Keras| of the last
+    stage's heatmaps and (ACNN; else None) masks, and the share of the artifact's
+    decoded joints within one heatmap pixel of Keras's (`joint_agreement`)."""
+    outputs = runner.heatmaps(reference.images)
+    heatmap_diff = float(np.max(np.abs(outputs["heatmaps"] - reference.heatmaps)))
+    mask_diff = None
+    if reference.masks is not None and "masks" in outputs:
+        mask_diff = float(np.max(np.abs(outputs["masks"] - reference.masks)))
+    keypoints = runner.keypoints(reference.uint8)
+    agreement = joint_agreement(keypoints, reference.keypoints, reference.codec.stride)
+    return heatmap_diff, mask_diff, agreement
+
+
+def _failures(
+    runner,
+    reference: KerasReference,
+    tolerance: dict,
+    heatmap_diff: float,
+    mask_diff: float | None,
+    agreement: float,
+) -> list[str]:
+    """What is outside `tolerance` (or a codec other than the model's), one line each."""
+    failures = []
+    if runner.codec_config != reference.codec.get_config():
+        failures.append(
+            f"codec recorded {runner.codec_config} != the model's {reference.codec.get_config()}"
+        )
+    limit = tolerance.get("max_abs_heatmap_diff")
+    if limit is not None and not heatmap_diff <= limit:
+        failures.append(f"max |heatmap - keras| = {heatmap_diff:.3g} > {limit:.3g}")
+    if mask_diff is not None and limit is not None and not mask_diff <= limit:
+        failures.append(f"max |mask - keras| = {mask_diff:.3g} > {limit:.3g}")
+    if not agreement >= tolerance["min_joint_agreement"]:
+        failures.append(
+            f"joints within 1 heatmap px of keras = {agreement:.3f} "
+            f"< {tolerance['min_joint_agreement']:.3f}"
+        )
+    return failures
 
 
 def keras_entry(reference: KerasReference, model_path=None, latency_runs: int = 20) -> dict:
