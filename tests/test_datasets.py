@@ -99,7 +99,13 @@ def test_lsp_original_layout_means_zero_visible():
     kps = joints_to_keypoints(joints)
     assert kps.shape == (2, 14, 3)
     assert kps[0, 3, 2] == 1 and (np.delete(kps[0, :, 2], 3) == 2).all()
-    ext = joints_to_keypoints(np.transpose(joints, (1, 0, 2)))
+    # The same array as (14, 3, N): most joints flagged 0 yet located, the original's
+    # content; refused rather than read with the flags' meaning flipped.
+    with pytest.raises(AnnotationError, match="has the shape of LSP-extended"):
+        joints_to_keypoints(np.transpose(joints, (1, 0, 2)))
+    extended = np.transpose(joints, (1, 0, 2)).copy()
+    extended[:, 2], extended[0, 2, 0] = 1.0, 0.0
+    ext = joints_to_keypoints(extended)
     assert ext[0, 3, 2] == 2 and ext[0, 0, 2] == 0  # extended: 1 visible, 0 missing
     with pytest.raises(AnnotationError, match="joints"):
         joints_to_keypoints(np.zeros((4, 14, 2)))
