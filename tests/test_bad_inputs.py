@@ -975,6 +975,13 @@ def _eval_lsp_two_people_no_layout(tmp):
     return argv, pred_path, [gt_path, pred_path]
 
 
+def _mpii_people(n):
+    """Every field of an hourglass `.h5` but `imgname`, for `n` people."""
+    return {"part": np.full((n, 16, 2), 20.0), "center": np.full((n, 2), 24.0),
+            "scale": np.full(n, 0.2), "visible": np.ones((n, 16)),
+            "normalize": np.full(n, 8.0)}  # fmt: skip
+
+
 def _duplicate_image_id(data):
     """Image 2's entry gets image 1's id (another file name)."""
     data["images"][1]["id"] = 1
@@ -1003,6 +1010,13 @@ BAD_INPUTS_24_ANNOTATIONS = [
         _lsp_extended_with_missing().transpose(1, 0, 2))),
     # a 2-person predictions file must say its layout (training.eval_io)
     ("evaluate", "lsp-preds-2-people-no-layout", _eval_lsp_two_people_no_layout),
+    # the field at fault: imgname's count, a boolean coordinate array (kerashg.data)
+    ("train", "mpii-imgname-3-others-5", _train_mpii(
+        imgname=np.array([f"{i}.jpg".encode() for i in range(3)]), **_mpii_people(5))),
+    ("train", "mpii-part-boolean", _train_mpii(part=np.ones((2, 16, 2), bool))),
+    ("train", "lsp-joints-boolean", _train_lsp(joints=np.ones((14, 3, 10), bool))),
+    ("train", "lsp-joints-boolean-all-false", _train_lsp(joints=np.zeros((14, 3, 10), bool))),
+    ("evaluate", "mpii-gt-part-boolean", _eval_mpii(annotations={"part": np.ones((3, 16, 2), bool)})),
     # one entry per COCO image id (kerashg.data.coco, kerashg.coco_metrics)
     ("train", "coco-duplicate-image-id", _train_coco_edit(_duplicate_image_id)),
     ("evaluate", "coco-gt-duplicate-image-id", _eval_coco(gt_edit=_duplicate_image_id)),

@@ -121,5 +121,6 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
         if suffix == ".mat":
             arrays = {k: np.asarray(v).T for k, v in arrays.items()}
         return arrays
-    mat = load_mat(path)
+    # MATLAB's own types: a logical array reads as bool (scipy's default gives uint8).
+    mat = load_mat(path, mat_dtype=True)
     return {k: v for k, v in mat.items() if not k.startswith("__")}

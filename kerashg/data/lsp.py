@@ -171,7 +171,7 @@ def read_joints(path: str | os.PathLike, dtype=np.float32) -> tuple[np.ndarray, 
         raise AnnotationError(
             path, None, "joints", f"is missing; variables present: {sorted(arrays)}"
         )
-    joints = to_numbers(arrays["joints"], path, None, "joints", dtype=dtype)
+    joints = to_numbers(arrays["joints"], path, None, "joints", dtype=dtype, booleans=False)
     keypoints = joints_to_keypoints(joints, path, dtype)
     check_joint_range(keypoints, path, "joints")  # record = the image's column, 0-based
     return keypoints, joints_layout(joints, path)

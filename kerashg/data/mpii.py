@@ -58,7 +58,9 @@ def hourglass_keypoints(part, path, dtype=np.float32) -> np.ndarray:
     Raises:
         AnnotationError: `part` is not numbers of shape (N, 16, 2).
     """
-    part = to_numbers(part, path, None, "part", shape=(-1, NUM_JOINTS, 2), dtype=dtype)
+    part = to_numbers(
+        part, path, None, "part", shape=(-1, NUM_JOINTS, 2), dtype=dtype, booleans=False
+    )
     annotated = (part != 0).any(axis=-1)
     v = np.where(annotated, 2.0, 0.0).astype(dtype)
     return np.concatenate([part, v[..., None]], axis=-1)
@@ -119,8 +121,10 @@ def read_mpii_h5(path: str | os.PathLike, image_dir: str = "images") -> Records:
         "part": (n, NUM_JOINTS, 2),
         "visible": (n, NUM_JOINTS),
     }
+    for key in expected:  # `visible` may be true/false, coordinates and sizes not
+        fields[key] = to_numbers(fields[key], path, None, key, booleans=key == "visible")
+    _check_imgname_count(fields, n, path)
     for key, shape in expected.items():
-        fields[key] = to_numbers(fields[key], path, None, key)
         if fields[key].shape != shape:
             raise AnnotationError(
                 path, None, key, f"must have shape {shape}. Received: {fields[key].shape}"
@@ -149,6 +153,19 @@ def read_mpii_h5(path: str | os.PathLike, image_dir: str = "images") -> Records:
         keypoint_set=MPII,
         source=str(path),
     )
+
+
+def _check_imgname_count(fields: dict, n: int, path) -> None:
+    """Blames `imgname` when every other field agrees on another number of people."""
+    counts = {
+        len(value) if value.ndim else None for key, value in fields.items() if key != "imgname"
+    }
+    if len(counts) == 1 and None not in counts and counts != {n}:
+        raise AnnotationError(
+            path, None, "imgname",
+            f"has {n} entries but 'center', 'scale', 'part' and 'visible' have "
+            f"{counts.pop()}; expected one image name per person",
+        )  # fmt: skip
 
 
 def read_mpii_json(path: str | os.PathLike, image_dir: str | None = None) -> Records:

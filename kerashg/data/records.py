@@ -70,7 +70,9 @@ def _short(value, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def to_numbers(value, source, index, field, shape=None, dtype=np.float32) -> np.ndarray:
+def to_numbers(
+    value, source, index, field, shape=None, dtype=np.float32, booleans: bool = True
+) -> np.ndarray:
     """`value` as a numeric array, or `AnnotationError` naming the file, record and field.
 
     Args:
@@ -78,14 +80,23 @@ def to_numbers(value, source, index, field, shape=None, dtype=np.float32) -> np.
         source, index, field: where it came from, for the message.
         shape: optional tuple the array must have (-1 allowed for one axis).
         dtype: the NumPy dtype to convert to. Default float32.
+        booleans: bool, accept a boolean array (as 0 and 1). Default True; False
+            for coordinates, which a boolean array cannot hold.
 
     Raises:
         AnnotationError: a string, a bytes value, a nested object or a
-            ragged list where numbers are expected, or the wrong shape.
+            ragged list where numbers are expected, a boolean array where
+            `booleans` is False, or the wrong shape.
     """
     if isinstance(value, (str, bytes, dict)) or value is None:
         raise AnnotationError(source, index, field, f"must hold numbers. Received: {_short(value)}")
     array = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
+    if array.dtype.kind == "b" and not booleans:
+        raise AnnotationError(
+            source, index, field,
+            f"must hold numbers (coordinates), not true/false values. Received: dtype bool, "
+            f"shape {array.shape}",
+        )  # fmt: skip
     if array.dtype.kind in "SU":
         raise AnnotationError(
             source, index, field,
