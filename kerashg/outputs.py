@@ -12,10 +12,12 @@ functions) only.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import pathlib
 import shutil
 import tempfile
+import time
 
 import numpy as np
 
@@ -37,6 +39,8 @@ VIDEO_CODECS = {
 
 # The file `claimed_folder` locks inside the folder it holds.
 LOCK_FILE = ".kerashg.lock"
+# A temporary output folder that records no writer is stale after this long.
+STALE_TEMPORARY_SECONDS = 3600
 
 
 class OutputExistsError(InputError, FileExistsError):
@@ -74,7 +78,12 @@ def atomic_output(out: str | os.PathLike, *, force: bool = False, directory: boo
     out = pathlib.Path(out)
     check_writable(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp_root = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    remove_stale_temporaries(out)
+    # The writer's pid in the name: a later write can tell a killed writer's
+    # leftovers from a live one's.
+    tmp_root = pathlib.Path(
+        tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent)
+    )
     tmp = tmp_root / out.name
     try:
         yield tmp
@@ -87,6 +96,37 @@ def atomic_output(out: str | os.PathLike, *, force: bool = False, directory: boo
         os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_stale_temporaries(out: str | os.PathLike) -> int:
+    """Deletes the temporary folders `atomic_output` left beside `out` when killed.
+
+    Only `.{name}.tmp-{pid}-*` folders whose writer (pid) is no longer running,
+    and those of writers that recorded no pid (older versions) once over an hour
+    old; a live writer's folder is kept. Returns how many were deleted.
+    """
+    out = pathlib.Path(out)
+    removed = 0
+    for path in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):
+        head = path.name[len(out.name) + 6 :].split("-", 1)[0]
+        if head.isdigit() and "-" in path.name[len(out.name) + 6 :]:
+            stale = not _process_alive(int(head))
+        else:
+            stale = time.time() - path.lstat().st_mtime > STALE_TEMPORARY_SECONDS
+        if stale and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 @contextlib.contextmanager

@@ -1318,3 +1318,28 @@ def test_a_box_at_the_image_corner_parses(tmp_path):
     image = tmp_path / "person.jpg"
     args = build_parser().parse_args([str(image), "--box", "-10,-10,50,50"])
     assert args.box == ["-10,-10,50,50"]
+
+
+def test_a_killed_writer_s_temporary_folders_are_removed_by_the_next_write(tmp_path):
+    # kill -9 inside `atomic_output` (an export, a model save) leaves `.NAME.tmp-PID-*`;
+    # the next write of NAME removes those of dead writers and keeps a live one's.
+    import os
+    import subprocess
+    import sys
+
+    from kerashg.outputs import atomic_output
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    stale = tmp_path / f".model.tflite.tmp-{dead}-abc"
+    live = tmp_path / f".model.tflite.tmp-{os.getpid()}-def"
+    other = tmp_path / f".other.tflite.tmp-{dead}-ghi"
+    for folder in (stale, live, other):
+        (folder / "model.tflite").parent.mkdir()
+        (folder / "model.tflite").write_bytes(b"partial")
+    with atomic_output(tmp_path / "model.tflite") as tmp:
+        tmp.write_bytes(b"whole")
+    assert (tmp_path / "model.tflite").read_bytes() == b"whole"
+    assert not stale.exists() and live.is_dir() and other.is_dir()
+    leftovers = sorted(p.name for p in tmp_path.iterdir())
+    assert leftovers == sorted(["model.tflite", live.name, other.name])
