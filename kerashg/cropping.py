@@ -23,7 +23,7 @@ from kerashg.runtime import Runner, predict_people
 # Passes of `find_person`: the whole frame, then one crop around its joints.
 DEFAULT_PASSES = 2
 # A joint counts as found where its score (the heatmap peak) is at least this.
-MIN_SCORE = 0.2
+MIN_SCORE = 0.3
 # A crop needs this many found joints; with fewer, the person is not found (on
 # video: lost) and the previous crop is kept (the whole frame on video).
 MIN_JOINTS = 4

@@ -116,3 +116,31 @@ def test_the_video_crop_follows_a_moving_figure_and_returns_to_the_whole_frame()
     frame, joints = figure_frame(640, (500.0, 200.0), 120.0)
     person = tracker(frame)
     assert person["tracked"] is False and error(person, joints) < 8.0
+
+
+# docs/REAL_PHOTOS.md: the shipped int8 file on the first 150 scored people of
+# LSP-extended's held-out split (images 8,101-9,000), PCK@0.2 of the torso over
+# all 14 joints: `python -m benchmarks.whole_image --model
+# kerashg/weights/acnn4_lsp_128_int8.tflite --passes 2 --min-score 0.3 --limit 150`.
+SHIPPED_WHOLE_IMAGE_PCK = {"box": 47.90, "one pass": 32.64, "two passes": 42.80}
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_the_shipped_model_finds_real_people_in_whole_photos():
+    from benchmarks import whole_image
+    from kerashg.presets import WEIGHTS_DIR
+    from tests.conftest import data_path
+
+    lspet = data_path("lspet", "joints.mat").parent
+    result = whole_image.run(
+        WEIGHTS_DIR / "acnn4_lsp_128_int8.tflite", lspet, passes=2, min_scores=(0.3,), limit=150
+    )
+    scored = {
+        "box": result["box"]["all"],
+        "one pass": result["whole"]["passes=1 min_score=0.3"]["all"],
+        "two passes": result["whole"]["passes=2 min_score=0.3"]["all"],
+    }
+    assert scored == pytest.approx(SHIPPED_WHOLE_IMAGE_PCK, abs=0.05)
+    # The re-crop around the joints found is what makes a whole photo usable.
+    assert scored["two passes"] - scored["one pass"] > 5.0
