@@ -7,7 +7,10 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np
+
 from kerashg.datadir import DATA_ENV, data_root
+from kerashg.runtime import Runner
 
 DATA_ROOT = data_root()
 
@@ -26,3 +29,25 @@ def data_path(*parts: str) -> pathlib.Path:
 @pytest.fixture
 def tiny_config():
     return dict(TINY)
+
+
+class JitterRunner(Runner):
+    """A stand-in model: crop keypoints = the crop's centre + noise seeded by the
+    crop, so the same crops give the same noise (a smoothed and an unsmoothed run
+    see the same raw keypoints). 64x64 input, `num_keypoints` joints scoring `score`."""
+
+    format = "jitter"
+
+    def __init__(self, num_keypoints: int = 16, score: float = 1.0):
+        super().__init__()
+        self.input_size = (64, 64)
+        self.joints = num_keypoints
+        self.score = score
+
+    def keypoints(self, images):
+        outputs = []
+        for image in np.asarray(images):
+            rng = np.random.default_rng(int(image.astype(np.int64).sum()))
+            xy = 32 + rng.normal(0, 4, (self.joints, 2))
+            outputs.append(np.column_stack([xy, np.full(self.joints, self.score)]))
+        return np.asarray(outputs, np.float32)

@@ -15,31 +15,12 @@ from kerashg.errors import InputError
 from kerashg.keypoints import LSP
 from kerashg.person import Person
 from kerashg.pose_tracker import DEFAULT_SMOOTH_BETA
-from kerashg.runtime import Runner
 from kerashg.smoothing import OneEuroFilter
-from tests.conftest import DATA_ROOT, data_path
+from tests.conftest import DATA_ROOT, JitterRunner, data_path
 
 ROOT = presets.WEIGHTS_DIR.parents[1]
 SHIPPED_TFLITE = presets.WEIGHTS_DIR / "acnn4_lsp_128_int8.tflite"
 COCO_ANNOTATIONS = ("coco-mini", "annotations", "person_keypoints_val2017.json")
-
-
-class JitterRunner(Runner):
-    """Crop keypoints = centre + noise seeded by the crop (14 joints, scores 0.9)."""
-
-    format = "jitter"
-
-    def __init__(self):
-        super().__init__()
-        self.input_size = (64, 64)
-
-    def keypoints(self, images):
-        outputs = []
-        for image in np.asarray(images):
-            rng = np.random.default_rng(int(image.astype(np.int64).sum()))
-            joints = np.column_stack([32 + rng.normal(0, 4, (14, 2)), np.full(14, 0.9)])
-            outputs.append(joints)
-        return np.asarray(outputs, np.float32)
 
 
 def _coco_photo():
@@ -152,7 +133,7 @@ def test_tflite_estimator_runs_without_tensorflow(tmp_path):
 
 
 def test_people_carry_their_keypoint_set_and_draw_themselves():
-    estimator = kerashg.PoseEstimator(JitterRunner())
+    estimator = kerashg.PoseEstimator(JitterRunner(num_keypoints=14, score=0.9))
     assert estimator.model_path is None and estimator.keypoint_set == LSP  # 14 joints
     image = np.zeros((100, 80, 3), np.uint8)
     [person] = estimator(image, boxes=[(10, 20, 40, 60)])
@@ -176,7 +157,7 @@ def test_people_carry_their_keypoint_set_and_draw_themselves():
 
 
 def test_track_keeps_each_tracks_smoothing_state():
-    estimator = kerashg.PoseEstimator(JitterRunner())
+    estimator = kerashg.PoseEstimator(JitterRunner(num_keypoints=14, score=0.9))
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 255, (64, 96, 3), dtype=np.uint8) for _ in range(5)]
     boxes = [(5, 5, 30, 50), (50, 10, 40, 40)]
@@ -211,7 +192,7 @@ def test_models_by_preset_name_and_clear_errors(tmp_path):
         kerashg.PoseEstimator("hg8_mpii_256")
     with pytest.raises(FileNotFoundError, match="nope.keras"):
         kerashg.PoseEstimator(tmp_path / "nope.keras")
-    estimator = kerashg.PoseEstimator(JitterRunner())
+    estimator = kerashg.PoseEstimator(JitterRunner(num_keypoints=14, score=0.9))
     with pytest.raises(InputError, match="RGB uint8"):
         estimator(np.zeros((10, 10), np.uint8))
     with pytest.raises(InputError, match="RGB uint8"):
@@ -222,7 +203,7 @@ def test_models_by_preset_name_and_clear_errors(tmp_path):
     with pytest.raises(InputError, match="one score per box"):
         estimator(np.zeros((10, 10, 3), np.uint8), [(0, 0, 5, 5)], box_scores=[])
     with pytest.raises(ValueError, match="passes"):
-        kerashg.PoseEstimator(JitterRunner(), passes=0)
+        kerashg.PoseEstimator(JitterRunner(num_keypoints=14, score=0.9), passes=0)
 
 
 @pytest.mark.slow
