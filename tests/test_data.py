@@ -430,3 +430,22 @@ def test_shifted_crops_keep_keypoints_on_the_dots():
     for crop, keypoints in zip(images.numpy(), meta["keypoints"].numpy(), strict=True):
         visible = keypoints[:, 2] > 0
         np.testing.assert_allclose(_centroids(crop)[visible], keypoints[visible, :2], atol=0.6)
+
+
+@pytest.mark.data
+def test_whole_image_validation_crops_the_whole_image_as_predict_does():
+    # Training's `pck_whole` scores the held-out people on the crop a user with no
+    # box gets: `kerashg.runtime.whole_frame_box` of each image.
+    from kerashg.runtime import whole_frame_box
+    from training.sources import whole_image_records
+
+    root = data_path("lsp")
+    records = load_records("lsp", root, "val")[np.arange(5)]
+    whole = whole_image_records(records, root)
+    for i in range(5):
+        height, width = read_image_file(root / records.image_path[i]).shape[:2]
+        center, scale = whole_frame_box(width, height)
+        np.testing.assert_allclose(whole.center[i], center)
+        assert whole.scale[i] == pytest.approx(scale)
+    np.testing.assert_array_equal(whole.keypoints, records.keypoints)
+    np.testing.assert_array_equal(records.scale, load_records("lsp", root, "val").scale[:5])

@@ -543,12 +543,14 @@ def _missing_head_size(val):
 def whole_image_records(records, data_root):
     """`records` with each box replaced by its whole image (what a crop with no
     box sees: `kerashg.runtime.whole_frame_box`)."""
-    from kerashg.images import read_image_file
+    from kerashg.images import image_size, read_image_file
     from kerashg.runtime import whole_frame_box
 
     centers, scales = [], []
     for path in records.image_path:
-        height, width = read_image_file(pathlib.Path(data_root) / path).shape[:2]
+        path = pathlib.Path(data_root) / path
+        # The header says the size; decode only an image whose header it cannot read.
+        width, height = image_size(path) or read_image_file(path).shape[1::-1]
         center, scale = whole_frame_box(width, height)
         centers.append(center)
         scales.append(scale)
