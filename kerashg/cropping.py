@@ -64,8 +64,8 @@ def find_person(
         frame_rgb: uint8 (H, W, 3) RGB.
         passes: int >= 1; pass 1 is the whole frame, each later pass the box of
             the previous pass's found joints (`joints_box`), padded as training
-            crops are. A pass that finds fewer than `min_joints` ends the search
-            with the previous result.
+            crops are. A pass that finds fewer than `min_joints` joints gives no
+            box to crop: the search ends there, with that pass's result.
         min_score, min_joints: see `joints_box`.
         with_masks: also return the ACNN masks.
 
