@@ -28,12 +28,12 @@ import time
 
 import numpy as np
 
+from benchmarks import whole_image
 from benchmarks.whole_image import annotated_box, held_out_people, score
 from kerashg import cli
-from kerashg.cropping import find_person
+from kerashg.cropping import DEFAULT_PASSES, MIN_SCORE
 from kerashg.errors import InputError
-from kerashg.images import read_image_file
-from kerashg.runtime import load_runner, predict_people
+from kerashg.runtime import load_runner
 
 # BlazePose's landmark index of each LSP joint (the person's left and right);
 # LSP's neck and head top have none.
@@ -48,17 +48,13 @@ MISSED = -1e6
 
 
 def kerashg_predictions(model, records, data_dir, log=print) -> dict:
-    """(N, K, 3) keypoints of one artifact: with the annotated box and on the whole image."""
+    """(N, K, 3) keypoints of one artifact: with the annotated box and on the whole
+    image (`find_person` with its default passes and score rule, as predict runs it)."""
     runner = load_runner(model, num_threads=2)
-    box, whole = [], []
-    for i, path in enumerate(records.image_path):
-        image = read_image_file(pathlib.Path(data_dir) / path)
-        crop = annotated_box(records.keypoints[i])
-        box.append(predict_people(runner, image, [crop])[0]["keypoints"])
-        whole.append(find_person(runner, image)["keypoints"])
-        if (i + 1) % 200 == 0:
-            log(f"  {model}: {i + 1}/{len(records)}")
-    return {"box": np.stack(box), "whole": np.stack(whole)}
+    found = whole_image.predictions(
+        runner, records, data_dir, (DEFAULT_PASSES,), (MIN_SCORE,), log=log
+    )
+    return {"box": found["box"], "whole": found["whole"][MIN_SCORE, DEFAULT_PASSES]}
 
 
 def blazepose_predictions(mp_python, records, data_dir, log=print) -> dict:

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from kerashg import cli
-from kerashg.cropping import MIN_JOINTS, joints_box
+from kerashg.cropping import find_person
 from kerashg.images import read_image_file
 from kerashg.runtime import load_runner, predict_people
 
@@ -75,45 +75,46 @@ def annotated_box(keypoints):
     return [*lo.tolist(), *np.maximum(hi - lo, 1.0).tolist()]
 
 
+def predictions(runner, records, data_dir, passes=(2,), min_scores=(0.3,), log=print) -> dict:
+    """Every person's keypoints (N, K, 3): "box" (the annotated box's crop) and, for
+    each (min_score, passes), the whole image through `kerashg.cropping.find_person`,
+    as predict runs it."""
+    n, k = len(records), records.num_keypoints
+    box = np.zeros((n, k, 3), np.float32)
+    whole = {(s, p): np.zeros((n, k, 3), np.float32) for s in min_scores for p in passes}
+    tic = time.perf_counter()
+    for i, path in enumerate(records.image_path):
+        image = read_image_file(pathlib.Path(data_dir) / path)
+        crop = annotated_box(records.keypoints[i])
+        box[i] = predict_people(runner, image, [crop])[0]["keypoints"]
+        for min_score, count in whole:
+            whole[min_score, count][i] = find_person(runner, image, count, min_score)["keypoints"]
+        if (i + 1) % 100 == 0 or i + 1 == n:
+            rate = (i + 1) / (time.perf_counter() - tic)
+            log(f"  {i + 1}/{n} people, ETA {(n - i - 1) / rate:.0f} s")
+    return {"box": box, "whole": whole}
+
+
 def run(model, data_dir, passes=2, min_scores=(0.2,), limit=None, log=print) -> dict:
     """The figures of one artifact (see the module docstring)."""
     records, torso = held_out_people(data_dir)
     if limit:
         records, torso = records[np.arange(min(limit, len(records)))], torso[:limit]
     runner = load_runner(model, num_threads=2)
-    n, k = len(records), records.num_keypoints
-    box = np.zeros((n, k, 3), np.float32)
-    whole = {(s, p): np.zeros((n, k, 3), np.float32) for s in min_scores for p in range(passes)}
-    tic = time.perf_counter()
-    for i, path in enumerate(records.image_path):
-        image = read_image_file(pathlib.Path(data_dir) / path)
-        box[i] = predict_people(runner, image, [annotated_box(records.keypoints[i])])[0][
-            "keypoints"
-        ]
-        first = predict_people(runner, image, None)[0]["keypoints"]
-        for min_score in min_scores:
-            keypoints = first
-            for p in range(passes):
-                if p:
-                    crop = joints_box(keypoints, min_score, MIN_JOINTS)
-                    if crop is not None:
-                        keypoints = predict_people(runner, image, [crop])[0]["keypoints"]
-                whole[min_score, p][i] = keypoints
-        if (i + 1) % 100 == 0 or i + 1 == n:
-            rate = (i + 1) / (time.perf_counter() - tic)
-            log(f"  {i + 1}/{n} people, ETA {(n - i - 1) / rate:.0f} s")
+    found = predictions(runner, records, data_dir, range(1, passes + 1), min_scores, log)
+    box, whole = found["box"], found["whole"]
+    n = len(records)
     result = {
         "model": str(model),
         "people": n,
         "box": score(box, records, torso),
         "whole": {
-            f"passes={p + 1} min_score={s:g}": score(whole[s, p], records, torso)
-            for (s, p) in whole
+            f"passes={p} min_score={s:g}": score(whole[s, p], records, torso) for (s, p) in whole
         },
     }
     result["_predictions"] = {
         "box": box,
-        **{f"whole_{s:g}_{p + 1}": v for (s, p), v in whole.items()},
+        **{f"whole_{s:g}_{p}": v for (s, p), v in whole.items()},
     }
     return result
 

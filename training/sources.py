@@ -168,10 +168,7 @@ class Source:
             outputs = predict(self.whole_images[start : start + VAL_BATCH])
             heatmaps = np.asarray(outputs["heatmaps"], np.float32)[:, -1]
             predictions.append(self.codec.decode_numpy(heatmaps))
-        # Into the box crops' frame, so that `pck_of` scores them like any prediction.
-        original = _to_original(np.concatenate(predictions), self.whole_inverse)
-        to_crop = np.stack([_invert(m) for m in self.val_inverse])
-        return self.pck_of(_to_original(original, to_crop))
+        return self._pck_original(_to_original(np.concatenate(predictions), self.whole_inverse))
 
     def pck_of(self, predictions: np.ndarray) -> float:
         """The PCK (percent) of decoded held-out predictions (N, K, 3) in crop pixels.
@@ -180,10 +177,12 @@ class Source:
         """
         if self.val_truth is not None:
             return self.table_of(predictions).total
-        predictions, truth, normalizer, annotated = self._scored(predictions)
-        return pck(
-            predictions, truth, normalizer, threshold=self.pck_threshold, annotated=annotated
-        )
+        return self._pck_original(_to_original(predictions, self.val_inverse))
+
+    def _pck_original(self, original: np.ndarray) -> float:
+        """The PCK (percent) of predictions (N, K, 3) already in original-image pixels."""
+        truth, normalizer, annotated = self._truth()
+        return pck(original, truth, normalizer, threshold=self.pck_threshold, annotated=annotated)
 
     def table_of(self, predictions: np.ndarray) -> PCKResult:
         """The per-joint and per-group table of `pck_of`'s figure."""
@@ -203,15 +202,19 @@ class Source:
             annotated=annotated,
         )
 
-    def _scored(self, predictions: np.ndarray):
-        """(predictions, truth, normalizer, annotated) in original-image pixels."""
+    def _truth(self):
+        """(truth, normalizer, annotated) of the held-out people in original-image pixels."""
         truth = _to_original(self.val_keypoints, self.val_inverse)
         annotated = truth[..., 2] > 0
         normalizer = self.val_normalizer
         if self.val_scored is not None:
             annotated &= self.val_scored[:, None]
             normalizer = np.where(self.val_scored, normalizer, 1.0)
-        return _to_original(predictions, self.val_inverse), truth, normalizer, annotated
+        return truth, normalizer, annotated
+
+    def _scored(self, predictions: np.ndarray):
+        """(predictions, truth, normalizer, annotated) in original-image pixels."""
+        return (_to_original(predictions, self.val_inverse), *self._truth())
 
     @property
     def pck_label(self) -> str:
@@ -224,12 +227,6 @@ class Source:
                 f"{self.val_people}, {self.codec.refine} refinement)"
             )
         return f"PCK@{self.pck_threshold:g} ({self.normalizer_name})"
-
-
-def _invert(matrix: np.ndarray) -> np.ndarray:
-    """The inverse of a (2, 3) affine matrix."""
-    full = np.vstack([np.asarray(matrix, np.float64), [0.0, 0.0, 1.0]])
-    return np.linalg.inv(full)[:2].astype(np.float32)
 
 
 def _to_original(keypoints: np.ndarray, inverse: np.ndarray) -> np.ndarray:
