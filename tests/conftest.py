@@ -14,6 +14,20 @@ from kerashg.runtime import Runner
 
 DATA_ROOT = data_root()
 
+# The start of a `python -c` script in which `import tensorflow` and `import keras`
+# fail: what runs after it shows the TensorFlow-free path (LiteRT, onnxruntime).
+BLOCK_TENSORFLOW = """
+import importlib.abc, json, pathlib, sys
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("tensorflow", "keras", "tf_keras"):
+            raise ImportError(f"blocked for this test: {name}")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+"""
+
 # Tiny configuration every fast test uses unless it says otherwise.
 TINY = dict(num_stacks=2, depth=2, filters=16, input_shape=(64, 64, 3))
 

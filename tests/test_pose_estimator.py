@@ -16,7 +16,7 @@ from kerashg.keypoints import LSP
 from kerashg.person import Person
 from kerashg.pose_tracker import DEFAULT_SMOOTH_BETA
 from kerashg.smoothing import OneEuroFilter
-from tests.conftest import DATA_ROOT, JitterRunner, data_path
+from tests.conftest import BLOCK_TENSORFLOW, DATA_ROOT, JitterRunner, data_path
 
 ROOT = presets.WEIGHTS_DIR.parents[1]
 SHIPPED_TFLITE = presets.WEIGHTS_DIR / "acnn4_lsp_128_int8.tflite"
@@ -72,17 +72,9 @@ def test_estimator_gives_the_keypoints_of_the_command_on_a_coco_photo(tmp_path):
 
 # Runs PoseEstimator and the command on the shipped .tflite where `import tensorflow`
 # (and Keras) fail, and prints what it found and which heavy modules loaded.
-_WITHOUT_TF = """
-import importlib.abc, json, pathlib, sys
-
-class Blocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("tensorflow", "keras", "tf_keras"):
-            raise ImportError(f"blocked for this test: {name}")
-        return None
-
-sys.meta_path.insert(0, Blocker())
-import kerashg
+_WITHOUT_TF = (
+    BLOCK_TENSORFLOW
+    + """import kerashg
 from kerashg import predict
 
 model, image, out = sys.argv[1:4]
@@ -102,6 +94,7 @@ print(json.dumps({
     "loaded": sorted({m.partition(".")[0] for m in sys.modules} & set(heavy)),
 }))
 """
+)
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ from kerashg import (
 from kerashg.boxes import BoxError, image_id_from_name, match_tracks
 from kerashg.keypoints import MPII
 from kerashg.smoothing import OneEuroFilter
-from tests.conftest import DATA_ROOT, TINY, JitterRunner, data_path
+from tests.conftest import BLOCK_TENSORFLOW, DATA_ROOT, TINY, JitterRunner, data_path
 
 
 def _main(argv) -> int:
@@ -508,17 +508,9 @@ def test_out_in_the_input_folder_never_replaces_an_input(tmp_path, capsys):
 # ------------------------------------------------ TensorFlow-free runtime (LiteRT)
 SHIPPED_TFLITE = presets.DEFAULT_MODEL.parent / "acnn4_lsp_128_int8.tflite"
 # Run in a fresh interpreter where `import tensorflow` / `import keras` fail.
-_WITHOUT_TF = """
-import importlib.abc, sys
-
-class Blocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in ("tensorflow", "keras", "tf_keras"):
-            raise ImportError(f"blocked for this test: {name}")
-        return None
-
-sys.meta_path.insert(0, Blocker())
-from kerashg import predict
+_WITHOUT_TF = (
+    BLOCK_TENSORFLOW
+    + """from kerashg import predict
 try:
     code = predict.main(sys.argv[1:])
 except SystemExit as stop:
@@ -527,6 +519,7 @@ heavy = ("tensorflow", "keras", "cv2", "ai_edge_litert", "onnxruntime")
 print("LOADED", sorted({m.partition(".")[0] for m in sys.modules} & set(heavy)))
 sys.exit(code)
 """
+)
 
 
 def _run_without_tf(*args):
