@@ -415,6 +415,24 @@ def test_loose_crops_widen_up_to_three_times_and_move_the_centre():
         augment.AugmentConfig(zoom_out=0.5)
 
 
+def test_mixed_crops_widen_half_and_leave_the_loose_preset_as_it_was():
+    u = np.random.default_rng(1).random((4000, augment.NUM_UNIFORMS)).astype(np.float32)
+    mixed = augment.sample_params(u, augment.MIXED_AUGMENT)["scale_factor"].numpy()
+    # The other half keep the box crop: scale ±20 % only, as the re-crop around found joints.
+    scale = 1 + 0.2 * (2 * u[:, 0] - 1)
+    widened = u[:, 7] < 0.5
+    assert 0.47 < widened.mean() < 0.53 and mixed.max() > 3.3
+    np.testing.assert_allclose(mixed[~widened], scale[~widened], rtol=1e-6)
+    zoom = np.exp(2 * u[widened, 7].astype(np.float64) * np.log(3.0))
+    np.testing.assert_allclose(mixed[widened], scale[widened] * zoom, rtol=1e-5)
+    # zoom_prob 1 draws exactly the zoom of before.
+    once = augment.sample_params(u, augment.LOOSE_AUGMENT)["scale_factor"].numpy()
+    zoom = np.exp(u[:, 7].astype(np.float64) * np.log(3.0))
+    np.testing.assert_allclose(once, scale * zoom, rtol=1e-5)
+    with pytest.raises(ValueError, match="zoom_prob must be <= 1"):
+        augment.AugmentConfig(zoom_prob=1.5)
+
+
 def test_shifted_crops_keep_keypoints_on_the_dots():
     # The shift is folded into the crop's matrix: the joints' targets move with the pixels.
     points = [(40.0, 50.0), (80.0, 60.0), (60.0, 90.0)]

@@ -35,6 +35,9 @@ class AugmentConfig:
             in `[1, zoom_out]`, so the person fills anything from the whole
             crop to `1 / zoom_out` of it, as in a frame no box was given for.
             Default 1 (off).
+        zoom_prob: float, probability that a crop is widened at all; the
+            others keep the box crop, as the re-crop around found joints does.
+            Default 1 (every crop, when `zoom_out` > 1).
         shift: float, the crop centre moves by up to `shift` times half the
             room the crop leaves around the box (plus a tenth of the box, so
             a tight crop is shifted too), per axis, uniformly. Default 0.
@@ -46,14 +49,15 @@ class AugmentConfig:
     flip_prob: float = 0.5
     color: float = 0.2
     zoom_out: float = 1.0
+    zoom_prob: float = 1.0
     shift: float = 0.0
 
     def __post_init__(self):
-        for name in ("scale", "rotation", "rotation_prob", "flip_prob", "color"):
+        for name in ("scale", "rotation", "rotation_prob", "flip_prob", "color", "zoom_prob"):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"{name} must be >= 0. Received: {name}={value}")
-        for name in ("scale", "rotation_prob", "flip_prob", "color"):
+        for name in ("scale", "rotation_prob", "flip_prob", "color", "zoom_prob"):
             value = getattr(self, name)
             if value > 1:
                 raise ValueError(f"{name} must be <= 1. Received: {name}={value}")
@@ -74,11 +78,15 @@ LIGHT_AUGMENT = AugmentConfig(scale=0.1, rotation=0.0, rotation_prob=0.0, flip_p
 LOOSE_AUGMENT = AugmentConfig(
     scale=0.2, rotation=30.0, rotation_prob=0.4, flip_prob=0.5, color=0.2, zoom_out=3.0, shift=0.8
 )
+# Half the crops loose, half the box crop: the first pass on a whole frame needs the
+# loose ones, the second pass (the re-crop around the found joints) sees box crops.
+MIXED_AUGMENT = dataclasses.replace(LOOSE_AUGMENT, zoom_prob=0.5)
 # `--augment` levels of `training.train`.
 AUGMENT_PRESETS = {
     "full": AugmentConfig(),
     "light": LIGHT_AUGMENT,
     "loose": LOOSE_AUGMENT,
+    "mixed": MIXED_AUGMENT,
     "none": NO_AUGMENT,
 }
 
@@ -130,7 +138,11 @@ def sample_params(uniforms, config: AugmentConfig) -> dict:
         identity.
     """
     u = tf.convert_to_tensor(uniforms, tf.float32)
-    zoom = tf.exp(u[..., 7] * tf.math.log(config.zoom_out))
+    # A crop is widened when its zoom uniform falls below `zoom_prob`, by that
+    # uniform rescaled to [0, 1): with `zoom_prob` 1 exactly the zoom of before.
+    widen = u[..., 7] < config.zoom_prob
+    zoom_u = u[..., 7] / max(config.zoom_prob, 1e-6)
+    zoom = tf.where(widen, tf.exp(zoom_u * tf.math.log(config.zoom_out)), 1.0)
     scale_factor = (1.0 + config.scale * (2.0 * u[..., 0] - 1.0)) * zoom
     room = (tf.maximum(scale_factor - 1.0, 0.0) + 0.1) / 2.0
     shift = config.shift * (2.0 * u[..., 8:10] - 1.0) * room[..., None]

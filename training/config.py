@@ -51,7 +51,7 @@ HOURGLASS_PHASE = "H"
 # that they agree with their sources: `kerashg.layers.attention_mask.MASK_MODES`
 # and the keys of `training.augment.AUGMENT_PRESETS`.
 MASK_MODES = ("soft", "hard")
-AUGMENT_LEVELS = ("full", "light", "loose", "none")
+AUGMENT_LEVELS = ("full", "light", "loose", "mixed", "none")
 # The option groups of `python -m training.train --help`, in order.
 OPTION_GROUPS = ("model", "data", "schedule", "run")
 
@@ -212,7 +212,8 @@ class TrainConfig:
         "flip, colour: the hourglass recipe; GPU default), light (flip, scale ±10%, "
         "colour ±10%, no rotation; CPU default), loose (full, and the crop widened up to 3× "
         "and shifted: the person fills a third of it to all of it, as in a whole frame; "
-        "real photos' default) or none",
+        "real photos' default), mixed (loose for half the crops, the box crop for the "
+        "others) or none",
         choices=AUGMENT_LEVELS,
         alias=("--no-augment", "none", "the same as --augment none"),
     )
