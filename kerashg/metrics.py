@@ -1,13 +1,13 @@
-"""Pose metrics: MPII PCKh, LSP/FLIC PCK, COCO keypoint AP, and a streaming Keras PCK.
+"""Pose metrics in NumPy: MPII PCKh, LSP/FLIC PCK (COCO keypoint AP: `kerashg.coco_metrics`).
 
 Functions: `mpii_pckh` / `mpii_pckh_curve` (official MPII rules), `lsp_pck` and
 `flic_pck` (torso-normalised PCK@0.2), `pck_table` (any keypoint set and groups),
-`pck` (one pooled number). Class: `PCKMetric`. COCO keypoint AP (pycocotools)
-and its input checks are `kerashg.coco_metrics`.
+`pck` (one pooled number). COCO keypoint AP (pycocotools) and its input checks
+are `kerashg.coco_metrics`; the streaming Keras metric is `kerashg.pck_metric.PCKMetric`.
 
 Pure NumPy functions compute the official numbers from arrays; they read no files
-(`training/evaluate.py` loads annotation and prediction files and calls them).
-`PCKMetric` is the stateful Keras metric a training loop feeds batch by batch.
+(`kerashg.evaluation` loads annotation and prediction files and calls them). This
+module imports NumPy only, so file-mode evaluation runs without TensorFlow or Keras.
 
 Conventions:
     - Keypoints are `(x, y)` in pixels of one common frame (the ground truth's);
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import keras
 import numpy as np
 
 from kerashg.data.mpii import head_size as mpii_head_size  # SC_BIAS 0.6 × diagonal
@@ -431,82 +430,10 @@ def lsp_pck(predictions, ground_truth, threshold=0.2, annotated=None, normalizer
     return pck_table(predictions, ground_truth, normalizer, LSP, LSP_GROUPS, threshold, annotated)
 
 
-# ----------------------------------------------------------- streaming metric
-@keras.saving.register_keras_serializable(package="kerashg")
-class PCKMetric(keras.metrics.Metric):
-    """Streaming PCK@threshold in percent, pooled over annotated joints.
-
-    Feed it batch by batch; the result equals `pck` on the concatenated batches.
-    Joints count where v > 0 (and `sample_weight` > 0); people whose normaliser is
-    not finite or not positive are skipped (a graph cannot raise; the NumPy `pck`
-    does). Computes in float32.
-
-    Args:
-        threshold: float, correct where error <= threshold × normaliser. Default 0.5.
-        name: str, default "pck".
-        dtype: the metric's dtype. Default float32.
-
-    Example:
-        >>> metric = PCKMetric(threshold=0.5)
-        >>> metric.update_state(gt_keypoints, pred_keypoints, normalizer=head_size)
-        >>> metric.result()  # percent
-    """
-
-    def __init__(self, threshold=0.5, name="pck", dtype="float32"):
-        super().__init__(name=name, dtype=dtype)
-        if not float(threshold) > 0:
-            raise ValueError(f"threshold must be > 0. Received: threshold={threshold}")
-        self.threshold = float(threshold)
-        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
-
-    def update_state(self, y_true, y_pred, normalizer=None, sample_weight=None):
-        """Adds a batch.
-
-        Args:
-            y_true: float (B, K, 3): x, y, v; joints with v > 0 count.
-            y_pred: float (B, K, 2) or (B, K, 3) (score column ignored), same frame.
-            normalizer: float (B,), the per-person size (e.g. head size). Required.
-            sample_weight: optional float (B,) or (B, K); entries <= 0 exclude.
-        """
-        if normalizer is None:
-            raise ValueError("PCKMetric.update_state needs `normalizer` (B,), e.g. the head size")
-        y_true = keras.ops.cast(y_true, "float32")
-        y_pred = keras.ops.cast(y_pred, "float32")
-        normalizer = keras.ops.reshape(keras.ops.cast(normalizer, "float32"), (-1, 1))
-        diff = y_pred[..., :2] - y_true[..., :2]
-        distance = keras.ops.sqrt(keras.ops.sum(diff * diff, axis=-1))  # (B, K)
-        valid_norm = keras.ops.logical_and(
-            keras.ops.isfinite(normalizer), keras.ops.greater(normalizer, 0.0)
-        )
-        safe_norm = keras.ops.where(valid_norm, normalizer, keras.ops.ones_like(normalizer))
-        counted = keras.ops.logical_and(keras.ops.greater(y_true[..., 2], 0.0), valid_norm)
-        if sample_weight is not None:
-            weight = keras.ops.cast(sample_weight, "float32")
-            if len(weight.shape) == 1:
-                weight = keras.ops.expand_dims(weight, -1)
-            counted = keras.ops.logical_and(counted, keras.ops.greater(weight, 0.0))
-        correct = keras.ops.logical_and(
-            counted, keras.ops.less_equal(distance / safe_norm, self.threshold)
-        )
-        self.correct.assign_add(keras.ops.sum(keras.ops.cast(correct, self.dtype)))
-        self.total.assign_add(keras.ops.sum(keras.ops.cast(counted, self.dtype)))
-
-    def result(self):
-        """Percent correct so far (0 before any joint was counted)."""
-        return keras.ops.where(
-            self.total > 0, 100.0 * self.correct / keras.ops.maximum(self.total, 1.0), 0.0
-        )
-
-    def get_config(self):
-        return {"threshold": self.threshold, "name": self.name, "dtype": self.dtype}
-
-
 __all__ = [
     "MPII_CURVE_THRESHOLDS",
     "MPII_GROUPS",
     "LSP_GROUPS",
-    "PCKMetric",
     "PCKResult",
     "flic_pck",
     "head_size_from_boxes",

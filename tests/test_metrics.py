@@ -11,6 +11,7 @@ from conftest import data_path
 
 from kerashg import coco_metrics, metrics
 from kerashg.keypoints import LSP, MPII, KeypointSet
+from kerashg.pck_metric import PCKMetric
 
 
 def _people(n, k, seed=0):
@@ -169,7 +170,7 @@ def _batch(seed, b=6, k=16):
 
 def test_pck_metric_batches_equal_one_shot_and_reset():
     batches = [_batch(s) for s in range(3)]
-    metric = metrics.PCKMetric(threshold=0.5)
+    metric = PCKMetric(threshold=0.5)
     for gt, pred, norm in batches:
         metric.update_state(gt, pred, normalizer=norm)
     gt, pred, norm = (np.concatenate(parts) for parts in zip(*batches, strict=True))
@@ -186,7 +187,7 @@ def test_pck_metric_batches_equal_one_shot_and_reset():
 
 def test_pck_metric_in_tf_function_skips_bad_normalizer_and_weights():
     gt, pred, norm = _batch(7, b=4)
-    metric = metrics.PCKMetric(threshold=0.5)
+    metric = PCKMetric(threshold=0.5)
 
     @tf.function
     def step(gt, pred, norm, weight):
@@ -205,17 +206,17 @@ def test_pck_metric_in_tf_function_skips_bad_normalizer_and_weights():
 def test_pck_metric_boundary_and_config():
     gt = np.array([[[0.0, 0.0, 2.0], [0.0, 0.0, 2.0]]], "float32")
     pred = np.array([[[3.0, 4.0], [3.0, 4.5]]], "float32")  # error 5 = 0.5 × 10; 5.41
-    metric = metrics.PCKMetric(threshold=0.5)
+    metric = PCKMetric(threshold=0.5)
     metric.update_state(gt, pred, normalizer=np.array([10.0], "float32"))
     assert float(metric.result()) == 50.0
-    clone = metrics.PCKMetric.from_config(metric.get_config())
+    clone = PCKMetric.from_config(metric.get_config())
     assert clone.threshold == 0.5 and clone.name == "pck"
     assert isinstance(
         keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(metric)),
-        metrics.PCKMetric,
+        PCKMetric,
     )
     with pytest.raises(ValueError, match="threshold=0"):
-        metrics.PCKMetric(threshold=0)
+        PCKMetric(threshold=0)
     with pytest.raises(ValueError, match="normalizer"):
         metric.update_state(gt, pred)
 
