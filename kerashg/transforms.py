@@ -20,6 +20,9 @@ import numpy as np
 PIXEL_STD = 200.0
 # Margin the hourglass convention adds around a tight person box (box side × 1.25).
 BOX_PADDING = 1.25
+# Reductions an image may be read at for a crop that shrinks it (`crop_reduction`):
+# the JPEG DCT scalings OpenCV decodes at.
+READ_REDUCTIONS = (2, 4, 8)
 
 
 def _as_size(output_size) -> tuple[float, float]:
@@ -80,14 +83,62 @@ def transform_points(points, matrix) -> np.ndarray:
 
 def crop_image(image, center, scale, rotation, output_size, border_value=0):
     """Warps `image` (H, W, C) into the crop of `output_size` with OpenCV (bilinear)."""
+    w, h = _as_size(output_size)
+    matrix = get_affine_transform(center, scale, rotation, (w, h))
+    return warp_image(image, matrix, (w, h), border_value=border_value)
+
+
+def crop_reduction(matrix) -> int:
+    """The largest reduction (1, 2, 4 or 8) an image may be read at for the crop `matrix`.
+
+    Keeps at least one source pixel per crop pixel: the crop's zoom (crop pixels
+    per original pixel, the square root of the matrix's determinant) times the
+    reduction stays <= 1. An image read reduced (`kerashg.images.read_image_file`
+    with `reduction`: a JPEG decoded at that size, much faster) also keeps the
+    bilinear warp from aliasing. Training, its validation and evaluation crop
+    this way (`warp_image`).
+
+    Args:
+        matrix: (2, 3) original → crop pixels.
+    """
+    zoom = float(np.sqrt(abs(np.linalg.det(np.asarray(matrix, np.float64)[:, :2]))))
+    reduction = 1
+    for r in READ_REDUCTIONS:
+        if zoom * r <= 1.0:
+            reduction = r
+    return reduction
+
+
+def warp_image(image, matrix, output_size, reduction=1, border_value=0, dst=None):
+    """Warps `image` into a crop with OpenCV (bilinear, constant border).
+
+    Args:
+        image: (H, W, C) the original image, or the original read at
+            1/`reduction` of its size (pixel i covers original pixels
+            [i·r, (i+1)·r), so its centre is original pixel r·i + (r − 1)/2;
+            `kerashg.images.read_image_file(path, reduction)`).
+        matrix: (2, 3) original-image → crop pixels (`get_affine_transform`).
+        output_size: int or (width, height) of the crop.
+        reduction: 1, 2, 4 or 8, the reduction `image` was read at. Default 1.
+        border_value: the value outside the image. Default 0 (black).
+        dst: optional (height, width, C) array of `image`'s dtype to write into.
+
+    Returns:
+        The crop, (height, width, C) of `image`'s dtype.
+    """
     import cv2  # OpenCV is the project's image I/O and warp library.
 
     w, h = _as_size(output_size)
-    matrix = get_affine_transform(center, scale, rotation, (w, h))
+    matrix = np.asarray(matrix, np.float64)
+    if reduction > 1:
+        half = (reduction - 1) / 2
+        to_original = np.array([[reduction, 0, half], [0, reduction, half], [0, 0, 1]])
+        matrix = matrix @ to_original
     return cv2.warpAffine(
         np.asarray(image),
         matrix.astype(np.float32),
         (int(w), int(h)),
+        dst=dst,
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=border_value,

@@ -1114,11 +1114,11 @@ def test_bad_input_is_one_error_line_naming_the_file(
 def test_some_unreadable_images_are_a_counted_warning(tmp_path, caplog):
     """Half the images missing: no error; the people with images are used, the rest counted."""
     from kerashg.data import load_records
-    from training.data import check_image_files
+    from kerashg.data.image_files import check_image_files
 
     root, joints = _lsp_some_images(tmp_path)
     records = load_records("lsp", root, "all")
-    with caplog.at_level(logging.WARNING, logger="training.data"):
+    with caplog.at_level(logging.WARNING, logger="kerashg.data.image_files"):
         problems = check_image_files(records, root)
     assert len(problems) == 5 and set(problems.values()) == {"file not found"}
     assert (
@@ -1131,13 +1131,13 @@ def test_people_without_a_joint_inside_their_image_are_a_counted_warning(tmp_pat
     """Two of ten people annotated left of their image: no error, a count (their crops
     hold no joint); every person so is an error (the corpus)."""
     from kerashg.data import load_records
-    from training.data import check_image_files
+    from kerashg.data.image_files import check_image_files
 
     joints = _lsp_joints()
     joints[:, :2, 2:4] -= 40.0
     root, path = _lsp_root(tmp_path, joints=joints)
     records = load_records("lsp", root, "all")
-    with caplog.at_level(logging.WARNING, logger="training.data"):
+    with caplog.at_level(logging.WARNING, logger="kerashg.data.image_files"):
         assert check_image_files(records, root) == {}
     assert (
         f"2 of 10 people in {path} have no annotated joint inside their image; their crops "

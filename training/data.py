@@ -20,7 +20,8 @@ vectorised TF ops:
    GIL while it works. When the crop shrinks the person by 2×, 4× or 8× or
    more, the image is first reduced by that factor — JPEGs decoded directly at
    that size (libjpeg DCT scaling, much faster), other images block-averaged —
-   which also keeps the bilinear warp from aliasing;
+   which also keeps the bilinear warp from aliasing (`kerashg.transforms.crop_reduction`
+   and `warp_image`, the crop evaluation makes too);
 4. the keypoints go through the same matrices; joints outside the crop or the
    image get v = 0; a flip swaps left/right channels;
 5. colour jitter (per-channel gains) and the float conversion happen in the
@@ -53,20 +54,21 @@ import numpy as np
 import tensorflow as tf
 
 from kerashg.codec import HeatmapCodec
-from kerashg.data.records import Records, check_joints_in_images
+from kerashg.data.image_files import check_image_files
+from kerashg.data.records import Records
 from kerashg.errors import InputError
 from kerashg.images import (
     ImageError,
-    image_file_problem,
-    image_size,
     read_image_file,
     reduce_image,
 )
 from kerashg.transforms import (
     PIXEL_STD,
     affine_matrix_tf,
+    crop_reduction,
     invert_affine_tf,
     transform_points_tf,
+    warp_image,
 )
 from training import augment as augment_lib
 
@@ -167,19 +169,8 @@ class _CropLoader:
         self.fast_decode = fast_decode
         self.cache = cache
 
-    def _reduction(self, matrix: np.ndarray) -> int:
-        """Largest DCT reduction that keeps at least one source pixel per crop pixel."""
-        if not self.fast_decode:
-            return 1
-        zoom = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))  # crop px per original px
-        reduction = 1
-        for r in (2, 4, 8):
-            if zoom * r <= 1.0:
-                reduction = r
-        return reduction
-
     def _warp_one(self, index: int, matrix: np.ndarray, crop: np.ndarray) -> tuple[bool, tuple]:
-        reduction = self._reduction(matrix)
+        reduction = crop_reduction(matrix) if self.fast_decode else 1
         if self.images is not None:
             image = self.images[index]
             if reduction > 1:
@@ -192,20 +183,7 @@ class _CropLoader:
                 self.stats.record_skip(index, relative, str(error))
                 return False, (0.0, 0.0)
         h, w = image.shape[:2]
-        if reduction > 1:
-            # Original pixel x = r * x_reduced + (r - 1) / 2 (pixel centres at integers).
-            half = (reduction - 1) / 2
-            to_original = np.array([[reduction, 0, half], [0, reduction, half], [0, 0, 1]])
-            matrix = matrix @ to_original
-        cv2.warpAffine(
-            image,
-            matrix.astype(np.float32),
-            (self.width, self.height),
-            dst=crop,
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=0,
-        )
+        warp_image(image, matrix, (self.width, self.height), reduction, dst=crop)
         return True, (w * reduction, h * reduction)
 
     def __call__(self, indices, matrices, gains):
@@ -237,83 +215,6 @@ class _CropLoader:
             cv2.multiply(crop, (*(float(v) for v in scale[i]), 0.0), dst=out, dtype=cv2.CV_32F)
             cv2.threshold(out, 1.0, 1.0, cv2.THRESH_TRUNC, dst=out)
         return images, sizes, ok
-
-
-def check_image_files(records: Records, data_root: str | os.PathLike) -> dict[str, str]:
-    """Refuses a data set none of whose image files can be read, before any work starts.
-
-    Every distinct image file the records list is looked up (exists, is a file,
-    is not empty); then files are decoded (at reduced size, in order) until one
-    decodes. Without that check a data set of missing images makes the
-    pipeline filter out every sample: training dies inside the TensorFlow
-    iterator and a benchmark waits forever. The annotated joints are then held
-    to the sizes in the found images' headers
-    (`kerashg.data.records.check_joints_in_images`): a joint more than an image
-    size outside its image, or no person with a joint inside its image, is an
-    `AnnotationError`.
-
-    Args:
-        records: `Records` whose `image_path`s are relative to `data_root`.
-        data_root: the data set root.
-
-    Returns:
-        dict image path (relative) → reason, for the files found unusable (the
-        pipeline skips their people; a counted warning is logged when any).
-        Damaged files past the first readable one are found by the pipeline.
-
-    Raises:
-        InputError: `N of N images listed in FILE cannot be read (first: PATH: why)`.
-    """
-    root = pathlib.Path(data_root)
-    paths = [str(p) for p in records.unique_images()]
-    problems: dict[str, str] = {}
-    candidates = []
-    for relative in paths:
-        problem = image_file_problem(root / relative)
-        if problem is None:
-            candidates.append(relative)
-        else:
-            problems[relative] = problem
-    for relative in candidates:
-        try:
-            read_image_file(root / relative, reduction=8)
-            break
-        except ImageError as error:
-            problems[relative] = str(error)
-    else:
-        first = next(iter(problems), None)
-        where = f" (first: {root / first}: {problems[first]})" if first else ""
-        error = InputError(
-            f"{len(paths)} of {len(paths)} images listed in {records.source} cannot be read"
-            f"{where}; expected image files under {root}"
-        )
-        error.path = records.source
-        raise error
-    _check_joint_positions(records, root, candidates)
-    if problems:
-        # Counted here; each file is named once when the pipeline meets it.
-        people = int(np.isin(records.image_path, list(problems)).sum())
-        logger.warning(
-            "%d of %d images listed in %s cannot be read (missing, empty or not an image); "
-            "their %d people are skipped",
-            len(problems), len(paths), records.source, people,
-        )  # fmt: skip
-    return problems
-
-
-def _check_joint_positions(records: Records, root: pathlib.Path, files: list[str]) -> None:
-    """`kerashg.data.records.check_joints_in_images` with the sizes in the headers of
-    `files` (found files, relative to `root`); people without joints inside their
-    image are a counted warning."""
-    sizes = {relative: image_size(root / relative) for relative in files}
-    sizes = {relative: size for relative, size in sizes.items() if size is not None}
-    lost = check_joints_in_images(records, sizes)
-    if lost:
-        logger.warning(
-            "%d of %d people in %s have no annotated joint inside their image; their crops "
-            "carry no target",
-            lost, len(records), records.source,
-        )  # fmt: skip
 
 
 def _size_pair(size) -> tuple[int, int]:

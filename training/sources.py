@@ -374,7 +374,7 @@ def _data_set_records(config: TrainConfig) -> _RunRecords:
     """The train and val records of `--data` in `--data-dir`, checked: the folder,
     the annotations, one keypoint set, at least one readable training image."""
     from kerashg.data import load_records
-    from training import data as data_lib
+    from kerashg.data.image_files import check_image_files
 
     root = pathlib.Path(config.data_dir)
     if not root.is_dir():
@@ -400,7 +400,7 @@ def _data_set_records(config: TrainConfig) -> _RunRecords:
         print(joints_reading(train.source))
     # No readable training image is an error now, not inside the first epoch
     # (`train_dataset` then skips the check each epoch).
-    data_lib.check_image_files(train, root)
+    check_image_files(train, root)
     records = _RunRecords(train, val, root, f"{config.data} val", all_val=len(val))
     if config.val_images and config.val_images < len(val):
         records.val = val[np.arange(config.val_images)]
