@@ -75,38 +75,43 @@ def annotated_box(keypoints):
     return [*lo.tolist(), *np.maximum(hi - lo, 1.0).tolist()]
 
 
-def predictions(runner, records, data_dir, passes=(2,), min_scores=(0.3,), log=print) -> dict:
+def predictions(
+    runner, records, data_dir, passes=(2,), min_scores=(0.3,), log=print, flip=False
+) -> dict:
     """Every person's keypoints (N, K, 3): "box" (the annotated box's crop) and, for
     each (min_score, passes), the whole image through `kerashg.cropping.find_person`,
-    as predict runs it."""
+    as predict runs it; `flip`: the flip test on the box crop and the last pass."""
     n, k = len(records), records.num_keypoints
     box = np.zeros((n, k, 3), np.float32)
     whole = {(s, p): np.zeros((n, k, 3), np.float32) for s in min_scores for p in passes}
+    flip_index = records.keypoint_set.flip_index if flip else None
     tic = time.perf_counter()
     for i, path in enumerate(records.image_path):
         image = read_image_file(pathlib.Path(data_dir) / path)
         crop = annotated_box(records.keypoints[i])
-        box[i] = predict_people(runner, image, [crop])[0]["keypoints"]
+        box[i] = predict_people(runner, image, [crop], flip_index=flip_index)[0]["keypoints"]
         for min_score, count in whole:
-            whole[min_score, count][i] = find_person(runner, image, count, min_score)["keypoints"]
+            person = find_person(runner, image, count, min_score, flip_index=flip_index)
+            whole[min_score, count][i] = person["keypoints"]
         if (i + 1) % 100 == 0 or i + 1 == n:
             rate = (i + 1) / (time.perf_counter() - tic)
             log(f"  {i + 1}/{n} people, ETA {(n - i - 1) / rate:.0f} s")
     return {"box": box, "whole": whole}
 
 
-def run(model, data_dir, passes=2, min_scores=(0.2,), limit=None, log=print) -> dict:
+def run(model, data_dir, passes=2, min_scores=(0.2,), limit=None, log=print, flip=False) -> dict:
     """The figures of one artifact (see the module docstring)."""
     records, torso = held_out_people(data_dir)
     if limit:
         records, torso = records[np.arange(min(limit, len(records)))], torso[:limit]
     runner = load_runner(model, num_threads=2)
-    found = predictions(runner, records, data_dir, range(1, passes + 1), min_scores, log)
+    found = predictions(runner, records, data_dir, range(1, passes + 1), min_scores, log, flip)
     box, whole = found["box"], found["whole"]
     n = len(records)
     result = {
         "model": str(model),
         "people": n,
+        "flip": flip,
         "box": score(box, records, torso),
         "whole": {
             f"passes={p} min_score={s:g}": score(whole[s, p], records, torso) for (s, p) in whole
@@ -128,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-score", type=float, nargs="+", default=[0.2], help="re-crop score rules"
     )
     parser.add_argument("--limit", type=int, default=None, help="the first N people only")
+    parser.add_argument(
+        "--flip", action="store_true", help="the flip test on the box crop and the last pass"
+    )
     parser.add_argument("--save-predictions", default=None, help="an .npz of the keypoints")
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
@@ -135,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _command(args: argparse.Namespace) -> int:
     cli.check_positive(args, "passes", "limit")
-    result = run(args.model, args.data_dir, args.passes, tuple(args.min_score), args.limit)
+    result = run(
+        args.model, args.data_dir, args.passes, tuple(args.min_score), args.limit, flip=args.flip
+    )
     predictions = result.pop("_predictions")
     if args.save_predictions:
         np.savez_compressed(args.save_predictions, **predictions)

@@ -26,9 +26,7 @@ HEATMAP_STRIDE = STEM_STRIDE
 SUBPIXEL_SHIFT = decoding.SUBPIXEL_SHIFT
 REFINEMENTS = decoding.REFINEMENTS
 _LOG_FLOOR = decoding.LOG_FLOOR
-# Where the flip test's mapped-back heatmaps put a peak, in input pixels right of
-# the truth (`HeatmapCodec.flip_heatmaps`); the decoded average is half of it off.
-FLIP_OFFSET = 1.0
+FLIP_OFFSET = decoding.FLIP_OFFSET
 
 
 def _pair(value, name):
@@ -288,10 +286,9 @@ class HeatmapCodec:
         Returns:
             float32 NumPy (B, K, 3): x, y in input-crop pixels and the score.
         """
-        back = np.asarray(self.flip_heatmaps(np.asarray(mirrored, np.float32), flip_index))
-        keypoints = self.decode_numpy(0.5 * (np.asarray(heatmaps, np.float32) + back))
-        keypoints[..., 0] -= 0.5 * FLIP_OFFSET
-        return keypoints
+        return decoding.decode_flip(
+            heatmaps, mirrored, flip_index, self.stride, self.refine, self.sigma
+        )
 
     def flip_test(self, predict_fn, images, flip_index):
         """Keypoints of the flip test in TensorFlow ops (see `decode_flip`).

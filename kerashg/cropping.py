@@ -56,6 +56,7 @@ def find_person(
     min_score: float = MIN_SCORE,
     min_joints: int = MIN_JOINTS,
     with_masks: bool = False,
+    flip_index=None,
 ) -> dict:
     """One person in a frame with no box: the whole frame, then re-crops.
 
@@ -68,6 +69,10 @@ def find_person(
             box to crop: the search ends there, with that pass's result.
         min_score, min_joints: see `joints_box`.
         with_masks: also return the ACNN masks.
+        flip_index: None, or `KeypointSet.flip_index` for the flip test
+            (`kerashg.runtime.crop_keypoints`) on the last of `passes` (the crop
+            of the found person; the earlier passes only find it): one more run
+            of the model. A search that ends early is not flipped.
 
     Returns:
         the `predict_people` dict of the last pass (its `box` is the box that
@@ -75,14 +80,17 @@ def find_person(
     """
     if int(passes) < 1:
         raise ValueError(f"passes must be >= 1. Received: passes={passes}")
-    person = predict_people(runner, frame_rgb, None, with_masks)[0]
+    passes = int(passes)
+    first_flip = flip_index if passes == 1 else None
+    person = predict_people(runner, frame_rgb, None, with_masks, first_flip)[0]
     done = 1
-    while done < int(passes):
+    while done < passes:
         box = joints_box(person["keypoints"], min_score, min_joints)
         if box is None:
             break
-        person = predict_people(runner, frame_rgb, [box], with_masks)[0]
         done += 1
+        last_flip = flip_index if done == passes else None
+        person = predict_people(runner, frame_rgb, [box], with_masks, last_flip)[0]
     person["passes"] = done
     return person
 
@@ -99,6 +107,8 @@ class CropTracker:
         runner: a `Runner`.
         passes: `find_person`'s passes when starting from the whole frame.
         min_score, min_joints: see `joints_box`.
+        flip_index: None, or `KeypointSet.flip_index`: the flip test on every
+            frame's person crop (`find_person`'s last pass).
 
     Call it with each uint8 (H, W, 3) RGB frame in order; it returns the
     `predict_people` dict of that frame, plus `tracked` (bool, whether the crop
@@ -111,8 +121,10 @@ class CropTracker:
         passes: int = DEFAULT_PASSES,
         min_score: float = MIN_SCORE,
         min_joints: int = MIN_JOINTS,
+        flip_index=None,
     ):
         self.runner = runner
+        self.flip_index = flip_index
         self.passes = int(passes)
         self.min_score = float(min_score)
         self.min_joints = int(min_joints)
@@ -125,13 +137,21 @@ class CropTracker:
     def __call__(self, frame_rgb, with_masks: bool = False) -> dict:
         person = None
         if self.box is not None:
-            person = predict_people(self.runner, frame_rgb, [self.box], with_masks)[0]
+            person = predict_people(
+                self.runner, frame_rgb, [self.box], with_masks, self.flip_index
+            )[0]
             person["tracked"] = True
             if self._box_of(person) is None:  # lost: back to the whole frame
                 person = None
         if person is None:
             person = find_person(
-                self.runner, frame_rgb, self.passes, self.min_score, self.min_joints, with_masks
+                self.runner,
+                frame_rgb,
+                self.passes,
+                self.min_score,
+                self.min_joints,
+                with_masks,
+                self.flip_index,
             )
             person["tracked"] = False
         self.box = self._box_of(person)

@@ -24,6 +24,9 @@ SUBPIXEL_SHIFT = 0.25
 REFINEMENTS = ("quarter", "dark")
 # Floor of the smoothed heatmap before its logarithm (DARK refinement).
 LOG_FLOOR = 1e-10
+# Where the flip test's mapped-back heatmaps put a peak, in input pixels right of
+# the truth (`flip_back`); the decoded average is half of it off.
+FLIP_OFFSET = 1.0
 
 
 def blur_kernel(sigma: float, heatmap_size) -> np.ndarray:
@@ -121,3 +124,43 @@ def _dark(maps, taps, bi, ki, ix, iy, fallback_x, fallback_y):
         & (iy <= h - 1 - margin)
     )
     return np.where(ok, ix + step_x, fallback_x), np.where(ok, iy + step_y, fallback_y)
+
+
+def flip_back(heatmaps, flip_index) -> np.ndarray:
+    """Heatmaps of horizontally flipped images, mapped back to the originals.
+
+    Reverses the columns, swaps left and right joints and moves the maps one
+    column right, so that a peak lands exactly `FLIP_OFFSET` (one input pixel)
+    right of where the unflipped image's heatmaps put it, at any stride (the
+    derivation is at `kerashg.codec.HeatmapCodec.flip_heatmaps`, its graph-ops
+    twin; `tests/test_codec.py` holds the two together).
+
+    Args:
+        heatmaps: float (B, h, w, K) predicted for the flipped images.
+        flip_index: int sequence (K,), `KeypointSet.flip_index`.
+
+    Returns:
+        float32 (B, h, w, K) in the unflipped images' frame.
+    """
+    flipped = np.asarray(heatmaps, np.float32)[:, :, ::-1][..., np.asarray(flip_index)]
+    return np.concatenate([flipped[:, :, :1], flipped[:, :, :-1]], axis=2)
+
+
+def decode_flip(heatmaps, mirrored, flip_index, stride=(1.0, 1.0), refine="dark", sigma=1.0):
+    """Keypoints of the flip test: the average of `heatmaps` and the mapped-back
+    `mirrored` decoded (`decode`), then the flip's offset removed.
+
+    Args:
+        heatmaps: float (B, h, w, K) predicted for the images.
+        mirrored: float (B, h, w, K) predicted for their mirror images (columns
+            reversed).
+        flip_index: int sequence (K,), `KeypointSet.flip_index`.
+        stride, refine, sigma: as `decode`.
+
+    Returns:
+        float32 (B, K, 3): x, y in input pixels and the score.
+    """
+    averaged = 0.5 * (np.asarray(heatmaps, np.float32) + flip_back(mirrored, flip_index))
+    keypoints = decode(averaged, stride, refine, sigma)
+    keypoints[..., 0] -= 0.5 * FLIP_OFFSET
+    return keypoints

@@ -102,15 +102,26 @@ class PoseEstimator:
         passes: int >= 1, passes of the search for a person without a box (the
             whole image, then crops around the joints found). Default
             `kerashg.cropping.DEFAULT_PASSES`.
+        flip: the flip test (`kerashg.runtime.crop_keypoints`): each person crop
+            and its mirror image, one more run of the model per person (on the
+            last pass without a box); it needs the keypoint set's left/right
+            pairs and the model's heatmaps. None (default): on where it can run.
 
     Attributes:
         model_path: `pathlib.Path` of the artifact (None for a model object).
         runner: the `kerashg.runtime.Runner` that runs it.
         keypoint_set: the `KeypointSet` of its joints, or None where unknown.
+        flip: bool, whether the flip test runs.
     """
 
     def __init__(
-        self, model=None, *, keypoint_set=None, num_threads=None, passes=cropping.DEFAULT_PASSES
+        self,
+        model=None,
+        *,
+        keypoint_set=None,
+        num_threads=None,
+        passes=cropping.DEFAULT_PASSES,
+        flip=None,
     ):
         if int(passes) < 1:
             raise ValueError(f"passes must be >= 1. Received: passes={passes}")
@@ -121,6 +132,21 @@ class PoseEstimator:
         )
         self.keypoint_set = model_keypoint_set(self.runner, keypoint_set)
         self.passes = int(passes)
+        can_flip = self.keypoint_set is not None and self.runner.has_heatmaps
+        if flip and self.keypoint_set is None:
+            raise InputError(
+                "flip=True needs the keypoint set's left/right pairs: the model records no "
+                f"set and its {self.runner.num_keypoints} joints are no built-in set's "
+                "(pass keypoint_set=, or flip=False)"
+            )
+        if flip and not self.runner.has_heatmaps:
+            raise InputError(f"flip=True needs heatmaps; {self.runner.format} gives keypoints only")
+        self.flip = can_flip if flip is None else bool(flip)
+
+    @property
+    def flip_index(self):
+        """`KeypointSet.flip_index` when the flip test runs, else None."""
+        return self.keypoint_set.flip_index if self.flip else None
 
     @property
     def format(self) -> str:
@@ -135,7 +161,10 @@ class PoseEstimator:
     def __repr__(self) -> str:
         names = None if self.keypoint_set is None else self.keypoint_set.name
         source = self.model_path or type(self.runner).__name__
-        return f"PoseEstimator({str(source)!r}, format={self.format!r}, keypoint_set={names!r})"
+        return (
+            f"PoseEstimator({str(source)!r}, format={self.format!r}, keypoint_set={names!r}, "
+            f"passes={self.passes}, flip={self.flip})"
+        )
 
     def __call__(self, image, boxes=None, *, box_scores=None, with_masks=False) -> list[Person]:
         """The people in one image.
@@ -161,7 +190,7 @@ class PoseEstimator:
                 f"box_scores must give one score per box. Received: {len(box_scores)} "
                 f"scores for {len(boxes)} boxes"
             )
-        predictions = predict_people(self.runner, image, boxes, with_masks=with_masks)
+        predictions = predict_people(self.runner, image, boxes, with_masks, self.flip_index)
         scores = [None] * len(boxes) if box_scores is None else list(box_scores)
         return [
             Person.from_prediction(p, self.keypoint_set, score)
@@ -172,7 +201,9 @@ class PoseEstimator:
         """The one person of an image without a box: the whole image, then crops
         around the joints found (`kerashg.cropping.find_person`, `passes` in all)."""
         image = as_rgb_image(image)
-        prediction = cropping.find_person(self.runner, image, self.passes, with_masks=with_masks)
+        prediction = cropping.find_person(
+            self.runner, image, self.passes, with_masks=with_masks, flip_index=self.flip_index
+        )
         return Person.from_prediction(prediction, self.keypoint_set)
 
     def stream(

@@ -52,7 +52,9 @@ class PoseTracker:
         self.fps = float(fps)
         self.smooth = bool(smooth)
         self.match_boxes = bool(match_boxes)
-        self.crops = CropTracker(estimator.runner, estimator.passes)
+        self.crops = CropTracker(
+            estimator.runner, estimator.passes, flip_index=estimator.flip_index
+        )
         self.reset()
 
     def reset(self) -> None:

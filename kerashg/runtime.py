@@ -36,7 +36,7 @@ import sys
 
 import numpy as np
 
-from kerashg import transforms
+from kerashg import decoding, transforms
 from kerashg.boxes import check_box_in_image
 from kerashg.errors import InputError
 from kerashg.keypoints import KEYPOINT_SETS, KeypointSet
@@ -82,6 +82,12 @@ class Runner:
             probe = np.zeros((1, self.input_size[1], self.input_size[0], 3), np.uint8)
             self._num_keypoints = int(np.asarray(self.keypoints(probe)).shape[1])
         return self._num_keypoints
+
+    @property
+    def has_heatmaps(self) -> bool:
+        """Whether the runner gives heatmaps (`heatmaps`; the flip test needs them):
+        every artifact format does; a stand-in may give keypoints only."""
+        return type(self).heatmaps is not Runner.heatmaps
 
     @property
     def keypoint_set(self) -> KeypointSet | None:
@@ -382,11 +388,56 @@ def _check_frame(frame_rgb) -> np.ndarray:
     return frame_rgb
 
 
-def _predict_crops(runner: Runner, frame_rgb, centers_scales, with_masks) -> list[dict]:
-    """One batch of crops (one per (center, scale)) → keypoints in frame pixels."""
+def _decoding_args(runner: Runner) -> tuple:
+    """(stride, refine, sigma) of the runner's codec for `kerashg.decoding`, from
+    the artifact's record without TensorFlow (through `Runner.codec` for an
+    artifact that records none)."""
+    config = runner.codec_config
+    if config is None:
+        codec = runner.codec
+        return codec.stride, codec.refine, codec.sigma
+    stride = tuple(i / h for i, h in zip(config["input_size"], config["heatmap_size"], strict=True))
+    return stride, config["refine"], config["sigma"]
+
+
+def crop_keypoints(runner: Runner, crops, flip_index=None) -> np.ndarray:
+    """Keypoints of model-input crops, with or without the flip test.
+
+    Args:
+        runner: a `Runner`.
+        crops: uint8 (B, H, W, 3) RGB crops of the model's input size.
+        flip_index: None: the artifact's own keypoint decoding. Else
+            `KeypointSet.flip_index`: the flip test, the heatmaps of each crop
+            and of its mirror image averaged (`kerashg.decoding.decode_flip`),
+            decoded with the model's codec as the artifact records it; it costs
+            a second run of the model.
+
+    Returns:
+        float32 (B, K, 3): x, y in crop pixels and the score.
+    """
+    crops = np.asarray(crops, np.uint8)
+    if flip_index is None:
+        return np.asarray(runner.keypoints(crops), np.float32)
+    images = crops.astype(np.float32) / 255.0
+    heatmaps = runner.heatmaps(images)["heatmaps"]
+    mirrored = runner.heatmaps(np.ascontiguousarray(images[:, :, ::-1]))["heatmaps"]
+    stride, refine, sigma = _decoding_args(runner)
+    keypoints = decoding.decode_flip(heatmaps, mirrored, flip_index, stride, refine, sigma)
+    # The flip's half-pixel correction can take a peak on the first column half a
+    # pixel past where any heatmap pixel lies; keep keypoints on the heatmap grid's
+    # span, [0, (size - 1) * stride], as the plain decoding does.
+    rows, columns = np.asarray(heatmaps).shape[1:3]
+    keypoints[..., 0] = np.clip(keypoints[..., 0], 0.0, (columns - 1) * stride[0])
+    keypoints[..., 1] = np.clip(keypoints[..., 1], 0.0, (rows - 1) * stride[1])
+    return keypoints
+
+
+def _predict_crops(runner: Runner, frame_rgb, centers_scales, with_masks, flip_index=None):
+    """One batch of crops (one per (center, scale)) → a list of dicts, keypoints
+    in frame pixels."""
     size = runner.input_size
     crops = np.stack([transforms.crop_image(frame_rgb, c, s, 0.0, size) for c, s in centers_scales])
-    crop_keypoints = np.asarray(runner.keypoints(crops))
+    in_crop = crop_keypoints(runner, crops, flip_index)
     masks = None
     if with_masks and runner.has_masks:
         masks = runner.heatmaps(crops.astype(np.float32) / 255.0)["masks"][..., 0]
@@ -395,8 +446,8 @@ def _predict_crops(runner: Runner, frame_rgb, centers_scales, with_masks) -> lis
     corners = [[-0.5, -0.5], [width - 0.5, height - 0.5]]
     for i, (center, scale) in enumerate(centers_scales):
         inverse = transforms.get_affine_transform(center, scale, 0.0, size, inverse=True)
-        keypoints = crop_keypoints[i].astype(np.float64).copy()
-        keypoints[:, :2] = transforms.transform_points(crop_keypoints[i, :, :2], inverse)
+        keypoints = in_crop[i].astype(np.float64).copy()
+        keypoints[:, :2] = transforms.transform_points(in_crop[i, :, :2], inverse)
         forward = transforms.get_affine_transform(center, scale, 0.0, size)
         (x0, y0), (x1, y1) = transforms.transform_points(np.asarray(corners), forward) + 0.5
         region = (
@@ -438,7 +489,9 @@ def predict_frame(runner: Runner, frame_rgb, center=None, scale=None, with_masks
     return _predict_crops(runner, frame_rgb, [(center, scale)], with_masks)[0]
 
 
-def predict_people(runner: Runner, frame_rgb, boxes=None, with_masks=False) -> list[dict]:
+def predict_people(
+    runner: Runner, frame_rgb, boxes=None, with_masks=False, flip_index=None
+) -> list[dict]:
     """Keypoints of every person box in one frame, the crops run as one batch.
 
     Args:
@@ -448,6 +501,8 @@ def predict_people(runner: Runner, frame_rgb, boxes=None, with_masks=False) -> l
             one person. Each box becomes a crop by `transforms.box_to_center_scale`
             (widened to the model's aspect ratio, padded 1.25×, as in training).
         with_masks: also return the ACNN masks (when the model has masks).
+        flip_index: None, or `KeypointSet.flip_index` for the flip test
+            (`crop_keypoints`): each crop and its mirror image, twice the runs.
 
     Returns:
         one dict per box (or one for the whole frame): `box` (the box or None),
@@ -467,7 +522,7 @@ def predict_people(runner: Runner, frame_rgb, boxes=None, with_masks=False) -> l
         centers_scales = [
             transforms.box_to_center_scale(*box, aspect_ratio=width / height) for box in boxes
         ]
-    people = _predict_crops(runner, frame_rgb, centers_scales, with_masks)
+    people = _predict_crops(runner, frame_rgb, centers_scales, with_masks, flip_index)
     for person, box, (center, scale) in zip(people, boxes, centers_scales, strict=True):
         person.update(box=box, center=np.asarray(center, np.float64), scale=float(scale))
     return people

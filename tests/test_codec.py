@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from kerashg import COCO, LSP, MPII, HeatmapCodec, KeypointSet
-from kerashg.codec import FLIP_OFFSET
+from kerashg.decoding import FLIP_OFFSET, flip_back
 
 
 def _random_keypoints(rng, batch, k, size, stride=4):
@@ -104,6 +104,14 @@ def test_flipped_back_peak_lands_one_input_pixel_right():
     assert reversed_only[0, 0, 0] == pytest.approx(30.0 - 3.0, abs=0.01)
     back = codec.flip_heatmaps(mirrored, [0]).numpy()
     assert codec.decode_numpy(back)[0, 0, 0] == pytest.approx(30.0 + FLIP_OFFSET, abs=0.01)
+
+
+def test_numpy_flip_back_is_the_graph_ops_flip():
+    # `kerashg.decoding.flip_back` (the TensorFlow-free runtime's flip test) and
+    # `HeatmapCodec.flip_heatmaps` (inside exported graphs) map back alike.
+    heatmaps = np.random.default_rng(0).random((2, 8, 12, 16)).astype(np.float32)
+    expected = HeatmapCodec.flip_heatmaps(heatmaps, MPII.flip_index).numpy()
+    np.testing.assert_array_equal(flip_back(heatmaps, MPII.flip_index), expected)
 
 
 def test_flip_index_is_an_involution_and_swaps_left_right():

@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kerashg import decoding
 from kerashg.cropping import CropTracker, find_person, joints_box
-from kerashg.runtime import Runner
+from kerashg.keypoints import KeypointSet
+from kerashg.runtime import Runner, predict_people
 
 INPUT = 64
 STRIDE = 4  # input pixels per heatmap pixel
@@ -144,3 +146,60 @@ def test_the_shipped_model_finds_real_people_in_whole_photos():
     assert scored == pytest.approx(SHIPPED_WHOLE_IMAGE_PCK, abs=0.05)
     # The re-crop around the joints found is what makes a whole photo usable.
     assert scored["two passes"] - scored["one pass"] > 5.0
+
+
+class BiasedHeatmapRunner(ColourRunner):
+    """Gaussian heatmaps at each colour's centre moved `bias` input pixels right,
+    as a model with a horizontal bias would; it decodes them as an artifact does."""
+
+    def __init__(self, bias=2.0):
+        super().__init__()
+        self.bias = bias
+        heatmap = INPUT // STRIDE
+        self.codec_config = {
+            "input_size": [INPUT, INPUT],
+            "heatmap_size": [heatmap, heatmap],
+            "sigma": 1.0,
+            "refine": "dark",
+        }
+        self.keypoint_set_config = KeypointSet.custom("dots", list("abcdef")).get_config()
+
+    def heatmaps(self, images):
+        self.calls += len(images)
+        images = np.rint(np.asarray(images) * 255).astype(np.int32)
+        v, u = np.mgrid[: INPUT // STRIDE, : INPUT // STRIDE]
+        maps = np.zeros((len(images), INPUT // STRIDE, INPUT // STRIDE, len(COLOURS)), np.float32)
+        for b, image in enumerate(images):
+            for k, colour in enumerate(COLOURS):
+                hit = np.abs(image - colour).sum(axis=-1) < 60
+                if hit.any():
+                    y, x = np.argwhere(hit).mean(axis=0)
+                    d2 = (u - (x + self.bias) / STRIDE) ** 2 + (v - y / STRIDE) ** 2
+                    maps[b, ..., k] = np.exp(-d2 / 2)
+        return {"heatmaps": maps}
+
+    def keypoints(self, images):
+        heatmaps = self.heatmaps(np.asarray(images, np.float32) / 255.0)["heatmaps"]
+        return decoding.decode(heatmaps, (STRIDE, STRIDE), "dark", 1.0)
+
+
+def test_the_flip_test_averages_a_crop_and_its_mirror_image():
+    # A bias to the right in the crop is a bias to the left in the mirror image:
+    # the flip test's average cancels it, with the flip's alignment corrected,
+    # and gives what an unbiased model gives. (Joints 1-4: 0 and 5 lie on the
+    # heatmap's border rows, where DARK falls back to the quarter pixel.)
+    frame, joints = figure_frame(256, (128.0, 128.0), 200.0)
+    box = joints_box(np.c_[joints, np.ones(len(joints))])
+    runner = BiasedHeatmapRunner(bias=0.0)
+    unbiased = predict_people(runner, frame, [box])[0]["keypoints"][1:5, 0]
+    runner.bias = 1.5
+    plain = predict_people(runner, frame, [box])[0]
+    flipped = predict_people(runner, frame, [box], flip_index=np.arange(6))[0]
+    per_crop_pixel = box[3] * 1.25 / INPUT  # frame pixels per crop pixel
+    shift = (plain["keypoints"][1:5, 0] - unbiased) / per_crop_pixel
+    np.testing.assert_allclose(shift, 1.5, atol=0.01)
+    np.testing.assert_allclose(flipped["keypoints"][1:5, 0], unbiased, atol=0.01 * per_crop_pixel)
+    # find_person flips the last pass only: one whole-frame run, then two.
+    runner.calls = 0
+    person = find_person(runner, frame, passes=2, flip_index=np.arange(6))
+    assert person["passes"] == 2 and runner.calls == 1 + 2

@@ -204,3 +204,13 @@ def test_trained_preset_by_name():
     estimator = kerashg.PoseEstimator("acnn4_lsp_128")
     assert estimator.model_path == presets.weights_path("acnn4_lsp_128")
     assert estimator.format == "keras" and estimator.keypoint_set == LSP
+
+
+def test_the_flip_test_runs_where_it_can_and_says_why_it_cannot():
+    # On by default where the model gives heatmaps and its keypoint set is known;
+    # asked for where it cannot run, a clear error instead of a traceback.
+    assert kerashg.PoseEstimator(JitterRunner(num_keypoints=14)).flip is False
+    with pytest.raises(InputError, match="flip=True needs heatmaps; jitter gives keypoints"):
+        kerashg.PoseEstimator(JitterRunner(num_keypoints=14), flip=True)
+    with pytest.raises(InputError, match="records no set and its 5 joints"):
+        kerashg.PoseEstimator(JitterRunner(num_keypoints=5), flip=True)
