@@ -46,6 +46,55 @@ def test_tf_matrices_match_numpy():
     np.testing.assert_allclose(moved[1], transforms.transform_points(pts[1], got[1]), atol=1e-3)
 
 
+def test_float32_numpy_matrices_are_the_tf_ones_bit_for_bit():
+    """`affine_matrix_float32` (evaluation, no TensorFlow) is `affine_matrix_tf`
+    (training's pipeline) exactly for unrotated crops, and within float32 rounding
+    of `get_affine_transform` for any."""
+    rng = np.random.default_rng(3)
+    centers = rng.uniform(-20, 900, (500, 2)).astype(np.float32)
+    scales = rng.uniform(0.2, 6.0, 500).astype(np.float32)
+    zero = np.zeros(500, np.float32)
+    for size in [(128, 128), (192, 256), (64, 48)]:
+        want = transforms.affine_matrix_tf(centers, scales, zero, size).numpy()
+        got = transforms.affine_matrix_float32(centers, scales, zero, size)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+        one = transforms.affine_matrix_float32(centers[0], scales[0], 0.0, size)
+        np.testing.assert_array_equal(one, want[0])
+    rotations = rng.uniform(-40, 40, 500).astype(np.float32)
+    got = transforms.affine_matrix_float32(centers, scales, rotations, (256, 192))
+    want = transforms.affine_matrix_tf(centers, scales, rotations, (256, 192)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-4)
+    exact = transforms.get_affine_transform(centers[7], scales[7], rotations[7], (256, 192))
+    np.testing.assert_allclose(got[7], exact, rtol=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize("reduction", [2, 4, 8])
+def test_warp_of_a_reduced_image_puts_it_where_the_matrix_says(reduction):
+    """An image read at 1/r of its size and warped with `reduction=r` lands where
+    the matrix puts the original: pixel i of the reduced image is centred on
+    original pixel r·i + (r − 1)/2 (taking r·i would move the crop (r − 1) / 2r
+    crop pixels). The full-size warp point-samples every r-th pixel instead (it
+    aliases: its block centroid is off by that much itself)."""
+    from kerashg.images import reduce_image
+
+    image = np.zeros((320, 480, 3), np.uint8)
+    image[104:136, 200:264] = 255  # a block on whole 8-pixel cells: reduced exactly
+    # Zoom just under 1 / reduction crop pixels per original pixel (at exactly 1 / 8
+    # the determinant's rounding decides).
+    scale = reduction / 2 * 1.001
+    matrix = transforms.get_affine_transform((240.0, 160.0), scale, 0.0, 100)
+    assert transforms.crop_reduction(matrix) == reduction
+    reduced = transforms.warp_image(reduce_image(image, reduction), matrix, 100, reduction)
+    weights = reduced[..., 0].astype(np.float64)
+    ys, xs = np.indices(weights.shape)
+    centroid = np.array([(xs * weights).sum(), (ys * weights).sum()]) / weights.sum()
+    block_centre = transforms.transform_points([[231.5, 119.5]], matrix)[0]
+    np.testing.assert_allclose(centroid, block_centre, atol=0.01)
+    full = transforms.crop_image(image, (240.0, 160.0), scale, 0, 100)
+    np.testing.assert_array_equal(full, transforms.warp_image(image, matrix, 100))
+
+
 def test_crop_image_puts_pixel_where_the_matrix_says():
     image = np.zeros((300, 400, 3), np.uint8)
     image[120, 250] = 255
