@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-unverified",
         action="store_true",
         help="keep artifacts that fail their parity check (report.json says passed: false; the "
-        "exit status stays 1), e.g. to score them on labelled data with training.evaluate: a "
+        "exit status stays 1), e.g. to score them on labelled data with kerashg.evaluate: a "
         "model whose heatmaps have near-equal peaks moves joints under any rounding",
     )
     return parser

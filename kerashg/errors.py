@@ -56,8 +56,8 @@ class AnnotationError(InputError):
 
     Reads `PATH: record INDEX: field 'FIELD': MESSAGE` (no record part where
     `index` is None, no field part where `field` is None). Every reader of
-    `kerashg.data` and the evaluation's file loaders (`training.eval_io`, where
-    `EvaluationInputError` is another name for `InputError`) raise it.
+    `kerashg.data` and the evaluation's file loaders (`kerashg.evaluation.files`)
+    raise it.
     """
 
     def __init__(self, path, index, field, message):

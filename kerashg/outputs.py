@@ -268,7 +268,7 @@ def check_output_file(
 ) -> pathlib.Path:
     """Refuses an output file path that cannot be written, before any work.
 
-    The one check of every command that writes one file (`training.evaluate
+    The one check of every command that writes one file (`kerashg.evaluate
     --out`, `training.visualize --out`, `python -m kerashg.data.synthetic
     --format preview --out`).
 
@@ -366,7 +366,7 @@ def video_container(suffix: str) -> tuple[str, str, str | None]:
 
 
 def coco_results(results) -> list[dict]:
-    """COCO keypoint results (what `loadRes` and `training.evaluate` read) of a run.
+    """COCO keypoint results (what `loadRes` and `kerashg.evaluate` read) of a run.
 
     Args:
         results: the `results` of `keypoints.json`: one per image, with its

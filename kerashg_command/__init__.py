@@ -2,7 +2,7 @@
 
     kerashg predict photo.jpg --out out/          # python -m kerashg.predict
     kerashg train --stacks 4                      # python -m training.train
-    kerashg evaluate --model m.keras --data lsp   # python -m training.evaluate
+    kerashg evaluate --model m.keras --data lsp   # python -m kerashg.evaluate
     kerashg export --model m.keras --format tflite
     kerashg benchmark model --stacks 2            # python -m benchmarks.model
     kerashg presets                               # the named models
@@ -28,7 +28,7 @@ from kerashg import cli
 COMMANDS = {
     "predict": ("kerashg.predict", "pose keypoints of an image, a folder or a video"),
     "train": ("training.train", "train a stacked hourglass or ACNN"),
-    "evaluate": ("training.evaluate", "score a model or prediction files (PCK, PCKh, COCO AP)"),
+    "evaluate": ("kerashg.evaluate", "score a model or prediction files (PCK, PCKh, COCO AP)"),
     "export": ("export.__main__", "export a .keras model to SavedModel, TFLite, ONNX, TensorRT"),
     "visualize": ("training.visualize", "draw data set samples with their keypoints"),
     "synthetic": ("kerashg.data.synthetic.cli", "render the synthetic figure data set"),

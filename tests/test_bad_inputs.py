@@ -319,7 +319,7 @@ def _pop_ann(field):
     return edit
 
 
-# ------------------------------------------------------------- training.evaluate
+# -------------------------------------------------------------- kerashg.evaluate
 def _eval_coco(gt_edit=None, gt_raw=None, res_edit=None, res_raw=None, bad="gt"):
     def build(tmp):
         gt = _edited(gt_edit, _coco_gt())
@@ -460,7 +460,7 @@ def _zip_bytes(members, keep=None):
 # ------------------------------------------------------------------------ the corpus
 # (command, case id, build(tmp) -> (argv, the file the error must name, files to keep)).
 BAD_INPUTS = [
-    # training.evaluate --dataset coco
+    # kerashg.evaluate --dataset coco
     ("evaluate", "coco-gt-top-level-number", _eval_coco(gt_raw="3")),
     ("evaluate", "coco-gt-top-level-string", _eval_coco(gt_raw='"annotations"')),
     ("evaluate", "coco-gt-list-of-ints", _eval_coco(gt_raw="[1, 2, 3]")),
@@ -486,7 +486,7 @@ BAD_INPUTS = [
         res_edit=lambda r: r[0].update(image_id=[1]), bad="res")),
     ("evaluate", "coco-results-keypoint-text", _eval_coco(
         res_edit=lambda r: r[1]["keypoints"].__setitem__(3, "x"), bad="res")),
-    # training.evaluate --dataset mpii / lsp
+    # kerashg.evaluate --dataset mpii / lsp
     ("evaluate", "mpii-gt-empty-h5", _eval_mpii(annotations=b"")),
     ("evaluate", "mpii-gt-text-h5", _eval_mpii(annotations="hello\n")),
     ("evaluate", "mpii-gt-empty-mat", _eval_mpii(annotations=b"", suffix=(".mat", ".h5"))),
@@ -757,7 +757,7 @@ def _export_model(content):
 
 
 def _eval_out(make_out, suffix=".mat"):
-    """`training.evaluate --model M --data lsp --out OUT`: OUT is refused before the model."""
+    """`kerashg.evaluate --model M --data lsp --out OUT`: OUT is refused before the model."""
 
     def build(tmp):
         root, joints = _lsp_root(tmp)
@@ -922,7 +922,7 @@ def _coco_far_keypoint(data):
 
 
 def _eval_lsp_joints(joints):
-    """`training.evaluate --dataset lsp` file mode with good predictions, `joints` bad."""
+    """`kerashg.evaluate --dataset lsp` file mode with good predictions, `joints` bad."""
 
     def build(tmp):
         gt_path = tmp / "joints.mat"
@@ -936,7 +936,7 @@ def _eval_lsp_joints(joints):
 
 
 def _eval_model_lsp(joints):
-    """`training.evaluate --model M --data lsp` over a folder whose joints.mat is bad."""
+    """`kerashg.evaluate --model M --data lsp` over a folder whose joints.mat is bad."""
 
     def build(tmp):
         root, gt_path = _lsp_root(tmp, joints=joints)
@@ -1008,7 +1008,7 @@ BAD_INPUTS_24_ANNOTATIONS = [
         joints=_lsp_original_visible().transpose(1, 0, 2))),
     ("evaluate", "lsp-gt-extended-given-as-3x14xN", _eval_lsp_joints(
         _lsp_extended_with_missing().transpose(1, 0, 2))),
-    # a 2-person predictions file must say its layout (training.eval_io)
+    # a 2-person predictions file must say its layout (kerashg.evaluation.files)
     ("evaluate", "lsp-preds-2-people-no-layout", _eval_lsp_two_people_no_layout),
     # the field at fault: imgname's count, a boolean coordinate array (kerashg.data)
     ("train", "mpii-imgname-3-others-5", _train_mpii(
@@ -1027,7 +1027,7 @@ def _command(name):
     if name == "train":
         from training.train import main
     elif name == "evaluate":
-        from training.evaluate import main
+        from kerashg.evaluate import main
     elif name == "visualize":
         from training.visualize import main
     elif name == "benchmark":
@@ -1155,7 +1155,7 @@ def test_people_without_a_joint_inside_their_image_are_a_counted_warning(tmp_pat
     ],
 )  # fmt: skip
 def test_lsp_layout_read_is_printed_by_training_and_evaluation(joints, reading, tmp_path, capsys):
-    from training import evaluate
+    from kerashg import evaluate
     from training.sources import make_source
 
     root, path = _lsp_root(tmp_path, joints=joints)
@@ -1172,7 +1172,10 @@ def test_lsp_layout_read_is_printed_by_training_and_evaluation(joints, reading, 
 def test_evaluate_reads_its_own_two_person_predictions(suffix, tmp_path, capsys):
     """A split of exactly two people: (2, 14, 2) is (N, K, 2) or (2, K, N); the
     model mode writes which, and the file mode reads it (it refused its own file)."""
-    from training import eval_io, evaluate
+    from kerashg import evaluate
+    from kerashg.data.files import read_arrays
+    from kerashg.errors import InputError
+    from kerashg.evaluation.files import load_keypoint_predictions
 
     root, path = _lsp_root(tmp_path, joints=_lsp_joints(2), images=range(2))
     out = tmp_path / f"preds{suffix}"
@@ -1180,19 +1183,17 @@ def test_evaluate_reads_its_own_two_person_predictions(suffix, tmp_path, capsys)
             "--split", "all", "--out", str(out)]  # fmt: skip
     assert evaluate.main(argv) == 0, capsys.readouterr().err
     assert "PCK@0.2" in capsys.readouterr().out
-    arrays = eval_io.read_arrays(out)
+    arrays = read_arrays(out)
     assert arrays["preds"].shape == (2, 14, 2)
-    preds = eval_io.load_keypoint_predictions(out, 2, 14)
+    preds = load_keypoint_predictions(out, 2, 14)
     np.testing.assert_array_equal(preds, arrays["preds"])
     # The other layout, said so, is read transposed; no layout is still refused.
     scipy.io.savemat(tmp_path / "t.mat", {"preds": preds.transpose(2, 1, 0),
                                          "preds_layout": "(2, K, N)"})  # fmt: skip
-    np.testing.assert_array_equal(
-        eval_io.load_keypoint_predictions(tmp_path / "t.mat", 2, 14), preds
-    )
+    np.testing.assert_array_equal(load_keypoint_predictions(tmp_path / "t.mat", 2, 14), preds)
     scipy.io.savemat(tmp_path / "u.mat", {"preds": preds})
-    with pytest.raises(eval_io.EvaluationInputError, match="is ambiguous for 2 people"):
-        eval_io.load_keypoint_predictions(tmp_path / "u.mat", 2, 14)
+    with pytest.raises(InputError, match="is ambiguous for 2 people"):
+        load_keypoint_predictions(tmp_path / "u.mat", 2, 14)
 
 
 def test_image_size_reads_the_header_only(tmp_path):

@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 COMMANDS = {
     "kerashg.predict": "python -m kerashg.predict",
     "training.train": "python -m training.train",
-    "training.evaluate": "python -m training.evaluate",
+    "kerashg.evaluate": "python -m kerashg.evaluate",
     "training.visualize": "python -m training.visualize",
     "kerashg.data.synthetic.cli": "python -m kerashg.data.synthetic",
     "export.__main__": "python -m export",

@@ -182,8 +182,8 @@ def test_own_keypoints_train_from_the_command_line_and_stay_in_the_model(tmp_pat
     import keras
 
     import export
+    from kerashg import evaluate
     from kerashg.predict import main as predict_main
-    from training import evaluate
     from training.train import main
 
     root = make_coco_dataset(tmp_path / "animals")

@@ -1,4 +1,5 @@
-"""training.evaluate: the official numbers from the published files, file layouts, bad input."""
+"""kerashg.evaluate (`python -m training.evaluate` too): the official numbers from the
+published files, file layouts, bad input."""
 
 import json
 import os
@@ -10,10 +11,12 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io
-from conftest import data_path
+from conftest import BLOCK_TENSORFLOW, data_path
 
-from training import eval_io, evaluate
-from training.eval_io import EvaluationInputError
+from kerashg import evaluate
+from kerashg.data.files import read_arrays
+from kerashg.errors import InputError
+from kerashg.evaluation import files, model_predictions, scoring
 
 # The data folder's README: official MPII PCKh of two published prediction files.
 EXPECTED_GROUPS = {
@@ -43,10 +46,10 @@ ANNOTATIONS = {"mat": "detections_our_format.mat", "h5": "valid.h5"}
 def test_mpii_official_numbers(preds, layout):
     annotations = data_path("mpii", ANNOTATIONS[layout])
     predictions = data_path("mpii", "preds", preds)
-    result = evaluate.evaluate_mpii(annotations, predictions, threshold=0.5)
+    result = scoring.evaluate_mpii(annotations, predictions, threshold=0.5)
     np.testing.assert_allclose(list(result.groups.values()), EXPECTED_GROUPS[preds], atol=0.1)
     assert result.total == pytest.approx(EXPECTED_TOTAL[preds][(0.5, layout)], abs=0.005)
-    low = evaluate.evaluate_mpii(annotations, predictions, threshold=0.1)
+    low = scoring.evaluate_mpii(annotations, predictions, threshold=0.1)
     assert low.total == pytest.approx(EXPECTED_TOTAL[preds][(0.1, layout)], abs=0.005)
 
 
@@ -55,11 +58,11 @@ def test_mpii_both_prediction_layouts_agree(tmp_path):
     annotations = data_path("mpii", "valid.h5")
     preds = h5py.File(data_path("mpii", "preds", "newell-hg8.h5"))["preds"][()]
     scipy.io.savemat(tmp_path / "t.mat", {"preds": preds.transpose(2, 1, 0)})  # (2, 16, N)
-    a = evaluate.evaluate_mpii(annotations, data_path("mpii", "preds", "newell-hg8.h5"))
-    b = evaluate.evaluate_mpii(annotations, tmp_path / "t.mat")
+    a = scoring.evaluate_mpii(annotations, data_path("mpii", "preds", "newell-hg8.h5"))
+    b = scoring.evaluate_mpii(annotations, tmp_path / "t.mat")
     assert a.total == b.total and a.groups == b.groups
     # The published (2, 16, N) file of Tompson et al. loads too.
-    tompson = evaluate.evaluate_mpii(annotations, data_path("mpii", "preds-extra", "tompson.h5"))
+    tompson = scoring.evaluate_mpii(annotations, data_path("mpii", "preds-extra", "tompson.h5"))
     assert 80.0 < tompson.total < 85.0
 
 
@@ -114,8 +117,8 @@ def mpii_files(tmp_path):
 
 def test_synthetic_valid_h5_and_threshold_boundary(mpii_files):
     root, _, _ = mpii_files
-    assert evaluate.evaluate_mpii(root / "valid.h5", root / "preds.h5", 0.5).total == 100.0
-    assert evaluate.evaluate_mpii(root / "valid.h5", root / "preds.h5", 0.49).total == 0.0
+    assert scoring.evaluate_mpii(root / "valid.h5", root / "preds.h5", 0.5).total == 100.0
+    assert scoring.evaluate_mpii(root / "valid.h5", root / "preds.h5", 0.49).total == 0.0
 
 
 def test_official_mat_layout_reads_like_h5(tmp_path, mpii_files):
@@ -132,12 +135,12 @@ def test_official_mat_layout_reads_like_h5(tmp_path, mpii_files):
             "jnt_missing": missing,
         },
     )
-    gt = eval_io.load_mpii_annotations(root / "gt.mat")
+    gt = files.load_mpii_annotations(root / "gt.mat")
     np.testing.assert_allclose(gt.normalizer, 12.0)
     np.testing.assert_array_equal(
-        gt.annotated, eval_io.load_mpii_annotations(root / "valid.h5").annotated
+        gt.annotated, files.load_mpii_annotations(root / "valid.h5").annotated
     )
-    assert evaluate.evaluate_mpii(root / "gt.mat", root / "preds.h5", 10 / 12).total == 100.0
+    assert scoring.evaluate_mpii(root / "gt.mat", root / "preds.h5", 10 / 12).total == 100.0
 
 
 @pytest.mark.parametrize(
@@ -153,8 +156,8 @@ def test_bad_predictions_name_file_and_shape(mpii_files, preds, key, message):
     root, _, _ = mpii_files
     path = root / "bad.mat"
     scipy.io.savemat(path, {key: preds})
-    with pytest.raises(EvaluationInputError, match=message) as error:
-        evaluate.evaluate_mpii(root / "valid.h5", path)
+    with pytest.raises(InputError, match=message) as error:
+        scoring.evaluate_mpii(root / "valid.h5", path)
     assert str(path) in str(error.value)
 
 
@@ -253,7 +256,7 @@ def test_lsp_cli_on_synthetic_file(tmp_path, capsys):
 def test_lsp_extended_real_annotations(tmp_path):
     path = data_path("lsp", "joints.mat")
     joints = scipy.io.loadmat(path)["joints"]  # (14, 3, 400), flag 0 = not visible
-    gt = eval_io.load_lsp_annotations(path)
+    gt = files.load_lsp_annotations(path)
     assert gt.layout.startswith("LSP-extended") and gt.keypoints.shape == (400, 14, 2)
     # Invisible joints never count; people without both torso joints are left out.
     assert not gt.annotated[joints[:, 2].T == 0].any()
@@ -261,7 +264,7 @@ def test_lsp_extended_real_annotations(tmp_path):
     np.testing.assert_array_equal(gt.annotated, (joints[:, 2].T > 0) & torso_ok[:, None])
     assert (gt.normalizer[torso_ok] > 0).all()
     scipy.io.savemat(tmp_path / "p.mat", {"preds": joints[:, :2].transpose(2, 0, 1)})
-    result = evaluate.evaluate_lsp(path, tmp_path / "p.mat")
+    result = scoring.evaluate_lsp(path, tmp_path / "p.mat")
     assert result.total == 100.0
     assert result.notes == (
         f"{path}: read as LSP-extended (14, 3, N): 400 images, 4866 visible joints, 734 not "
@@ -282,7 +285,7 @@ def test_coco_cli_ground_truth_results_score_ap_one(tmp_path, capsys):
     keypoints = np.array([a["keypoints"] for a in anns], np.float64).reshape(-1, 17, 3)
     image_ids = [a["image_id"] for a in anns]
     results = tmp_path / "results.json"
-    stats = evaluate.score_coco_keypoints(
+    stats = scoring.score_coco_keypoints(
         annotations, image_ids, keypoints[..., :2], np.ones(len(anns)), results
     )
     assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
@@ -362,7 +365,7 @@ def test_model_mode_lsp_matches_file_mode(tiny_lsp, tiny_models, tmp_path, capsy
     model_args = ["--model", str(tiny_models(14)), "--data", "lsp", "--data-dir", str(tiny_lsp)]
     scored, err = _json_main(capsys, [*model_args, "--out", str(out)])
     assert "4/4 people" in err and "--split val" in err
-    arrays = eval_io.read_arrays(out)
+    arrays = read_arrays(out)
     assert arrays["preds"].shape == (4, 14, 2)
     assert arrays["image_ids"].reshape(-1).tolist() == LSP_VAL_IDS
     file_args = ["--dataset", "lsp", "--annotations", str(tiny_lsp / "joints.mat")]
@@ -397,7 +400,7 @@ def test_model_mode_crops_like_predict_frame(tiny_lsp, tiny_models):
 
     records = load_records("lsp", tiny_lsp, "val")
     runner = runtime.load_runner(tiny_models(14))
-    keypoints = evaluate.predict_records(runner, records, tiny_lsp, batch_size=4)
+    keypoints = model_predictions.predict_records(runner, records, tiny_lsp, batch_size=4)
     assert keypoints.shape == (4, 14, 3)
     for i, points in enumerate(keypoints):
         record = records[i]
@@ -405,6 +408,34 @@ def test_model_mode_crops_like_predict_frame(tiny_lsp, tiny_models):
         expected = runtime.predict_frame(runner, frame, record["center"], record["scale"])
         close = np.abs(points - expected["keypoints"]).max(axis=-1) < 1e-2
         assert close.mean() > 0.9  # an argmax may tie differently on a flat random heatmap
+
+
+@pytest.mark.parametrize("input_size", [(64, 64), (24, 32)])  # (24, 32): images read reduced
+def test_model_mode_crops_are_training_validations_pixel_for_pixel(tiny_lsp, input_size):
+    """Evaluation crops without TensorFlow exactly as training validation's tf.data
+    pipeline does (`training.data.make_eval_dataset`): the same pixels, and inverse
+    maps within float32 rounding, so both score a model alike."""
+    from kerashg.data import load_records
+    from kerashg.images import read_image_file
+    from kerashg.transforms import affine_matrix_float32, crop_reduction
+    from training.data import make_eval_dataset
+
+    records = load_records("lsp", tiny_lsp, "all")
+    [(images, _, meta)] = list(
+        make_eval_dataset(records, tiny_lsp, input_size=input_size, batch_size=len(records))
+    )
+    validation = np.rint(images.numpy() * 255).astype(np.uint8)
+    reductions = set()
+    for i in range(len(records)):
+        crop, inverse = model_predictions.person_crop(
+            lambda path, r: read_image_file(tiny_lsp / path, r),
+            records.image_path[i], records.center[i], records.scale[i], input_size,
+        )  # fmt: skip
+        np.testing.assert_array_equal(crop, validation[i])
+        np.testing.assert_allclose(inverse, meta["inverse"].numpy()[i], atol=1e-4)
+        matrix = affine_matrix_float32(records.center[i], records.scale[i], 0.0, input_size)
+        reductions.add(crop_reduction(matrix))
+    assert reductions == ({1} if input_size == (64, 64) else {1, 2})
 
 
 class OracleRunner:
@@ -511,8 +542,63 @@ def test_flip_needs_heatmaps(tiny_lsp):
     from kerashg.data import load_records
 
     records = load_records("lsp", tiny_lsp, "val")
-    with pytest.raises(EvaluationInputError, match="--flip needs heatmaps.*'oracle'"):
-        evaluate.predict_records(OracleRunner(records), records, tiny_lsp, flip=True)
+    with pytest.raises(InputError, match="--flip needs heatmaps.*'oracle'"):
+        model_predictions.predict_records(OracleRunner(records), records, tiny_lsp, flip=True)
+
+
+# `python -m kerashg.evaluate ARGS` in a fresh interpreter where `import tensorflow`
+# (and Keras) fail; prints the heavy modules it loaded.
+_WITHOUT_TF = (
+    BLOCK_TENSORFLOW
+    + """import runpy
+sys.argv = ["kerashg.evaluate", *sys.argv[1:]]
+try:
+    runpy.run_module("kerashg.evaluate", run_name="__main__", alter_sys=True)
+    code = 0
+except SystemExit as stop:
+    code = stop.code
+heavy = ("tensorflow", "keras", "cv2", "ai_edge_litert", "onnxruntime")
+print("LOADED", json.dumps(sorted({m.partition(".")[0] for m in sys.modules} & set(heavy))))
+sys.exit(code)
+"""
+)
+
+
+def _evaluate_without_tf(*args):
+    """(exit status, the JSON it printed, the heavy modules it loaded, stderr)."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_TF, *map(str, args), "--json"],
+        capture_output=True, text=True, timeout=300, env=env, cwd=root,
+    )  # fmt: skip
+    lines = done.stdout.strip().splitlines()
+    loaded = [json.loads(line[len("LOADED ") :]) for line in lines if line.startswith("LOADED ")]
+    scored = [json.loads(line) for line in lines if line.startswith("{")]
+    return done.returncode, scored[0] if scored else None, loaded[0], done.stderr
+
+
+def test_tflite_model_mode_and_file_mode_run_without_tensorflow(tiny_lsp, tmp_path):
+    """A `.tflite` model over a split and the file mode on what it wrote: no
+    TensorFlow, no Keras (LiteRT and OpenCV for the model, neither for the file)."""
+    from kerashg.presets import WEIGHTS_DIR
+
+    tflite = WEIGHTS_DIR / "acnn4_lsp_128_int8.tflite"
+    if not tflite.is_file():
+        pytest.skip(f"shipped model missing: {tflite}")
+    out = tmp_path / "preds.mat"
+    code, scored, loaded, err = _evaluate_without_tf(
+        "--model", tflite, "--data", "lsp", "--data-dir", tiny_lsp, "--out", out
+    )
+    assert code == 0, err
+    assert loaded == ["ai_edge_litert", "cv2"] and "4/4 people" in err
+    assert read_arrays(out)["preds"].shape == (4, 14, 2)
+    code, again, loaded, err = _evaluate_without_tf(
+        "--dataset", "lsp", "--annotations", tiny_lsp / "joints.mat", "--predictions", out,
+        "--split", "val",
+    )  # fmt: skip
+    assert code == 0, err
+    assert loaded == [] and again == scored
 
 
 # ------------------------------------------------- COCO: bad input never scores
@@ -631,7 +717,7 @@ def test_coco_keypoint_ap_refuses_bad_input_without_files(tmp_path):
 
 
 # ------------------------------------------ the shipped model on held-out real people
-# docs/SHIPPED_MODEL.md: `training.evaluate --model` of the shipped files on
+# docs/SHIPPED_MODEL.md: `kerashg.evaluate --model` of the shipped files on
 # LSP-extended images 8,101-9,000 (PCK@0.2 of the torso, no flip test).
 SHIPPED_LSP_PCK = {"acnn4_lsp_128.keras": 47.40, "acnn4_lsp_128_int8.tflite": 47.66}
 

@@ -33,3 +33,38 @@ def test_ruff_check_passes():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# What each part of the project may not import (docs/LAYOUT.md): the library
+# stands alone, `export/` builds on it alone, `training/` never needs `export/`.
+FORBIDDEN_IMPORTS = {
+    "kerashg": {"training", "export", "benchmarks", "kerashg_command"},
+    "export": {"training", "benchmarks", "kerashg_command"},
+    "training": {"export", "benchmarks", "kerashg_command"},
+}
+
+
+def _imported_packages(path: pathlib.Path) -> set[tuple[str, int]]:
+    """(top-level package, line) of every import in a file, function-level ones too."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {(alias.name.partition(".")[0], node.lineno) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add((node.module.partition(".")[0], node.lineno))
+    return found
+
+
+def test_layering_holds():
+    """`kerashg/` (evaluation included) never imports `training/` or `export/`;
+    `export/` never imports `training/`; `training/` never imports `export/`."""
+    broken = [
+        f"{path.relative_to(ROOT)}:{line} imports {package}"
+        for part, forbidden in FORBIDDEN_IMPORTS.items()
+        for path in sorted((ROOT / part).rglob("*.py"))
+        for package, line in sorted(_imported_packages(path))
+        if package in forbidden
+    ]
+    assert broken == []

@@ -9,7 +9,9 @@ import pytest
 import scipy.io
 from conftest import data_path
 
-from training import eval_io, evaluate, mpii_files
+from kerashg import evaluate
+from kerashg.data.files import read_arrays
+from kerashg.evaluation import files, model_predictions, mpii_files
 
 NUM_VALID = 6
 MISSING = (2, 4)  # valid people whose image is not in the folder
@@ -79,7 +81,7 @@ def test_training_validation_is_the_official_pckh(tmp_path):
         "PCKh@0.5 (MPII official, 14 joints, 4 of 6 people: 2 without an image, dark refinement)"
     )
     assert len(source.val_images) == 4
-    valid = eval_io.load_mpii_annotations(root / "annot" / "valid.h5")
+    valid = files.load_mpii_annotations(root / "annot" / "valid.h5")
     present = [i for i in range(NUM_VALID) if i not in MISSING]
     # The ground truth carried into crop pixels: every joint correct, the one
     # outside its crop included (it counts, in the annotation's own frame).
@@ -145,13 +147,13 @@ def test_valid_predictions_file_scores_as_model_mode_printed(tmp_path, tiny_mode
     printed, err = _main(capsys, [*args, "--split", "valid", "--write-predictions", str(out)])
     assert "4 people of mpii val" in err and "flip test" in err and "no flip test" not in err
     assert "note: 2 of the 6 people have no image" in err
-    preds = eval_io.read_arrays(out)["preds"]
+    preds = read_arrays(out)["preds"]
     assert preds.shape == (NUM_VALID, 16, 2)
     assert (preds[list(MISSING)] == mpii_files.MISSING_PREDICTION).all()
     # Rows in valid.h5 order, original-image pixels, the flip test by default.
     records = load_records("mpii", root, "val")
     present = np.array([i not in MISSING for i in range(NUM_VALID)])
-    expected = evaluate.predict_records(
+    expected = model_predictions.predict_records(
         load_runner(tiny_model), records[np.flatnonzero(present)], root, flip=True
     )
     # (another batch size: float rounding of the model's convolutions only)
@@ -178,7 +180,7 @@ def test_real_valid_h5_with_five_images(tmp_path, tiny_model, capsys):
     printed, err = _main(capsys, [*args, "--split", "valid", "--write-predictions", str(out)])
     from kerashg.data import load_records
 
-    preds = eval_io.read_arrays(out)["preds"]
+    preds = read_arrays(out)["preds"]
     assert preds.shape == (2958, 16, 2)
     present = mpii_files.people_with_images(load_records("mpii", root, "val"), root)
     assert 0 < present.sum() < 2958 and (preds[~present] == 0).all()
@@ -249,7 +251,9 @@ def test_test_split_writes_the_server_pred_struct(tmp_path, tiny_model, capsys):
     args = ["--model", str(tiny_model), "--data", "mpii", "--data-dir", str(root)]
     printed, err = _main(capsys, [*args, "--split", "test", "--write-predictions", str(out)])
     assert "3 single-person people of 3 MPII test images" in printed and "flip test" in err
-    expected = evaluate.predict_records(load_runner(tiny_model), people.records, root, flip=True)
+    expected = model_predictions.predict_records(
+        load_runner(tiny_model), people.records, root, flip=True
+    )
     # The layout the server reads: pred(imgidx).annorect(ridx).annopoints.point(p).{id,x,y}.
     pred = scipy.io.loadmat(out, struct_as_record=False, squeeze_me=True)["pred"]
     assert len(pred) == 3 and [str(p.image.name) for p in pred] == list(people.image_names)

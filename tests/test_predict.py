@@ -630,7 +630,7 @@ def _coco_images(count):
 def test_format_coco_writes_results_that_evaluate_scores(coco_acnn_file, tmp_path, capsys):
     import shutil
 
-    from training import evaluate
+    from kerashg import evaluate
 
     folder = tmp_path / "images"
     folder.mkdir()

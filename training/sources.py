@@ -570,7 +570,7 @@ def _mpii_val_people(records, root: pathlib.Path, total: int):
     first N, or images are missing from `root`; the reasons name such a subset
     (they go into `Source.pck_label`).
     """
-    from training.mpii_files import people_with_images
+    from kerashg.evaluation.mpii_files import people_with_images
 
     present = people_with_images(records, root)
     if not present.any():

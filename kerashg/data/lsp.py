@@ -155,7 +155,7 @@ def read_joints(path: str | os.PathLike, dtype=np.float32) -> tuple[np.ndarray, 
     """The keypoints of every image of an LSP `joints.mat`, and its layout.
 
     The one parser of the file, for the records (`read_lsp`) and the evaluation
-    (`training.eval_io.load_lsp_annotations`).
+    (`kerashg.evaluation.files.load_lsp_annotations`).
 
     Args:
         path: the `.mat` file holding `joints` (MATLAB v5, or v7.3 / HDF5).

@@ -3,7 +3,7 @@
 Every loader checks what it reads and raises `kerashg.errors.InputError` (most
 often its subclass `AnnotationError`) naming the file, the field, the shape or
 value found and what was expected, so a wrong file never turns into a silently
-wrong number. `EvaluationInputError` is another name for `InputError`.
+wrong number. Imports no TensorFlow.
 
 The ground truth is parsed by the data set readers that training uses
 (`kerashg.data.mpii.read_mpii_ground_truth`, `kerashg.data.lsp.read_joints`),
@@ -36,10 +36,6 @@ from kerashg.keypoints import COCO, LSP
 #: field names them (a 2-person file's shape cannot say which it holds).
 PEOPLE_FIRST = "(N, K, 2)"
 PREDICTION_LAYOUTS = (PEOPLE_FIRST, "(2, K, N)")
-
-#: The evaluation's error type: `kerashg.errors.InputError` (the readers raise its
-#: subclass `AnnotationError`), kept under this name for its callers.
-EvaluationInputError = InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,7 +202,7 @@ def load_keypoint_predictions(path, num_people: int, num_joints: int, key: str =
         (k, 2, n): lambda a: a.transpose(2, 0, 1),
     }
     if preds.shape not in layouts:
-        raise EvaluationInputError(
+        raise InputError(
             f"{path}: field {key!r} has shape {preds.shape}; expected ({n}, {k}, 2) or "
             f"(2, {k}, {n}) or ({k}, 2, {n}) for the {n} people and {k} joints of the "
             "annotations"
@@ -215,11 +211,11 @@ def load_keypoint_predictions(path, num_people: int, num_joints: int, key: str =
     if n == 2 and preds.shape == (2, k, 2):
         written = _written_layout(arrays, key)
         if written not in PREDICTION_LAYOUTS:
-            raise EvaluationInputError(
+            raise InputError(
                 f"{path}: field {key!r} of shape {preds.shape} is ambiguous for 2 people; "
                 f"expected a field '{key}_layout' saying which it is ("
                 f"{' or '.join(repr(name) for name in PREDICTION_LAYOUTS)}; "
-                f"training.evaluate --model writes it). Received: {written!r}"
+                f"kerashg.evaluate --model writes it). Received: {written!r}"
             )
         preds = preds if written == PEOPLE_FIRST else preds.transpose(2, 1, 0)
     else:
@@ -227,7 +223,7 @@ def load_keypoint_predictions(path, num_people: int, num_joints: int, key: str =
     nonfinite = ~np.isfinite(preds).all(axis=-1)
     if nonfinite.any():
         i, j = (int(v) for v in np.argwhere(nonfinite)[0])
-        raise EvaluationInputError(
+        raise InputError(
             f"{path}: field {key!r} holds {int(nonfinite.sum())} non-finite (NaN/inf) "
             f"keypoints; first at person {i}, joint {j}: {preds[i, j].tolist()}. "
             "Every joint needs a finite prediction"
@@ -300,14 +296,14 @@ def load_coco_annotations(path, category: str | None = None) -> dict:
     data = load_json(path)
     if not isinstance(data, dict) or not all(k in data for k in ("images", "annotations")):
         found = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise EvaluationInputError(
+        raise InputError(
             f"{path}: not a COCO annotation file; expected keys 'images', 'annotations', "
             f"'categories'. Found: {found}"
         )
     data.setdefault("categories", [{"id": 1, "name": "person"}])
     for key in ("images", "annotations", "categories"):
         if not isinstance(data[key], list):
-            raise EvaluationInputError(
+            raise InputError(
                 f"{path}: field {key!r}: is a {type(data[key]).__name__}; expected a list"
             )
     try:  # non-finite, misplaced or incomplete ground truth: pycocotools would score it
@@ -316,7 +312,7 @@ def load_coco_annotations(path, category: str | None = None) -> dict:
             data, str(path), scored.num_keypoints, category_ids=scored.category_ids
         )
     except ValueError as error:
-        raise EvaluationInputError(str(error)) from None
+        raise InputError(str(error)) from None
     return data
 
 
@@ -333,41 +329,41 @@ def load_coco_results(path, annotations: dict, num_joints: int = COCO.num_keypoi
     """
     results = load_json(path)
     if not isinstance(results, list) or not results:
-        raise EvaluationInputError(
+        raise InputError(
             f"{path}: expected a non-empty JSON list of detections. Received: "
             f"{type(results).__name__} of length {len(results) if hasattr(results, '__len__') else '?'}"
         )
     image_ids = {image["id"] for image in annotations["images"]}
     for i, result in enumerate(results):
         if not isinstance(result, dict):
-            raise EvaluationInputError(
+            raise InputError(
                 f"{path}: entry {i}: is {type(result).__name__} {result!r:.60}; expected an "
                 "object with 'image_id', 'category_id', 'keypoints', 'score'"
             )
         missing = [k for k in ("image_id", "category_id", "keypoints", "score") if k not in result]
         if missing:
-            raise EvaluationInputError(f"{path}: entry {i} lacks {missing}; found {sorted(result)}")
+            raise InputError(f"{path}: entry {i} lacks {missing}; found {sorted(result)}")
         values = np.ravel(np.asarray(result["keypoints"], dtype=object))
         if values.shape != (3 * num_joints,):
-            raise EvaluationInputError(
+            raise InputError(
                 f"{path}: entry {i} 'keypoints' has {values.size} numbers; expected "
                 f"{3 * num_joints} (x, y, score for {num_joints} joints)"
             )
         image_id = result["image_id"]
         if not isinstance(image_id, int) or isinstance(image_id, bool):
-            raise EvaluationInputError(
+            raise InputError(
                 f"{path}: entry {i}: field 'image_id': is {type(image_id).__name__} "
                 f"{image_id!r}; expected an integer image id"
             )
         if image_id not in image_ids:
-            raise EvaluationInputError(
+            raise InputError(
                 f"{path}: entry {i} names image_id={result['image_id']}, absent from the annotations"
             )
     scored = [c.get("id") for c in annotations["categories"] if isinstance(c, dict)]
     try:  # non-finite values, a category the ground truth does not score (AP 0)
         coco_metrics.check_coco_results(results, scored, str(path), num_joints)
     except ValueError as error:
-        raise EvaluationInputError(str(error)) from None
+        raise InputError(str(error)) from None
     return results
 
 
@@ -390,17 +386,3 @@ def write_coco_results(path, image_ids, keypoints, scores, category_id: int = 1)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(results, f)
     return path
-
-
-__all__ = [
-    "EvaluationInputError",
-    "GroundTruth",
-    "load_coco_annotations",
-    "load_coco_results",
-    "load_keypoint_predictions",
-    "load_lsp_annotations",
-    "load_mpii_annotations",
-    "read_arrays",
-    "write_coco_results",
-    "write_keypoint_predictions",
-]

@@ -5,13 +5,13 @@ published, as `kerashg.data.mpii` keeps them):
 
 - Validation (`write_valid_predictions`): `preds` (N, 16, 2), one row per person
   of the hourglass `valid.h5` (or `detections_our_format.mat`) in order, the
-  layout of the published files `training.evaluate --predictions` reads. A
+  layout of the published files `kerashg.evaluate --predictions` reads. A
   person whose image is missing from the data folder gets (0, 0) for every joint
   (`MISSING_PREDICTION`): a finite point far from the person, so every official
   scorer counts each of its annotated joints as a miss. NaN would not do: the
   official MATLAB `computePCK` drops NaN distances (it takes them for missing
   ground truth), so the person would silently leave the table, while the
-  hourglass Python script counts them as misses; `training.eval_io` refuses
+  hourglass Python script counts them as misses; `kerashg.evaluation.files` refuses
   non-finite predictions.
 - Test (`write_test_predictions`): the `.mat` the MPII evaluation server takes
   for single-person pose (the MPII site's "Preparing predictions"):
@@ -45,7 +45,8 @@ from kerashg.data.mpii import (
     read_release,
 )
 from kerashg.data.records import Records
-from kerashg.errors import AnnotationError
+from kerashg.errors import AnnotationError, InputError
+from kerashg.evaluation.files import load_mpii_annotations, write_keypoint_predictions
 
 # What a person without an image gets in the validation file (see the docstring).
 MISSING_PREDICTION = 0.0
@@ -70,8 +71,6 @@ def mpii_annotations(records: Records, data_dir: str | pathlib.Path) -> pathlib.
     when it has the same people in the same rows, else the hourglass `.h5` the
     records were read from.
     """
-    from training import eval_io
-
     root = pathlib.Path(data_dir)
     candidates = [root / name for name in OFFICIAL_ANNOTATIONS]
     if pathlib.Path(records.source).suffix == ".h5":
@@ -81,15 +80,15 @@ def mpii_annotations(records: Records, data_dir: str | pathlib.Path) -> pathlib.
         if not path.is_file():
             continue
         try:
-            gt = eval_io.load_mpii_annotations(path)
-        except eval_io.EvaluationInputError:
+            gt = load_mpii_annotations(path)
+        except InputError:
             continue
         if gt.num_people != len(records):
             continue
         both = gt.annotated & (truth[..., 2] > 0)
         if np.abs(gt.keypoints - truth[..., :2])[both].max(initial=0.0) <= ROW_TOLERANCE:
             return path
-    raise eval_io.EvaluationInputError(
+    raise InputError(
         f"{records.source}: no MPII ground truth of the official evaluation has these "
         f"{len(records)} people in the same rows; expected detections_our_format.mat in "
         f"{root} or an hourglass valid.h5 (part, normalize)"
@@ -109,12 +108,10 @@ def write_valid_predictions(
         predicted: optional bool (N,), False for people without an image (their
             row is written as (0, 0) whatever `keypoints` holds).
     """
-    from training import eval_io
-
     keypoints = np.array(keypoints, dtype=np.float64)[..., :2]
     if predicted is not None:
         keypoints[~np.asarray(predicted, bool)] = MISSING_PREDICTION
-    return eval_io.write_keypoint_predictions(path, keypoints)
+    return write_keypoint_predictions(path, keypoints)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,13 +143,11 @@ class TestPeople:
 
 def official_mat(data_dir: str | pathlib.Path) -> pathlib.Path:
     """`mpii_human_pose_v1_u12_1.mat` at the top of `data_dir` or in `annot/`."""
-    from training.eval_io import EvaluationInputError
-
     root = pathlib.Path(data_dir)
     for path in (root / OFFICIAL_MAT, root / "annot" / OFFICIAL_MAT):
         if path.is_file():
             return path
-    raise EvaluationInputError(
+    raise InputError(
         f"{root}: --split test needs the official {OFFICIAL_MAT} (RELEASE struct) at the "
         "top of --data-dir or in annot/ (the test people are its single_person of the "
         "images with img_train == 0)"

@@ -1,16 +1,24 @@
-"""Model mode of `python -m training.evaluate`: a model's keypoints for every person
-of a data set's split, in original-image pixels.
+"""Model mode of `python -m kerashg.evaluate`: a model's keypoints for every person
+of a data set's split, in original-image pixels, and the predictions file of them.
 
-Each person is cropped from its record's center and scale by the validation
-pipeline (`training.data.make_eval_dataset`, as training validation
-does), the crops run through a `kerashg.runtime.Runner` in batches (optionally
-with the flip test, `HeatmapCodec.decode_flip`), and the crop keypoints mapped
-back with the inverse of each crop's transform. Imports no TensorFlow until a
-function needs it.
+Each person is cropped from its record's center and scale as training
+validation crops it (`training.data.make_eval_dataset`), pixel for pixel: the
+crop transform in training's float32 arithmetic
+(`kerashg.transforms.affine_matrix_float32`), the image read reduced where the
+crop shrinks it (`crop_reduction`, `kerashg.images.read_image_file`) and warped
+bilinearly with a black border (`warp_image`). The crops run through a
+`kerashg.runtime.Runner` in batches (optionally with the flip test), and the
+crop keypoints are mapped back with the inverse of each crop's transform.
+
+The crops' keypoints are `kerashg.runtime.crop_keypoints`'s, as `kerashg.predict`
+takes them (the flip test included: `kerashg.decoding.decode_flip` with the codec
+the artifact records). Imports no TensorFlow: only a runner of a TensorFlow
+artifact (`.keras`, SavedModel) loads it.
 """
 
 from __future__ import annotations
 
+import functools
 import pathlib
 import sys
 import time
@@ -18,6 +26,11 @@ import time
 import numpy as np
 
 from kerashg import transforms
+from kerashg.data.image_files import check_image_files
+from kerashg.errors import InputError
+from kerashg.evaluation import files, mpii_files
+from kerashg.images import ImageError, read_image_file
+from kerashg.runtime import Runner, SavedModelRunner, crop_keypoints, guess_keypoint_set
 
 # Crops per model call, and the predictions file's suffix per data set (what the
 # file mode reads; MPII's test split: the evaluation server's .mat).
@@ -66,16 +79,12 @@ class Progress:
 
 def has_heatmaps(runner) -> bool:
     """Whether `runner` gives heatmaps (the flip test needs them)."""
-    from kerashg.runtime import Runner
-
     return getattr(type(runner), "heatmaps", Runner.heatmaps) is not Runner.heatmaps
 
 
 def batch_size_for(runner, requested: int, num_people: int) -> int:
     """Crops per model call: `requested`, at most `num_people`, or the fixed batch
     dimension of a SavedModel's signatures."""
-    from kerashg.runtime import SavedModelRunner
-
     if isinstance(runner, SavedModelRunner):
         spec = runner.loaded.signatures["heatmaps"].structured_input_signature[1]["images"]
         if spec.shape[0] is not None:
@@ -91,35 +100,85 @@ def check_num_keypoints(
     Runs one batch of blank crops (of the size `predict_records` will use, so a
     traced model is traced once).
     """
-    from kerashg.runtime import guess_keypoint_set
-    from training.eval_io import EvaluationInputError
-
     width, height = runner.input_size
     blank = np.zeros((batch_size, height, width, 3), np.uint8)
     k = int(np.asarray(runner.keypoints(blank)).shape[1])
     if k != keypoint_set.num_keypoints:
         guess = guess_keypoint_set(k)
         hint = f" (a {guess.name} model?)" if guess is not None else ""
-        raise EvaluationInputError(
+        raise InputError(
             f"{model_name}: the model gives {k} keypoints{hint} but --data {dataset} has "
             f"{keypoint_set.num_keypoints} ({keypoint_set.name} joints)"
         )
 
 
-def _predict_crops(runner, images: np.ndarray, flip_index=None) -> np.ndarray:
-    """(B, K, 3) keypoints in crop pixels and scores of crops (B, H, W, 3) in [0, 1].
+def _check_images(records, data_dir: pathlib.Path) -> None:
+    """Refuses records with an image that cannot be read (every person is scored),
+    before any model runs; and, through `check_image_files`, joints far outside
+    their images."""
+    if len(records) == 0:
+        raise InputError("holds no person: nothing to evaluate", path=records.source)
+    problems = check_image_files(records, data_dir)
+    if problems:
+        path, reason = next(iter(problems.items()))
+        people = int(np.isin(records.image_path, list(problems)).sum())
+        raise InputError(
+            f"{data_dir / path}: {reason} ({people} of the {len(records)} people of "
+            f"{records.source} have an unreadable image)"
+        )
 
-    The flip test decodes with the model's codec as the artifact records it
-    (`Runner.codec`: sigma and refinement of training), as the in-graph
-    `keypoints` decoding does.
+
+def person_crop(read, image_path: str, center, scale, input_size) -> tuple:
+    """One person's model-input crop, as training validation crops it.
+
+    Args:
+        read: callable `(image_path, reduction)` → the image as RGB uint8 read at
+            that reduction (`kerashg.images.read_image_file`).
+        image_path: the record's image.
+        center, scale: the record's person box (hourglass convention).
+        input_size: (width, height) of the model input.
+
+    Returns:
+        (crop uint8 (H, W, 3), inverse float64 (2, 3) crop → original pixels).
     """
-    if flip_index is None:
-        # The pipeline's crops are uint8 / 255: rounding gives the uint8 crop back.
-        pixels = np.rint(images * 255.0).astype(np.uint8)
-        return np.asarray(runner.keypoints(pixels), np.float64)
-    heatmaps = np.asarray(runner.heatmaps(images)["heatmaps"], np.float32)
-    mirror = runner.heatmaps(np.ascontiguousarray(images[:, :, ::-1]))["heatmaps"]
-    return np.asarray(runner.codec.decode_flip(heatmaps, mirror, flip_index), np.float64)
+    # Training's float32 matrix, not `get_affine_transform`'s float64 one: the same
+    # crop bit for bit (an int8 model's score moves with a grey level here and there).
+    matrix = transforms.affine_matrix_float32(center, scale, 0.0, input_size)
+    reduction = transforms.crop_reduction(matrix)
+    crop = transforms.warp_image(read(image_path, reduction), matrix, input_size, reduction)
+    return crop, transforms.invert_affine(matrix)
+
+
+def _crop_batch(records, rows: np.ndarray, read, input_size, batch_size: int) -> tuple:
+    """(crops uint8 (batch_size, H, W, 3), inverse (len(rows), 2, 3)) of `rows`; a
+    short batch is padded with blank crops, so that every model call has one shape
+    and a traced model (Keras' `tf.function`) is traced once."""
+    width, height = input_size
+    crops = np.zeros((batch_size, height, width, 3), np.uint8)
+    inverse = np.zeros((len(rows), 2, 3))
+    for i, row in enumerate(rows):
+        crops[i], inverse[i] = person_crop(
+            read, str(records.image_path[row]), records.center[row], records.scale[row], input_size
+        )
+    return crops, inverse
+
+
+def _image_reader(records, data_dir: pathlib.Path):
+    """`read(image_path, reduction)` of the records' images, keeping the last one
+    read (an image's people are consecutive records); an unreadable image is an
+    `InputError` naming it."""
+
+    @functools.lru_cache(maxsize=1)
+    def read(image_path: str, reduction: int) -> np.ndarray:
+        try:
+            return read_image_file(data_dir / image_path, reduction)
+        except ImageError as error:
+            raise InputError(
+                f"{data_dir / image_path}: {error} (an image of {records.source}; every "
+                "person is scored)"
+            ) from None
+
+    return read
 
 
 def predict_records(
@@ -133,10 +192,10 @@ def predict_records(
 ) -> np.ndarray:
     """Keypoints of every person of `records` by a model, in original-image pixels.
 
-    Each person is cropped from its record's center and scale by the validation
-    pipeline (`training.data.make_eval_dataset`: ordered, no
-    augmentation), the crops run through the model `batch_size` at a time and
-    the crop keypoints mapped back with the inverse of each crop's transform.
+    Each person is cropped from its record's center and scale as training
+    validation crops it (`person_crop`; no augmentation), the crops run through
+    the model `batch_size` at a time and the crop keypoints mapped back with the
+    inverse of each crop's transform.
 
     Args:
         runner: a `kerashg.runtime.Runner`.
@@ -155,62 +214,40 @@ def predict_records(
         in record order.
 
     Raises:
-        EvaluationInputError: `flip` with a runner that gives keypoints only, or
-            an image of the records that cannot be read.
+        InputError: `flip` with a runner that gives keypoints only, or an image
+            of the records that cannot be read (before the model runs where
+            `kerashg.data.image_files.check_image_files` finds it).
     """
-    from training import data as data_lib
-    from training.eval_io import EvaluationInputError
-
     if flip and not has_heatmaps(runner):
-        raise EvaluationInputError(
+        raise InputError(
             f"--flip needs heatmaps, but the {runner.format!r} runner gives keypoints only"
         )
-    stats = data_lib.PipelineStats()
-    dataset = data_lib.make_eval_dataset(
-        records,
-        data_dir,
-        codec=getattr(runner, "codec", None),  # a `Runner`'s; None: a keypoints-only stand-in
-        input_size=runner.input_size,
-        batch_size=batch_size,
-        stats=stats,
-    )
+    data_dir = pathlib.Path(data_dir)
+    _check_images(records, data_dir)
+    read = _image_reader(records, data_dir)
+    input_size = tuple(int(v) for v in runner.input_size)
     flip_index = records.keypoint_set.flip_index if flip else None
     keypoints = np.zeros((len(records), records.keypoint_set.num_keypoints, 3))
-    done = 0
-    for images, _, meta in dataset:
-        images = images.numpy()
-        count = len(images)
-        if count < batch_size:
-            blank = np.zeros((batch_size - count, *images.shape[1:]), images.dtype)
-            images = np.concatenate([images, blank])
-        crops = _predict_crops(runner, images, flip_index)[:count]
-        for index, points, inverse in zip(
-            meta["index"].numpy(), crops, meta["inverse"].numpy(), strict=True
-        ):
-            keypoints[index, :, :2] = transforms.transform_points(points[:, :2], inverse)
-            keypoints[index, :, 2] = points[:, 2]
-        done += len(crops)
+    for start in range(0, len(records), batch_size):
+        rows = np.arange(start, min(start + batch_size, len(records)))
+        crops, inverse = _crop_batch(records, rows, read, input_size, batch_size)
+        points = crop_keypoints(runner, crops, flip_index)[: len(rows)]
+        for row, person, back in zip(rows, points, inverse, strict=True):
+            keypoints[row, :, :2] = transforms.transform_points(person[:, :2], back)
+            keypoints[row, :, 2] = person[:, 2]
         if progress is not None:
-            progress(done)
-    if stats.skipped:
-        path, reason = next(iter(stats.skipped_files.items()))
-        raise EvaluationInputError(
-            f"{pathlib.Path(data_dir) / path}: {reason} ({stats.skipped} of the "
-            f"{len(records)} people of {records.source} have an unreadable image)"
-        )
+            progress(int(rows[-1]) + 1)
     return keypoints
 
 
 def _coco_image_ids(annotations, records, category: str | None = None) -> np.ndarray:
     """The COCO image id of each record (records' `id` is the annotation id)."""
-    from training import eval_io
-
-    data = eval_io.load_coco_annotations(annotations, category)
+    data = files.load_coco_annotations(annotations, category)
     # `kerashg.data.coco` uses the annotation's position when it has no id.
     image_of = {int(a.get("id", i)): a["image_id"] for i, a in enumerate(data["annotations"])}
     missing = [int(i) for i in records.id if int(i) not in image_of]
     if missing:
-        raise eval_io.EvaluationInputError(
+        raise InputError(
             f"{annotations}: no annotation with id {missing[0]} ({len(missing)} people missing)"
         )
     return np.array([image_of[int(i)] for i in records.id])
@@ -236,7 +273,7 @@ def write_model_predictions(
         out: the file to write.
         data_dir: the data set root.
         predicted: MPII: optional bool (N,), False for people without an image
-            (written as `training.mpii_files.MISSING_PREDICTION`).
+            (written as `kerashg.evaluation.mpii_files.MISSING_PREDICTION`).
         category: COCO: the keypoint category scored, by name (default: the
             file's one category with keypoints); its id is the results'.
 
@@ -244,24 +281,20 @@ def write_model_predictions(
         (annotations, split): the ground-truth file and the file mode's
         `--split` (None: none) that score `out`.
     """
-    from training import eval_io
-
     if dataset == "coco":
         from kerashg.coco_metrics import keypoint_category
 
         annotations = pathlib.Path(records.source)
         image_ids = _coco_image_ids(annotations, records, category)
-        scored = keypoint_category(eval_io.load_json(annotations), str(annotations), category)
+        scored = keypoint_category(files.load_json(annotations), str(annotations), category)
         scores = keypoints[..., 2].mean(axis=1)
-        eval_io.write_coco_results(out, image_ids, keypoints, scores, scored.category_ids[0])
+        files.write_coco_results(out, image_ids, keypoints, scores, scored.category_ids[0])
         return annotations, None
     if dataset == "mpii":
-        from training import mpii_files
-
         annotations = mpii_files.mpii_annotations(records, data_dir)
         mpii_files.write_valid_predictions(out, keypoints, predicted)
         return annotations, None
-    eval_io.write_keypoint_predictions(out, keypoints, image_ids=records.id)
+    files.write_keypoint_predictions(out, keypoints, image_ids=records.id)
     return pathlib.Path(records.source), split
 
 
