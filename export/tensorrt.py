@@ -17,7 +17,6 @@ each engine as skipped with one line saying what is missing (`tensorrt_status`).
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 
@@ -32,7 +31,7 @@ from export.tensorrt_check import (
     check_onnx_for_tensorrt,
 )
 from export.verify import to_uint8
-from kerashg.runtime import CODEC_METADATA, Runner
+from kerashg.runtime import Runner, recorded_configs
 
 
 class TensorRTUnavailableError(RuntimeError):
@@ -256,13 +255,13 @@ def to_tensorrt(
 
 
 # --------------------------------------------------------------- run and verify
-def onnx_codec_config(onnx_path: str | os.PathLike) -> dict | None:
-    """The codec config an ONNX file records (metadata `kerashg_codec`), or None."""
+def onnx_configs(onnx_path: str | os.PathLike) -> tuple[dict | None, dict | None]:
+    """The codec and keypoint set configs an ONNX file records (its metadata
+    properties, `kerashg.runtime.recorded_configs`), each None where absent."""
     import onnx
 
     model = onnx.load(str(onnx_path), load_external_data=False)
-    properties = {p.key: p.value for p in model.metadata_props}
-    return json.loads(properties[CODEC_METADATA]) if CODEC_METADATA in properties else None
+    return recorded_configs({p.key: p.value for p in model.metadata_props})
 
 
 class TensorRTRunner(Runner):
@@ -271,18 +270,25 @@ class TensorRTRunner(Runner):
     `kerashg.runtime.ONNXRunner` runs them (float images are rounded to uint8).
 
     Needs `tensorrt`, `cuda-python` and a CUDA GPU. The engines are built for
-    batch 1, so a batch runs image by image. An engine file records no codec:
-    `codec_config` is the one of the ONNX file it was built from
-    (`onnx_codec_config`). Call `close()` to free its device memory.
+    batch 1, so a batch runs image by image. An engine file records neither
+    codec nor keypoint set: `codec_config` and `keypoint_set_config` are those
+    of the ONNX file it was built from (`onnx_configs`). Call `close()` to free
+    its device memory.
 
     Args:
         path: the engine file.
         codec_config: the model's `HeatmapCodec.get_config()`, or None.
+        keypoint_set_config: the model's `KeypointSet.get_config()`, or None.
     """
 
     format = "tensorrt"
 
-    def __init__(self, path: str | os.PathLike, codec_config: dict | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        codec_config: dict | None = None,
+        keypoint_set_config: dict | None = None,
+    ):
         super().__init__()
         import tensorrt as trt
 
@@ -301,6 +307,7 @@ class TensorRTRunner(Runner):
         self.input_size = (int(width), int(height))
         self.has_masks = "masks" in self.outputs
         self.codec_config = codec_config
+        self.keypoint_set_config = keypoint_set_config
         self._stream = _cuda(self._cudart.cudaStreamCreate())
         self._buffers = {}  # tensor name → (device pointer, bytes)
 
@@ -370,6 +377,7 @@ class TensorRTExporter(Exporter):
     format = "tensorrt"
     onnx_path = None
     codec_config = None
+    keypoint_set_config = None
 
     def export_all(self, artifacts) -> list[dict]:
         job = self.job
@@ -397,7 +405,7 @@ class TensorRTExporter(Exporter):
                 }
                 for a in artifacts
             ]
-        self.codec_config = onnx_codec_config(self.onnx_path)
+        self.codec_config, self.keypoint_set_config = onnx_configs(self.onnx_path)
         return super().export_all(artifacts)
 
     def export(self, artifact: Artifact, verify_fn) -> pathlib.Path:
@@ -411,7 +419,7 @@ class TensorRTExporter(Exporter):
         )
 
     def verify(self, artifact: Artifact, path: pathlib.Path, runner=None) -> dict:
-        runner = runner or TensorRTRunner(path, codec_config=self.codec_config)
+        runner = runner or TensorRTRunner(path, self.codec_config, self.keypoint_set_config)
         try:
             return super().verify(artifact, path, runner=runner)
         finally:

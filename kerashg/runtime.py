@@ -200,7 +200,7 @@ class SavedModelRunner(Runner):
         self.has_masks = "masks" in self._heatmaps.structured_outputs
         extra = pathlib.Path(path) / "assets.extra"
         metadata = {p.stem: p.read_bytes() for p in extra.glob("*.json")}
-        self.codec_config, self.keypoint_set_config = _recorded(metadata)
+        self.codec_config, self.keypoint_set_config = recorded_configs(metadata)
 
     def heatmaps(self, images):
         import tensorflow as tf
@@ -237,7 +237,7 @@ class TFLiteRunner(Runner):
         shape = self._heatmaps.get_input_details()["images"]["shape"]
         self.input_size = (int(shape[2]), int(shape[1]))
         self.has_masks = "masks" in signatures["heatmaps"]["outputs"]
-        self.codec_config, self.keypoint_set_config = _recorded(_tflite_metadata(path))
+        self.codec_config, self.keypoint_set_config = recorded_configs(_tflite_metadata(path))
 
     def heatmaps(self, images):
         images = np.asarray(images, np.float32)
@@ -248,7 +248,7 @@ class TFLiteRunner(Runner):
         return _batched(lambda x: self._keypoints(images=x)["keypoints"], images)
 
 
-def _recorded(metadata: dict) -> tuple[dict | None, dict | None]:
+def recorded_configs(metadata: dict) -> tuple[dict | None, dict | None]:
     """(codec config, keypoint set config) of an artifact's metadata {name: JSON}
     (None for what it does not record)."""
     codec, keypoints = metadata.get(CODEC_METADATA), metadata.get(KEYPOINTS_METADATA)
@@ -304,7 +304,7 @@ class ONNXRunner(Runner):
         self.input_size = (int(shape[2]), int(shape[1]))
         self.has_masks = "masks" in self.outputs
         metadata = self.session.get_modelmeta().custom_metadata_map
-        self.codec_config, self.keypoint_set_config = _recorded(metadata)
+        self.codec_config, self.keypoint_set_config = recorded_configs(metadata)
 
     def _run(self, names, images):
         values = self.session.run(names, {self.input_name: np.asarray(images, np.uint8)})

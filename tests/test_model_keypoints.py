@@ -93,4 +93,8 @@ def test_custom_keypoint_set_survives_every_export(tmp_path):
 
     properties = {p.key: p.value for p in onnx.load(paths["onnx"]).metadata_props}
     assert json.loads(properties[KEYPOINTS_METADATA])["flip_pairs"] == [[2, 3], [4, 5]]
+    # A TensorRT engine records neither: it takes the ONNX file's (export.tensorrt).
+    from export.tensorrt import onnx_configs
+
+    assert onnx_configs(paths["onnx"]) == (model.codec.get_config(), PAW_SET.get_config())
     np.testing.assert_array_equal(runner.keypoint_set.flip_index, [0, 1, 3, 2, 5, 4])
