@@ -37,6 +37,7 @@ This module imports only the standard library.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib.abc
 import importlib.util
@@ -213,16 +214,34 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
         return super()._get_help_string(action)
 
 
+# The command as the user typed it where that is not its module's own name (the
+# `kerashg` console script sets it around the command it runs; `invoked_as`).
+_invoked_as: str | None = None
+
+
+@contextlib.contextmanager
+def invoked_as(name: str):
+    """Within it, every `parser` is named `name` (e.g. "kerashg train"), so usage
+    lines and errors show the command as the user typed it."""
+    global _invoked_as
+    previous, _invoked_as = _invoked_as, name
+    try:
+        yield
+    finally:
+        _invoked_as = previous
+
+
 def parser(prog: str, description: str | None = None, **kwargs: Any) -> argparse.ArgumentParser:
     """An `ArgumentParser` named as the user types the command, defaults shown.
 
     Args:
-        prog: the command as typed, e.g. `"python -m training.train"`.
+        prog: the command as typed, e.g. `"python -m training.train"` (within
+            `invoked_as`, its name instead).
         description: usually the module's docstring.
         **kwargs: passed to `argparse.ArgumentParser` (e.g. `epilog`).
     """
     kwargs.setdefault("formatter_class", HelpFormatter)
-    result = argparse.ArgumentParser(prog=prog, description=description, **kwargs)
+    result = argparse.ArgumentParser(prog=_invoked_as or prog, description=description, **kwargs)
     # argparse takes "-10,-10,50,50" (a --box at the image's corner) for an option and
     # answers "expected one argument"; numbers and comma-separated numbers are values.
     result._negative_number_matcher = _NEGATIVE_NUMBERS

@@ -93,9 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "presets":
         return _print_presets()
-    module, rest = COMMANDS[args.command][0], args.args
+    module, rest, typed = COMMANDS[args.command][0], args.args, f"kerashg {args.command}"
     if args.command == "benchmark":
         module, rest = _benchmark_module(rest)
-    result = importlib.import_module(module).main(rest)
+        typed = f"kerashg benchmark {next(k for k, v in BENCHMARKS.items() if v == module)}"
+    with cli.invoked_as(typed):
+        result = importlib.import_module(module).main(rest)
     # `training.train.main` returns the run's metrics, `visualize` None: success.
     return result if isinstance(result, int) else 0

@@ -70,14 +70,27 @@ def _status(argv) -> int:
 
 def test_every_command_has_a_main_with_its_own_help(capsys):
     # Each command is its `python -m` module's main: the same parser and options.
+    # Its usage line names it as typed; the rest is the module's own help.
+    import importlib
+
     for name, (module, _) in COMMANDS.items():
         if module is None:
             continue
         assert _status([name, "--help"]) == 0, name
+        via_kerashg = capsys.readouterr().out
+        assert via_kerashg.startswith(f"usage: kerashg {name} "), name
+        try:
+            status = importlib.import_module(module).main(["--help"])
+        except SystemExit as stop:
+            status = stop.code
+        assert status in (0, None), name
+        own = capsys.readouterr().out
         typed = module.removesuffix(".__main__").removesuffix(".cli")
-        assert f"usage: python -m {typed}" in capsys.readouterr().out, name
+        assert own.startswith(f"usage: python -m {typed} "), name
+        # After the usage lines (wrapped to the name's length): the same text.
+        assert via_kerashg.split("\n\n", 1)[1] == own.split("\n\n", 1)[1], name
     assert _status(["benchmark", "model", "--help"]) == 0
-    assert "usage: python -m benchmarks.model" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith("usage: kerashg benchmark model ")
     modules = {f"benchmarks.{path.stem}" for path in ROOT.glob("benchmarks/*.py")}
     assert set(BENCHMARKS.values()) <= modules
 
