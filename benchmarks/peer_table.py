@@ -6,7 +6,9 @@
 
 For each kerashg model: limb PCK@0.2 of the torso with the annotated box and
 on the whole image (`kerashg.cropping.find_person`, its default passes and
-score rule), as `benchmarks.whole_image` scores them. BlazePose full runs in
+score rule), with the flip test as predict runs them (`--no-flip`: without),
+as `benchmarks.whole_image` scores them: a photo costs 3 model calls (2 with a
+box), 2 without the flip test (1). BlazePose full runs in
 its own virtual environment (`benchmarks/blazepose_child.py`, `--mp-python`)
 on the whole image (its own detector) and on the box's crop padded 2×; a
 person it does not find counts as missed joints. Latency: LiteRT, batch 1,
@@ -47,12 +49,13 @@ BLAZEPOSE_FILE = "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
 MISSED = -1e6
 
 
-def kerashg_predictions(model, records, data_dir, log=print) -> dict:
+def kerashg_predictions(model, records, data_dir, log=print, flip=True) -> dict:
     """(N, K, 3) keypoints of one artifact: with the annotated box and on the whole
-    image (`find_person` with its default passes and score rule, as predict runs it)."""
+    image (`find_person` with its default passes and score rule, as predict runs it;
+    `flip`: the flip test on the box crop and the last pass, predict's default)."""
     runner = load_runner(model, num_threads=2)
     found = whole_image.predictions(
-        runner, records, data_dir, (DEFAULT_PASSES,), (MIN_SCORE,), log=log
+        runner, records, data_dir, (DEFAULT_PASSES,), (MIN_SCORE,), log=log, flip=flip
     )
     return {"box": found["box"], "whole": found["whole"][MIN_SCORE, DEFAULT_PASSES]}
 
@@ -146,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mp-python", required=True, help="python of the mediapipe venv")
     parser.add_argument("--threads", type=int, default=1, help="LiteRT threads for latency")
     parser.add_argument("--limit", type=int, default=None, help="the first N people only")
+    parser.add_argument(
+        "--no-flip", dest="flip", action="store_false", help="kerashg without the flip test"
+    )
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
     return parser
 
@@ -158,7 +164,7 @@ def _command(args: argparse.Namespace) -> int:
         records, torso = records[np.arange(min(args.limit, len(records)))], torso[: args.limit]
     rows = {}
     for label, path in models.items():
-        predictions = kerashg_predictions(path, records, args.data_dir)
+        predictions = kerashg_predictions(path, records, args.data_dir, flip=args.flip)
         rows[label] = {
             "box": score(predictions["box"], records, torso),
             "whole": score(predictions["whole"], records, torso),
@@ -176,7 +182,8 @@ def _command(args: argparse.Namespace) -> int:
     files = {label: path for label, path in models.items() if path.endswith(".tflite")}
     files["BlazePose full"] = str(blaze_file)
     ms = latencies(files, args.threads)
-    print(f"{len(records)} people of {args.data_dir} (held-out split), PCK@0.2 of the torso")
+    print(f"{len(records)} people of {args.data_dir} (held-out split), PCK@0.2 of the torso; "
+          f"kerashg {'with' if args.flip else 'without'} the flip test")  # fmt: skip
     print("| model | limbs, box | limbs, whole image | all 14, box | all 14, whole | "
           f"not found | LiteRT ms ({args.threads} thread) | MB |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -190,7 +197,9 @@ def _command(args: argparse.Namespace) -> int:
             f"{row['size_mb']:.2f} |"
         )
     if args.json:
-        print(json.dumps({"people": len(records), "rows": rows, "latency_ms": ms}))
+        print(
+            json.dumps({"people": len(records), "flip": args.flip, "rows": rows, "latency_ms": ms})
+        )
     return 0
 
 
