@@ -935,7 +935,7 @@ def _eval_lsp_joints(joints):
     return build
 
 
-def _eval_model_lsp(joints):
+def _evaluate_model_lsp(joints):
     """`kerashg.evaluate --model M --data lsp` over a folder whose joints.mat is bad."""
 
     def build(tmp):
@@ -994,13 +994,13 @@ BAD_INPUTS_24_ANNOTATIONS = [
     ("train", "mpii-joint-at-1e30", _train_mpii(part=_far_part())),
     ("evaluate", "lsp-gt-joint-at-1e30", _eval_lsp_joints(_far_lsp_joints())),
     ("evaluate", "mpii-gt-joint-at-1e30", _eval_mpii(annotations={"part": _far_part(3)})),
-    ("evaluate", "model-lsp-joint-at-1e30", _eval_model_lsp(_far_lsp_joints())),
+    ("evaluate", "model-lsp-joint-at-1e30", _evaluate_model_lsp(_far_lsp_joints())),
     # held to their own image's size (check_joints_in_images, from the image headers)
     ("train", "lsp-joint-500px-off-a-48px-image", _train_lsp(joints=_far_lsp_joints(500.0))),
     ("train", "lsp-images-all-1x1", _train_lsp_root(_lsp_tiny_images)),
     ("train", "lsp-every-joint-left-of-its-image", _train_lsp(joints=_lsp_shifted_joints(-40.0))),
     ("benchmark", "lsp-images-all-1x1", _benchmark(_lsp_tiny_images, "lsp")),
-    ("evaluate", "model-lsp-every-joint-outside", _eval_model_lsp(_lsp_shifted_joints(-40.0))),
+    ("evaluate", "model-lsp-every-joint-outside", _evaluate_model_lsp(_lsp_shifted_joints(-40.0))),
     # LSP layouts told apart by their flags as well as their shape (kerashg.data.lsp)
     ("train", "lsp-extended-given-as-3x14xN", _train_lsp(
         joints=_lsp_extended_with_missing().transpose(1, 0, 2))),
