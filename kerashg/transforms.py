@@ -132,9 +132,11 @@ def transform_points(points, matrix) -> np.ndarray:
 
 
 def crop_image(image, center, scale, rotation, output_size, border_value=0):
-    """Warps `image` (H, W, C) into the crop of `output_size` with OpenCV (bilinear)."""
+    """Warps `image` (H, W, C) into the crop of `output_size` with OpenCV (bilinear),
+    through the float32 matrix training's pipeline crops with
+    (`affine_matrix_float32`), so a model sees the pixels it was trained on."""
     w, h = _as_size(output_size)
-    matrix = get_affine_transform(center, scale, rotation, (w, h))
+    matrix = affine_matrix_float32(center, scale, rotation, (w, h))
     return warp_image(image, matrix, (w, h), border_value=border_value)
 
 
