@@ -57,7 +57,7 @@ unreadable image of a folder is skipped with a warning and listed under
 x, y are in pixels of the original image (0-based), score is the heatmap peak.
 `--format coco` (a COCO keypoint model) writes the people as COCO keypoint
 results, `{"image_id", "category_id": 1, "keypoints": [x, y, score] * 17,
-"score"}`, which `python -m training.evaluate --dataset coco` scores.
+"score"}`, which `python -m kerashg.evaluate --dataset coco` scores.
 """
 
 from __future__ import annotations
@@ -519,7 +519,7 @@ def build_parser():
         choices=OUTPUT_FORMATS,
         default="kerashg",
         help="kerashg: keypoints.json; coco: also coco_results.json (printed without "
-        "--out), COCO keypoint results for `python -m training.evaluate --dataset coco`; "
+        "--out), COCO keypoint results for `python -m kerashg.evaluate --dataset coco`; "
         "images and a 17-keypoint COCO model only; the image id is the --boxes entry's "
         "or the number in the file name",
     )
