@@ -211,9 +211,9 @@ class TrainConfig:
         "training-crop augmentation: full (scale ±25%, rotation ±30° for 40% of crops, "
         "flip, colour: the hourglass recipe; GPU default), light (flip, scale ±10%, "
         "colour ±10%, no rotation; CPU default), loose (full, and the crop widened up to 3× "
-        "and shifted: the person fills a third of it to all of it, as in a whole frame; "
-        "real photos' default), mixed (loose for half the crops, the box crop for the "
-        "others) or none",
+        "and shifted: the person fills a third of it to all of it, as in a whole frame), "
+        "mixed (loose for half the crops, the box crop for the others; real photos' "
+        "default) or none",
         choices=AUGMENT_LEVELS,
         alias=("--no-augment", "none", "the same as --augment none"),
     )
