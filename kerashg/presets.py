@@ -104,12 +104,12 @@ PRESETS = {
             dict(num_stacks=4, mask="soft", num_keypoints=14, keypoint_set="lsp", filters=64,
                  depth=3, input_shape=(128, 128, 3), stem_filters=(16, 32)),
             "The shipped real-photo model: a 4-stack ACNN, 64 filters, 128×128 crops, LSP's "
-            "14 joints; trained on loose crops, so it also finds a person in a whole photo "
+            "14 joints; trained on loose and mixed crops, so it also finds a person in a whole photo "
             "(kerashg.cropping.find_person).",
             722_208,
             data="LSP-extended images 1-8,100 (after synthetic pre-training)",
-            metric="PCK@0.2 of the torso on LSP-extended images 8,101-9,000: 47.40 % with the "
-            "annotated box, 42.69 % on the whole image (2 passes)",
+            metric="PCK@0.2 of the torso on LSP-extended images 8,101-9,000: 53.25 % with the "
+            "annotated box, 48.24 % on the whole image (2 passes, flip test)",
             weights="acnn4_lsp_128.keras",
         ),
     )
