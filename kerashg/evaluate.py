@@ -91,7 +91,6 @@ from kerashg.evaluation.model_predictions import (
     batch_size_for,
     check_num_keypoints,
     default_predictions_path,
-    has_heatmaps,
     predict_records,
     write_model_predictions,
 )
@@ -116,7 +115,7 @@ def _flip_setting(args: argparse.Namespace, runner) -> bool:
         return args.flip
     if args.dataset != "mpii":
         return False
-    if has_heatmaps(runner):
+    if runner.has_heatmaps:
         return True
     print(
         f"note: no flip test: the {runner.format!r} runner gives keypoints only "

@@ -17,6 +17,7 @@ from kerashg import evaluate
 from kerashg.data.files import read_arrays
 from kerashg.errors import InputError
 from kerashg.evaluation import files, model_predictions, scoring
+from kerashg.runtime import Runner
 
 # The data folder's README: official MPII PCKh of two published prediction files.
 EXPECTED_GROUPS = {
@@ -446,7 +447,7 @@ def test_model_mode_crops_are_training_validations_pixel_for_pixel(tiny_lsp, inp
     assert reductions == ({1} if input_size == (64, 64) else {1, 2})
 
 
-class OracleRunner:
+class OracleRunner(Runner):
     """Gives each crop its record's ground truth (records in pipeline order)."""
 
     format = "oracle"
@@ -454,6 +455,7 @@ class OracleRunner:
     def __init__(self, records, input_size=(64, 64)):
         from kerashg import transforms
 
+        super().__init__()
         self.input_size = input_size
         crop = np.zeros(records.keypoints.shape, np.float32)
         for i, (kps, center, scale) in enumerate(

@@ -30,7 +30,7 @@ from kerashg.data.image_files import check_image_files
 from kerashg.errors import InputError
 from kerashg.evaluation import files, mpii_files
 from kerashg.images import ImageError, read_image_file
-from kerashg.runtime import Runner, SavedModelRunner, crop_keypoints, guess_keypoint_set
+from kerashg.runtime import SavedModelRunner, crop_keypoints, guess_keypoint_set
 
 # Crops per model call, and the predictions file's suffix per data set (what the
 # file mode reads; MPII's test split: the evaluation server's .mat).
@@ -75,11 +75,6 @@ class Progress:
             text += "\n"
         self.stream.write(text)
         self.stream.flush()
-
-
-def has_heatmaps(runner) -> bool:
-    """Whether `runner` gives heatmaps (the flip test needs them)."""
-    return getattr(type(runner), "heatmaps", Runner.heatmaps) is not Runner.heatmaps
 
 
 def batch_size_for(runner, requested: int, num_people: int) -> int:
@@ -218,7 +213,7 @@ def predict_records(
             of the records that cannot be read (before the model runs where
             `kerashg.data.image_files.check_image_files` finds it).
     """
-    if flip and not has_heatmaps(runner):
+    if flip and not runner.has_heatmaps:
         raise InputError(
             f"--flip needs heatmaps, but the {runner.format!r} runner gives keypoints only"
         )
