@@ -422,9 +422,11 @@ def test_tensorrt_engines_are_verified_like_every_file(monkeypatch, tmp_path):
     class EngineRunner(ONNXRunner):
         format = "tensorrt"
 
-        def __init__(self, path, codec_config=None):
+        def __init__(self, path, codec_config=None, keypoint_set_config=None):
             super().__init__(path)
-            self.codec_config = codec_config  # an engine records none: the ONNX file's
+            # An engine records neither: the ONNX file's, as TensorRTRunner takes them.
+            self.codec_config = codec_config
+            self.keypoint_set_config = keypoint_set_config
 
         def close(self):
             pass
